@@ -1,0 +1,3 @@
+from refdesk.cli import main
+
+main()

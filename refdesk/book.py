@@ -1,0 +1,277 @@
+"""The Book: every sheet of a workbook as a typed pandas table whose rows know their cells.
+
+A Source (Excel file, Google Sheet) hands over each sheet as a Grid of text cells; this module
+checks its header row against the schema and turns the cells into typed columns. It knows
+nothing about where the grid came from.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from refdesk.errors import HeaderError
+from refdesk.schema import SHEETS, Kind, Sheet
+
+#: How far down a misplaced header row is looked for, to say where it is.
+HEADER_SEARCH_ROWS = 20
+
+#: Excel's day zero for serial dates (the 1900 system, with its 1900-02-29 bug folded in).
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+MAX_SERIAL = 2958465  # 9999-12-31
+
+
+def column_letter(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def normalize_header(text: str) -> str:
+    """`Provider ID ` and `provider-id` both mean provider_id."""
+    return re.sub(r"[\s\-]+", "_", text.strip().lower())
+
+
+@dataclass
+class Grid:
+    """One sheet as a source read it: text cells, absolute positions.
+
+    `cells` has one column per sheet column (named by its letter) and one row per sheet row,
+    indexed by the 1-based row number; cell text is a string or missing.
+    """
+
+    name: str
+    cells: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class BadValue:
+    """A cell whose text could not be read as its column's kind (left empty in the table)."""
+
+    sheet: str
+    row: int
+    column: str
+    letter: str
+    value: str
+    kind: Kind
+
+    @property
+    def cell(self) -> str:
+        return f"{self.sheet}!{self.letter}{self.row}"
+
+
+@dataclass
+class Table:
+    """One sheet of the schema, read. `df.index` holds the row numbers of the sheet."""
+
+    schema: Sheet
+    name: str
+    df: pd.DataFrame
+    letters: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    extra_columns: list[str] = field(default_factory=list)
+    missing_columns: list[str] = field(default_factory=list)
+    bad_values: list[BadValue] = field(default_factory=list)
+    present: bool = True
+
+    def __len__(self) -> int:
+        return len(self.df)
+
+    def cell(self, row: int, column: str) -> str:
+        """`Referrals!C7` for the referrals table, row 7, the column holding `column`."""
+        return f"{self.name}!{self.letters.get(column, '?')}{row}"
+
+
+@dataclass
+class Book:
+    """Every sheet of the schema, read once from one source."""
+
+    source: str
+    tables: dict[str, Table]
+
+    def __getitem__(self, name: str) -> Table:
+        return self.tables[name]
+
+    def __iter__(self) -> Iterator[Table]:
+        return iter(self.tables.values())
+
+    @property
+    def bad_values(self) -> list[BadValue]:
+        return [b for t in self for b in t.bad_values]
+
+
+def build_book(source: str, grids: dict[str, Grid]) -> Book:
+    """Check every sheet's header, then type every column. Header problems of all sheets are
+    raised together, so the user fixes them in one go."""
+    problems: list[str] = []
+    missing_sheets = [s.name for s in SHEETS if s.required and s.name not in grids]
+    if missing_sheets:
+        found = ", ".join(g.name for g in grids.values()) or "none"
+        problems.append(
+            f"missing sheet{'s' if len(missing_sheets) > 1 else ''} "
+            f"{', '.join(missing_sheets)} (refdesk's sheets found: {found}). Add them, or "
+            "create a fresh workbook with `refdesk init` and copy your rows into it."
+        )
+    tables: dict[str, Table] = {}
+    for schema in SHEETS:
+        grid = grids.get(schema.name)
+        if grid is None:
+            tables[schema.name] = empty_table(schema)
+            continue
+        try:
+            tables[schema.name] = build_table(schema, grid)
+        except HeaderError as exc:
+            problems.extend(exc.lines())
+    if problems:
+        first, *rest = problems
+        raise HeaderError(f"{source}: {first}" if not rest else
+                          f"{source}: the workbook's sheets do not match what refdesk needs:",
+                          details=problems if rest else [])
+    return Book(source, tables)
+
+
+def empty_table(schema: Sheet) -> Table:
+    df = pd.DataFrame({c.name: _empty_series(c.kind) for c in schema.columns})
+    df.index.name = "row"
+    letters = {c.name: column_letter(i) for i, c in enumerate(schema.columns)}
+    return Table(schema, schema.name, df, letters=letters, present=False)
+
+
+def _empty_series(kind: Kind) -> pd.Series:
+    dtype = {Kind.DATE: "datetime64[ns]", Kind.DATETIME: "datetime64[ns]", Kind.INT: "Int64",
+             Kind.MONEY: "Float64"}.get(kind, "string")
+    return pd.Series([], dtype=dtype)
+
+
+def _row_values(cells: pd.DataFrame, position: int) -> dict[str, str]:
+    row = cells.iloc[position]
+    return {letter: str(v).strip() for letter, v in row.items()
+            if isinstance(v, str) and v.strip()}
+
+
+def _find_header_row(schema: Sheet, cells: pd.DataFrame) -> int | None:
+    wanted = set(schema.column_names)
+    for position in range(1, min(HEADER_SEARCH_ROWS, len(cells))):
+        found = {normalize_header(v) for v in _row_values(cells, position).values()}
+        if len(found & wanted) >= 2:
+            return int(cells.index[position])
+    return None
+
+
+def build_table(schema: Sheet, grid: Grid) -> Table:
+    cells = grid.cells
+    name = grid.name
+    header = _row_values(cells, 0) if len(cells) else {}
+    known = {normalize_header(v) for v in header.values()} & set(schema.column_names)
+    if not known:
+        moved = _find_header_row(schema, cells)
+        if moved:
+            raise HeaderError(f"sheet {name}: the header row is row {moved}, but it must be "
+                              f"row 1. Delete the rows above it.")
+        if not header:
+            raise HeaderError(f"sheet {name}: row 1 is empty; it must hold the column names "
+                              f"({', '.join(schema.required_columns)} at least).")
+
+    letters: dict[str, str] = {}
+    headers: dict[str, str] = {}
+    extra: list[str] = []
+    problems: list[str] = []
+    for letter, text in header.items():
+        key = normalize_header(text)
+        if key in schema:
+            if key in letters:
+                problems.append(
+                    f"sheet {name}: the column '{key}' appears twice ({letters[key]}1 and "
+                    f"{letter}1). Rename or delete one of them."
+                )
+                continue
+            letters[key] = letter
+            headers[key] = text
+        else:
+            extra.append(letter)
+    missing_required = [c for c in schema.required_columns if c not in letters]
+    if missing_required:
+        problems.append(
+            f"sheet {name}: missing required column"
+            f"{'s' if len(missing_required) > 1 else ''} {', '.join(missing_required)}. Add "
+            f"{'them' if len(missing_required) > 1 else 'it'} to row 1 (spelled as here)."
+        )
+    if problems:
+        raise HeaderError(problems[0], details=problems[1:])
+
+    body = cells.iloc[1:]
+    data: dict[str, pd.Series] = {}
+    bad: list[BadValue] = []
+    for column in schema.columns:
+        letter = letters.get(column.name)
+        raw = body[letter] if letter else pd.Series(pd.NA, index=body.index, dtype="string")
+        data[column.name], problems_found = convert(raw, column.kind)
+        bad.extend(BadValue(name, int(row), column.name, letter or "?", value, column.kind)
+                   for row, value in problems_found)
+    for letter in extra:
+        data[f"{header[letter]} ({letter})" if header[letter] in data else header[letter]] = (
+            _clean_text(body[letter]))
+    df = pd.DataFrame(data, index=body.index)
+    df.index.name = "row"
+    df = df[df.notna().any(axis=1)]
+    present_rows = set(df.index)
+    bad = [b for b in bad if b.row in present_rows]
+    missing = [c for c in schema.column_names if c not in letters]
+    return Table(schema, name, df, letters=_letters_with_missing(schema, letters), headers=headers,
+                 extra_columns=[header[x] for x in extra], missing_columns=missing, bad_values=bad)
+
+
+def _letters_with_missing(schema: Sheet, letters: dict[str, str]) -> dict[str, str]:
+    return {c.name: letters.get(c.name, "?") for c in schema.columns}
+
+
+def _clean_text(raw: pd.Series) -> pd.Series:
+    s = raw.astype("string").str.strip()
+    return s.mask(s == "")
+
+
+def convert(raw: pd.Series, kind: Kind) -> tuple[pd.Series, list[tuple[int, str]]]:
+    """Text cells to the column's type. Returns the typed column and the (row, text) pairs that
+    did not convert (left missing)."""
+    text = _clean_text(raw)
+    if kind in (Kind.DATE, Kind.DATETIME):
+        typed = parse_dates(text, keep_time=kind is Kind.DATETIME)
+    elif kind is Kind.INT:
+        number = pd.to_numeric(text, errors="coerce")
+        whole = number.notna() & np.isclose(number.fillna(0) % 1, 0)
+        typed = number.where(whole).round().astype("Int64")
+    elif kind is Kind.MONEY:
+        cleaned = text.str.replace(r"^\$|,", "", regex=True)
+        typed = pd.to_numeric(cleaned, errors="coerce").astype("Float64")
+    else:
+        return text, []
+    failed = text.notna() & typed.isna()
+    return typed, list(zip(text.index[failed].tolist(), text[failed].tolist(), strict=True))
+
+
+def parse_dates(text: pd.Series, *, keep_time: bool = False) -> pd.Series:
+    """ISO text or real date cells (`2025-03-01`, `2025-03-01 09:30:00`), Excel serial
+    numbers (`45717`) and US text (`3/1/2025`)."""
+    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    todo = parsed.isna() & text.notna()
+    if todo.any():
+        serial = pd.to_numeric(text[todo], errors="coerce")
+        serial = serial[(serial >= 1) & (serial <= MAX_SERIAL)]
+        if len(serial):
+            parsed.loc[serial.index] = EXCEL_EPOCH + pd.to_timedelta(serial, unit="D")
+        todo = parsed.isna() & text.notna()
+    if todo.any():
+        us = pd.to_datetime(text[todo], format="%m/%d/%Y", errors="coerce")
+        parsed.loc[us.index] = us
+    parsed = parsed.astype("datetime64[ns]")
+    if not keep_time:
+        parsed = parsed.dt.normalize()
+    return parsed

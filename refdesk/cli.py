@@ -1,0 +1,143 @@
+"""The command line: parses options, calls the library, prints. Errors become `Error: ...`
+on stderr and an exit code, here and nowhere else."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from refdesk import __version__
+from refdesk.config import DEFAULT_CONFIG, Config, load_config
+from refdesk.errors import RefdeskError
+from refdesk.excel import ExcelSource
+from refdesk.output import emit_records, print_table
+from refdesk.summary import summarize
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_CANNOT_RUN = 0, 1, 2
+
+
+class RefdeskGroup(click.Group):
+    """Turns every RefdeskError (and any surprise) into one line on stderr and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except RefdeskError as exc:
+            for i, line in enumerate(exc.lines()):
+                click.echo(("Error: " if i == 0 else "  ") + line, err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted; nothing was written.", err=True)
+            ctx.exit(130)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:
+            if os.environ.get("REFDESK_DEBUG"):
+                raise
+            click.echo(f"Error: unexpected {type(exc).__name__}. Run again with REFDESK_DEBUG=1 "
+                       "for the details, and report them.", err=True)
+            ctx.exit(EXIT_CANNOT_RUN)
+
+
+def source_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--config and --workbook, spelled the same for every command."""
+    f = click.option("--workbook", "-w", type=click.Path(path_type=Path, dir_okay=False),
+                     help="Workbook to read instead of the one config.toml names.")(f)
+    f = click.option("--config", "-c", "config_path", type=click.Path(path_type=Path),
+                     envvar="REFDESK_CONFIG",
+                     help=f"Configuration file [default: ./{DEFAULT_CONFIG}].")(f)
+    return f
+
+
+def format_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--csv", "as_csv", is_flag=True, help="Print CSV for programs.")(f)
+    f = click.option("--json", "as_json", is_flag=True, help="Print JSON for programs.")(f)
+    return f
+
+
+def resolve_config(config_path: Path | None) -> Config:
+    return load_config(config_path or Path(DEFAULT_CONFIG))
+
+
+def resolve_source(config_path: Path | None, workbook: Path | None) -> ExcelSource:
+    """--workbook wins; otherwise the workbook named in config.toml."""
+    if workbook is not None:
+        return ExcelSource(workbook)
+    return ExcelSource(resolve_config(config_path).excel)
+
+
+@click.group(cls=RefdeskGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="refdesk")
+@click.option("--quiet", "-q", is_flag=True, help="No progress messages on stderr.")
+@click.pass_context
+def cli(ctx: click.Context, quiet: bool) -> None:
+    """refdesk runs a practice's referral program from a spreadsheet.
+
+    \b
+    Start with:
+      refdesk init my-referrals.xlsx     a new workbook to fill in
+      refdesk summary                    what the configured workbook holds
+    """
+    ctx.obj = {"quiet": quiet}
+
+
+def progress(ctx: click.Context, message: str) -> None:
+    if not ctx.obj.get("quiet"):
+        click.echo(message, err=True)
+
+
+@cli.command()
+@source_options
+@format_options
+@click.pass_context
+def summary(ctx: click.Context, config_path: Path | None, workbook: Path | None, as_json: bool,
+            as_csv: bool) -> None:
+    """The sheets of the workbook, their row counts and the source they came from.
+
+    \b
+    Examples:
+      refdesk summary
+      refdesk summary --workbook workbooks/referrals.xlsx --json
+    """
+    source = resolve_source(config_path, workbook)
+    progress(ctx, f"Reading {source} ...")
+    result = summarize(source.read())
+    if as_json or as_csv:
+        emit_records(result.records(), as_json=as_json)
+        return
+    print_table(result.title(), result.columns(), result.rows())
+    for note in result.notes():
+        click.echo(note, err=True)
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.pass_context
+def init(ctx: click.Context, path: Path) -> None:
+    """Create a new, empty workbook at PATH, ready to fill in.
+
+    Every sheet gets its header row, an Excel table, drop-down lists and a hint on each column;
+    a "Read me" sheet explains them. An existing file is never overwritten.
+
+    \b
+    Example:
+      refdesk init my-referrals.xlsx
+    """
+    from refdesk.newbook import write_workbook
+
+    write_workbook(path)
+    click.echo(f"Created {path}. Open it, read the 'Read me' sheet, then set "
+               f"[source] excel = \"{path}\" in config.toml.")
+
+
+def main() -> None:
+    cli(prog_name="refdesk")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""The Excel source: reads an .xlsx/.xlsm workbook into a Book.
+
+Reading goes through fastexcel (calamine underneath, Arrow out), every sheet loaded once as text
+with absolute positions; the Book turns the text into types. openpyxl is never used to read: it
+is ten times slower and would tempt a load-and-save round trip of the user's file.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import fastexcel
+import pandas as pd
+
+from refdesk.book import Book, Grid, build_book, column_letter
+from refdesk.errors import SourceError
+from refdesk.schema import SHEETS
+
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def check_workbook_file(path: Path) -> None:
+    """Tell a missing, empty, encrypted, foreign or damaged file apart before parsing it."""
+    if not path.exists():
+        raise SourceError(f"{path}: no such file. Check the path, or create a workbook with "
+                          "`refdesk init PATH`.")
+    if path.is_dir():
+        raise SourceError(f"{path}: is a folder, not a workbook file.")
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot be opened ({exc.strerror}).") from None
+    if size == 0:
+        raise SourceError(f"{path}: the file is empty (0 bytes). Restore it from a backup or "
+                          "create a new workbook with `refdesk init`.")
+    if head == OLE_MAGIC:
+        raise SourceError(
+            f"{path}: the workbook is password-protected (encrypted) or an old .xls file. Open "
+            "it in Excel, remove the password (File > Info > Protect Workbook) and save it as "
+            "Excel Workbook (.xlsx)."
+        )
+    if not zipfile.is_zipfile(path):
+        raise SourceError(f"{path}: not an Excel workbook (.xlsx or .xlsm). Save it from your "
+                          "spreadsheet program as Excel Workbook (.xlsx).")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            bad = zf.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
+        bad, names = "", set()
+    if bad is not None:
+        raise SourceError(f"{path}: the file is damaged or truncated (its zip container is "
+                          "broken). Restore it from a backup, e.g. .refdesk-backups/ beside it.")
+    if "xl/workbook.xml" not in names:
+        raise SourceError(f"{path}: not an Excel workbook: it has no workbook part (is it a "
+                          "Word or other Office file?). Save it as Excel Workbook (.xlsx).")
+
+
+def _fastexcel_message(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def open_reader(path: Path) -> fastexcel.ExcelReader:
+    check_workbook_file(path)
+    if path.suffix.lower() not in EXCEL_SUFFIXES:
+        raise SourceError(f"{path}: refdesk reads .xlsx and .xlsm workbooks; save this file as "
+                          "Excel Workbook (.xlsx).")
+    try:
+        return fastexcel.read_excel(path)
+    except Exception as exc:  # fastexcel raises its own hierarchy; none may escape as a trace
+        raise SourceError(f"{path}: the workbook is damaged and cannot be read "
+                          f"({_fastexcel_message(exc)}). Open and re-save it in Excel or "
+                          "LibreOffice, or restore a backup.") from None
+
+
+def read_grid(reader: fastexcel.ExcelReader, name: str, path: Path) -> Grid:
+    """One sheet as text cells at their absolute positions (row 1 first, column letters)."""
+    try:
+        sheet = reader.load_sheet(name, header_row=None, skip_rows=0, dtypes="string")
+        columns = sheet.available_columns()
+        table = sheet.to_arrow()
+    except Exception as exc:
+        raise SourceError(f"{path}: sheet {name} cannot be read "
+                          f"({_fastexcel_message(exc)}). Open and re-save the workbook in "
+                          "Excel or LibreOffice.") from None
+    cells = table.to_pandas()
+    cells.columns = [column_letter(c.absolute_index) for c in columns]
+    cells.index = pd.RangeIndex(1, len(cells) + 1, name="row")
+    return Grid(name, cells)
+
+
+class ExcelSource:
+    """A workbook file on disk."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def sheet_names(self) -> list[str]:
+        return list(open_reader(self.path).sheet_names)
+
+    def read(self) -> Book:
+        reader = open_reader(self.path)
+        by_lower = {n.strip().lower(): n for n in reader.sheet_names}
+        grids: dict[str, Grid] = {}
+        for schema in SHEETS:
+            actual = by_lower.get(schema.name.lower())
+            if actual is not None:
+                grids[schema.name] = read_grid(reader, actual, self.path)
+        return build_book(str(self.path), grids)
