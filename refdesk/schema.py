@@ -9,11 +9,11 @@ nothing else spells a column name or an allowed value.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class Kind(str, Enum):
-    """What a column holds. The reader converts DATE, DATETIME, INT and MONEY; the rest stay text."""
+class Kind(StrEnum):
+    """What a column holds. The reader types DATE, DATETIME, INT and MONEY; the rest is text."""
 
     ID = "id"
     TEXT = "text"
