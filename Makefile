@@ -1,0 +1,40 @@
+# The README's commands. Each sets up .venv from nothing when needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: setup demo test lint bench sample clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	@tmp=$$(mktemp -d) && \
+	  echo "== refdesk init: a new, empty workbook ==" && \
+	  $(BIN)/refdesk init "$$tmp/new-practice.xlsx" && \
+	  $(BIN)/refdesk --quiet summary --workbook "$$tmp/new-practice.xlsx" && \
+	  rm -rf "$$tmp"
+	@echo "== refdesk summary: the sample practice (config.toml) =="
+	@$(BIN)/refdesk summary
+
+test: $(STAMP)
+	$(BIN)/ruff check refdesk scripts tests
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check refdesk scripts tests
+
+bench: $(STAMP)
+	$(BIN)/python scripts/bench.py
+
+sample: $(STAMP)
+	$(BIN)/python scripts/build_sample.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,45 @@
+"""Shared fixtures. Real components (LibreOffice, the shared corpus) skip when absent on a
+developer's machine and fail when CI=true, where their absence is a broken setup."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from refdesk.cli import cli
+from refdesk.office import find_soffice
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus"
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip locally, fail in CI."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: required here)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def corpus() -> Path:
+    need(CORPUS.is_dir(), f"the shared corpus is not at {CORPUS}")
+    return CORPUS
+
+
+@pytest.fixture
+def soffice() -> str:
+    found = find_soffice()
+    need(found is not None, "LibreOffice (soffice) is not installed")
+    assert found
+    return found
+
+
+def run(*args: str | Path) -> Result:
+    """Run the CLI as a user would; stdout and stderr stay apart."""
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)

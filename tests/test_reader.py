@@ -1,0 +1,204 @@
+import datetime as dt
+import re
+
+import pandas as pd
+import pytest
+
+from refdesk.book import column_letter
+from refdesk.errors import HeaderError, SourceError
+from refdesk.excel import ExcelSource
+from refdesk.newbook import write_workbook
+from refdesk.schema import Kind
+from tests.conftest import run
+from tests.helpers import headers, make_xlsx, minimal_sheets
+
+
+def read(path):
+    return ExcelSource(path).read()
+
+
+def header_error(path) -> HeaderError:
+    with pytest.raises(HeaderError) as info:
+        read(path)
+    return info.value
+
+
+def test_column_letters():
+    assert [column_letter(i) for i in (0, 25, 26, 51, 52, 701, 702, 16383)] == [
+        "A", "Z", "AA", "AZ", "BA", "ZZ", "AAA", "XFD"]
+
+
+def test_types_ids_and_addresses(tmp_path):
+    sheets = minimal_sheets()
+    sheets["Referrals"] = [
+        headers("Referrals"),
+        ["007", dt.datetime(2025, 3, 1), "P1", "C1", "G43.909", "deep tissue", 2, 6, 12,
+         "in care", 45736, "2025-04-05", "4/20/2025", "ok"],
+        [11, "2025-03-02", "P1", "C2", None, None, "two", 2.5, None, "received", "next Tuesday",
+         None, None, None],
+    ]
+    book = read(make_xlsx(tmp_path / "w.xlsx", sheets))
+    refs = book["Referrals"]
+    df = refs.df
+    assert list(df.index) == [2, 3]
+    assert df.loc[2, "referral_id"] == "007"
+    assert df.loc[3, "referral_id"] == "11"
+    assert df.loc[2, "received_on"] == pd.Timestamp("2025-03-01")
+    assert df.loc[3, "received_on"] == pd.Timestamp("2025-03-02")
+    assert df.loc[2, "first_visit"] == pd.Timestamp("2025-03-20")  # serial 45736
+    assert df.loc[2, "thank_you_sent"] == pd.Timestamp("2025-04-05")
+    assert df.loc[2, "last_report_sent"] == pd.Timestamp("2025-04-20")
+    assert df.loc[2, "per_week"] == 2 and str(df["per_week"].dtype) == "Int64"
+    assert pd.isna(df.loc[3, "per_week"]) and pd.isna(df.loc[3, "first_visit"])
+    assert refs.cell(3, "first_visit") == "Referrals!K3"
+    bad = {(b.cell, b.value, b.kind) for b in refs.bad_values}
+    assert bad == {("Referrals!G3", "two", Kind.INT), ("Referrals!H3", "2.5", Kind.INT),
+                   ("Referrals!K3", "next Tuesday", Kind.DATE)}
+
+
+def test_money_and_datetime(tmp_path):
+    sheets = minimal_sheets()
+    sheets["Visits"] = [headers("Visits"),
+                        ["V1", "C1", "2025-01-02", None, "97124", 4, 60, "$1,200.50", 95, "card"]]
+    sheets["Letters"] = [headers("Letters"),
+                         ["L1", "2025-01-02 14:30:00", "thank-you", None, "P1", None, None,
+                          "mail", "out/a.docx", "produced"]]
+    book = read(make_xlsx(tmp_path / "w.xlsx", sheets))
+    visit = book["Visits"].df.loc[2]
+    assert visit["fee"] == 1200.5 and visit["paid"] == 95.0 and visit["cpt"] == "97124"
+    assert book["Letters"].df.loc[2, "when"] == pd.Timestamp("2025-01-02 14:30")
+
+
+def test_free_column_order_extra_columns_and_friendly_headers(tmp_path):
+    cols = list(reversed(headers("Providers")))
+    cols[cols.index("provider_id")] = "Provider ID"
+    row = {c: None for c in cols} | {"Provider ID": "0042", "name": "Dana Whitfield",
+                                     "stage": "prospect"}
+    sheets = minimal_sheets()
+    sheets["Providers"] = [cols + ["my rating"], [row[c] for c in cols] + [5]]
+    book = read(make_xlsx(tmp_path / "w.xlsx", sheets))
+    providers = book["Providers"]
+    assert providers.df.loc[2, "provider_id"] == "0042"
+    assert providers.df.loc[2, "my rating"] == "5"
+    assert providers.extra_columns == ["my rating"]
+    assert providers.letters["provider_id"] == column_letter(cols.index("Provider ID"))
+    assert providers.headers["provider_id"] == "Provider ID"
+
+
+def test_blank_rows_skipped_but_addresses_kept(tmp_path):
+    sheets = minimal_sheets()
+    stage = headers("Providers").index("stage")
+    sheets["Providers"] = [headers("Providers"), ["P1", "A", *[None] * (stage - 2), "prospect"],
+                           [], [], ["P2", "B", *[None] * (stage - 2), "dormant"]]
+    providers = read(make_xlsx(tmp_path / "w.xlsx", sheets))["Providers"]
+    assert list(providers.df.index) == [2, 5]
+    assert providers.cell(5, "stage") == "Providers!O5"
+    assert providers.df.loc[5, "stage"] == "dormant"
+
+
+def test_sheet_not_starting_at_column_a(tmp_path):
+    sheets = minimal_sheets()
+    sheets["Clients"] = [headers("Clients"), ["C1", "Ann", "Lee"]]
+    path = make_xlsx(tmp_path / "w.xlsx", sheets, origin=(1, 3))
+    clients = read(path)["Clients"]
+    assert clients.cell(2, "first_name") == "Clients!D2"
+    assert clients.df.loc[2, "last_name"] == "Lee"
+
+
+def test_optional_sheet_absent_reads_empty_and_names_are_case_free(tmp_path):
+    sheets = {k.lower(): v for k, v in minimal_sheets().items()}
+    book = read(make_xlsx(tmp_path / "w.xlsx", sheets))
+    assert book["Providers"].name == "providers"
+    assert not book["Visits"].present and len(book["Visits"]) == 0
+    assert list(book["Visits"].df.columns) == headers("Visits")
+
+
+def test_missing_required_column(tmp_path):
+    sheets = minimal_sheets()
+    sheets["Providers"] = [[h for h in headers("Providers") if h not in ("stage", "name")]]
+    error = header_error(make_xlsx(tmp_path / "w.xlsx", sheets))
+    assert error.message == (f"{tmp_path / 'w.xlsx'}: sheet Providers: missing required "
+                             "columns name, stage. Add them to row 1 (spelled as here).")
+
+
+def test_duplicate_header(tmp_path):
+    sheets = minimal_sheets()
+    sheets["Clients"] = [headers("Clients") + ["Phone"]]
+    error = header_error(make_xlsx(tmp_path / "w.xlsx", sheets))
+    assert error.message.endswith("sheet Clients: the column 'phone' appears twice (E1 and T1). "
+                                  "Rename or delete one of them.")
+
+
+def test_missing_sheet_and_header_not_in_row_1_reported_together(tmp_path):
+    sheets = minimal_sheets()
+    del sheets["Clients"]
+    sheets["Referrals"] = [["Referrals received"], [], headers("Referrals")]
+    error = header_error(make_xlsx(tmp_path / "w.xlsx", sheets))
+    assert error.message.endswith("the workbook's sheets do not match what refdesk needs:")
+    assert error.details == [
+        "missing sheet Clients (refdesk's sheets found: Providers, Referrals). Add them, or "
+        "create a fresh workbook with `refdesk init` and copy your rows into it.",
+        "sheet Referrals: the header row is row 3, but it must be row 1. Delete the rows above "
+        "it.",
+    ]
+
+
+def test_empty_sheet(tmp_path):
+    sheets = minimal_sheets()
+    sheets["Providers"] = []
+    error = header_error(make_xlsx(tmp_path / "w.xlsx", sheets))
+    assert error.message.endswith("sheet Providers: row 1 is empty; it must hold the column "
+                                  "names (provider_id, name, stage at least).")
+
+
+def test_init_workbook_reads_back_rows_written_by_the_writer(tmp_path):
+    rows = {"Providers": [{"provider_id": "007", "name": "=HYPERLINK(\"x\")", "stage": "prospect",
+                           "zip": "02134", "next_follow_up": dt.date(2026, 1, 5)}]}
+    book = read(write_workbook(tmp_path / "w.xlsx", rows))
+    row = book["Providers"].df.loc[2]
+    assert row["provider_id"] == "007" and row["zip"] == "02134"
+    assert row["name"] == "=HYPERLINK(\"x\")"
+    assert row["next_follow_up"] == pd.Timestamp("2026-01-05")
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"", "the file is empty (0 bytes)"),
+    (b"provider_id,name\nP1,A\n", "not an Excel workbook (.xlsx or .xlsm)"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512, "password-protected (encrypted)"),
+])
+def test_not_a_workbook(tmp_path, content, expected):
+    path = tmp_path / "bad.xlsx"
+    path.write_bytes(content)
+    with pytest.raises(SourceError, match=re.escape(expected)):
+        read(path)
+
+
+def test_missing_file_through_cli(tmp_path):
+    path = tmp_path / "nope.xlsx"
+    result = run("summary", "--workbook", path)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"Reading {path} ...",
+        f"Error: {path}: no such file. Check the path, or create a workbook with "
+        "`refdesk init PATH`."]
+
+
+def test_truncated_workbook(tmp_path):
+    good = write_workbook(tmp_path / "good.xlsx")
+    cut = tmp_path / "cut.xlsx"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    result = run("--quiet", "summary", "--workbook", cut)
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"Error: {cut}: ")
+
+
+def test_every_robustness_file_gets_one_line_and_nonzero_exit(corpus):
+    files = sorted((corpus / "xlsx" / "robustness").iterdir())
+    assert len(files) == 8
+    for path in files:
+        result = run("--quiet", "summary", "--workbook", path)
+        assert result.exit_code == 2, path.name
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"Error: {path}: "), (path.name, lines)
+        assert "Traceback" not in result.stderr and result.stdout == ""
