@@ -49,7 +49,8 @@ def test_sheets_headers_tables_and_frozen_rows(new_book):
 def test_every_column_has_an_input_hint(new_book):
     wb = openpyxl.load_workbook(new_book)
     for sheet in SHEETS:
-        prompts = {dv.promptTitle: dv.prompt for dv in wb[sheet.name].data_validations.dataValidation}
+        validations = wb[sheet.name].data_validations.dataValidation
+        prompts = {dv.promptTitle: dv.prompt for dv in validations}
         assert set(prompts) == set(sheet.column_names)
         for column in sheet.columns:
             assert column.hint in prompts[column.name]
