@@ -22,7 +22,7 @@ HEADER_SEARCH_ROWS = 20
 
 #: Excel's day zero for serial dates (the 1900 system, with its 1900-02-29 bug folded in).
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
-MAX_SERIAL = 2958465  # 9999-12-31
+MAX_SERIAL = 109574  # 2199-12-31: later dates are typing mistakes
 
 
 def column_letter(index: int) -> str:
@@ -259,19 +259,45 @@ def convert(raw: pd.Series, kind: Kind) -> tuple[pd.Series, list[tuple[int, str]
 
 def parse_dates(text: pd.Series, *, keep_time: bool = False) -> pd.Series:
     """ISO text or real date cells (`2025-03-01`, `2025-03-01 09:30:00`), Excel serial
-    numbers (`45717`) and US text (`3/1/2025`)."""
-    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
-    todo = parsed.isna() & text.notna()
-    if todo.any():
-        serial = pd.to_numeric(text[todo], errors="coerce")
+    numbers (`45717`) and US text (`3/1/2025`). Anything else, or a year outside 1800-2199,
+    is left missing for the caller to report."""
+    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    iso = text.str.match(r"^\d{4}-\d{1,2}-\d{1,2}").fillna(False).astype(bool)
+    if iso.any():
+        # A sheet's dates are wall-clock dates: an offset such as Z or +02:00 is dropped, not
+        # applied (mixed offsets would otherwise stop the whole column from parsing).
+        local = text[iso].str.replace(
+            r"(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|[+-]\d{2}:?\d{2})$", r"\1", regex=True)
+        try:
+            values = pd.to_datetime(local, format="ISO8601", errors="coerce")
+        except (ValueError, OverflowError):
+            values = local.map(_parse_one)
+        parsed.loc[iso] = _in_range(values)
+    rest = ~iso & text.notna()
+    if rest.any():
+        serial = pd.to_numeric(text[rest], errors="coerce")
         serial = serial[(serial >= 1) & (serial <= MAX_SERIAL)]
         if len(serial):
             parsed.loc[serial.index] = EXCEL_EPOCH + pd.to_timedelta(serial, unit="D")
-        todo = parsed.isna() & text.notna()
-    if todo.any():
-        us = pd.to_datetime(text[todo], format="%m/%d/%Y", errors="coerce")
-        parsed.loc[us.index] = us
-    parsed = parsed.astype("datetime64[ns]")
+        rest = rest & parsed.isna() & text.str.contains("/").fillna(False).astype(bool)
+        if rest.any():
+            us = pd.to_datetime(text[rest], format="%m/%d/%Y", errors="coerce")
+            parsed.loc[rest] = _in_range(us)
     if not keep_time:
         parsed = parsed.dt.normalize()
     return parsed
+
+
+def _in_range(values: pd.Series) -> pd.Series:
+    values = pd.to_datetime(values, errors="coerce")
+    return values.where((values.dt.year >= 1800) & (values.dt.year < 2200)).astype(
+        "datetime64[ns]")
+
+
+def _parse_one(value: object) -> pd.Timestamp | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return pd.Timestamp(value).tz_localize(None)
+    except (ValueError, OverflowError, TypeError):
+        return None

@@ -48,7 +48,8 @@ class Summary:
 
     def notes(self) -> list[str]:
         total = sum(s.rows for s in self.sheets)
-        return [f"{total} rows in {sum(s.present for s in self.sheets)} sheets."]
+        sheets = sum(s.present for s in self.sheets)
+        return [f"{total} row{'' if total == 1 else 's'} in {sheets} sheets."]
 
     def records(self) -> list[dict[str, Any]]:
         return [{"source": self.source, **s.__dict__} for s in self.sheets]

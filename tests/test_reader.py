@@ -202,3 +202,25 @@ def test_every_robustness_file_gets_one_line_and_nonzero_exit(corpus):
         lines = result.stderr.splitlines()
         assert len(lines) == 1 and lines[0].startswith(f"Error: {path}: "), (path.name, lines)
         assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_parse_dates_accepts_iso_serial_and_us_text_only():
+    from refdesk.book import parse_dates
+
+    text = pd.Series(["2025-03-01T10:00:00Z", "2025-03-01 10:00:00+02:00", "45700",
+                      "3/4/2025", "next week", None, "2025-13-01", "0", "-5", "9999-01-01",
+                      "13/01/2025"], dtype="string")
+    got = parse_dates(text, keep_time=True)
+    assert got.iloc[:4].tolist() == [pd.Timestamp("2025-03-01 10:00"),
+                                     pd.Timestamp("2025-03-01 10:00"),
+                                     pd.Timestamp("2025-02-12"), pd.Timestamp("2025-03-04")]
+    assert got.iloc[4:].isna().all()
+    assert str(got.dtype) == "datetime64[ns]"
+
+
+def test_1904_date_system(corpus):
+    from refdesk.excel import open_reader, read_grid
+
+    path = corpus / "xlsx" / "calamine__date_1904.xlsx"
+    grid = read_grid(open_reader(path), "Sheet1", path)
+    assert grid.cells.loc[1, "A"] == "2021-01-01 00:00:00"
