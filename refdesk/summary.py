@@ -16,7 +16,7 @@ class SheetSummary:
     columns: int
     extra_columns: list[str]
     missing_columns: list[str]
-    unreadable_cells: int
+    unreadable_cells: list[str]
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,11 @@ class Summary:
             if s.extra_columns:
                 notes.append(f"your own columns kept: {', '.join(s.extra_columns)}")
             if s.unreadable_cells:
-                notes.append(f"{s.unreadable_cells} unreadable cells (run refdesk check)")
+                cells = s.unreadable_cells
+                shown = ", ".join(cells[:3]) + (f" and {len(cells) - 3} more" if len(cells) > 3
+                                                else "")
+                notes.append(f"not readable as {'its' if len(cells) == 1 else 'their'} "
+                             f"column's kind: {shown}")
             out.append([s.sheet, s.rows, s.columns, "; ".join(notes)])
         return out
 
@@ -64,7 +68,7 @@ def summarize(book: Book) -> Summary:
             columns=len(t.schema.columns) - len(t.missing_columns) + len(t.extra_columns),
             extra_columns=list(t.extra_columns),
             missing_columns=list(t.missing_columns) if t.present else [],
-            unreadable_cells=len(t.bad_values),
+            unreadable_cells=[b.cell for b in t.bad_values],
         )
         for t in book
     ])
