@@ -22,6 +22,8 @@ HEADER_SEARCH_ROWS = 20
 
 #: Excel's day zero for serial dates (the 1900 system, with its 1900-02-29 bug folded in).
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+#: Text columns are Arrow-backed: string operations on a million cells stay vectorised.
+TEXT_DTYPE = pd.StringDtype("pyarrow")
 MAX_SERIAL = 109574  # 2199-12-31: later dates are typing mistakes
 
 
@@ -147,7 +149,7 @@ def empty_table(schema: Sheet) -> Table:
 
 def _empty_series(kind: Kind) -> pd.Series:
     dtype = {Kind.DATE: "datetime64[ns]", Kind.DATETIME: "datetime64[ns]", Kind.INT: "Int64",
-             Kind.MONEY: "Float64"}.get(kind, "string")
+             Kind.MONEY: "Float64"}.get(kind, TEXT_DTYPE)
     return pd.Series([], dtype=dtype)
 
 
@@ -212,7 +214,7 @@ def build_table(schema: Sheet, grid: Grid) -> Table:
     bad: list[BadValue] = []
     for column in schema.columns:
         letter = letters.get(column.name)
-        raw = body[letter] if letter else pd.Series(pd.NA, index=body.index, dtype="string")
+        raw = body[letter] if letter else pd.Series(pd.NA, index=body.index, dtype=TEXT_DTYPE)
         data[column.name], problems_found = convert(raw, column.kind)
         bad.extend(BadValue(name, int(row), column.name, letter or "?", value, column.kind)
                    for row, value in problems_found)
@@ -234,7 +236,7 @@ def _letters_with_missing(schema: Sheet, letters: dict[str, str]) -> dict[str, s
 
 
 def _clean_text(raw: pd.Series) -> pd.Series:
-    s = raw.astype("string").str.strip()
+    s = raw.astype(TEXT_DTYPE).str.strip()
     return s.mask(s == "")
 
 
@@ -266,8 +268,13 @@ def parse_dates(text: pd.Series, *, keep_time: bool = False) -> pd.Series:
     if iso.any():
         # A sheet's dates are wall-clock dates: an offset such as Z or +02:00 is dropped, not
         # applied (mixed offsets would otherwise stop the whole column from parsing).
-        local = text[iso].str.replace(
-            r"(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|[+-]\d{2}:?\d{2})$", r"\1", regex=True)
+        local = text[iso]
+        offset = r"(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|[+-]\d{2}:?\d{2})$"
+        # No \s or \S here: pandas would leave Arrow's regex engine for a slow Python loop.
+        zoned = local.str.contains(r"\d{2}:\d{2}[^ ]* *(?:Z|[+-]\d{2}:?\d{2})$", na=False)
+        if zoned.any():  # rare, and the back-reference makes this replace slow
+            local = local.copy()
+            local[zoned] = local[zoned].str.replace(offset, r"\1", regex=True)
         try:
             values = pd.to_datetime(local, format="ISO8601", errors="coerce")
         except (ValueError, OverflowError):

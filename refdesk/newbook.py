@@ -144,18 +144,23 @@ def _writer_for(ws: Worksheet, column: Column, f: _Formats) -> Callable[[int, in
 
 
 def _write_sheet(wb: xlsxwriter.Workbook, sheet: Sheet, rows: Iterable[Row], f: _Formats,
-                 n_rows: int) -> None:
+                 n_rows: int, constant_memory: bool) -> None:
     ws = wb.add_worksheet(sheet.name)
     ncols = len(sheet.columns)
     ws.freeze_panes(1, 0)
     for i, column in enumerate(sheet.columns):
         ws.set_column(i, i, column.width, f.number(_number_format(column)))
-    # The table is declared first: in constant-memory mode rows cannot be revisited.
-    ws.add_table(0, 0, max(n_rows, 1), ncols - 1, {
-        "name": sheet.name,
-        "style": TABLE_STYLE,
-        "columns": [{"header": c.name} for c in sheet.columns],
-    })
+    if constant_memory:
+        # xlsxwriter has no tables in constant-memory mode (used for the benchmark's huge
+        # files): the header is written as plain cells.
+        for i, column in enumerate(sheet.columns):
+            ws.write_string(0, i, column.name)
+    else:
+        ws.add_table(0, 0, max(n_rows, 1), ncols - 1, {
+            "name": sheet.name,
+            "style": TABLE_STYLE,
+            "columns": [{"header": c.name} for c in sheet.columns],
+        })
     writers = [_writer_for(ws, c, f) for c in sheet.columns]
     written = 0
     for r, record in enumerate(rows, start=1):
@@ -204,7 +209,7 @@ def write_workbook(path: Path | str, rows: Mapping[str, Iterable[Row]] | None = 
             if n is None:
                 records = list(records)
                 n = len(records)
-            _write_sheet(wb, sheet, records, f, n)
+            _write_sheet(wb, sheet, records, f, n, constant_memory)
         if extra_sheets:
             extra_sheets(wb)
         wb.close()

@@ -117,3 +117,15 @@ def test_libreoffice_opens_it_with_every_sheet_header_and_drop_down(new_book, so
         for column in sheet.columns:
             if column.closed:
                 assert drop_downs[column.name] == list(column.choices), (sheet.name, column.name)
+
+
+def test_constant_memory_mode_writes_headers_and_rows(tmp_path):
+    from refdesk.excel import ExcelSource
+    from refdesk.newbook import write_workbook
+
+    rows = ({"provider_id": f"P{i}", "name": f"N{i}", "stage": "prospect"} for i in range(3))
+    path = write_workbook(tmp_path / "big.xlsx", {"Providers": rows}, counts={"Providers": 3},
+                          constant_memory=True)
+    providers = ExcelSource(path).read()["Providers"]
+    assert providers.df["provider_id"].tolist() == ["P0", "P1", "P2"]
+    assert providers.cell(4, "stage") == "Providers!O4"

@@ -224,3 +224,23 @@ def test_1904_date_system(corpus):
     path = corpus / "xlsx" / "calamine__date_1904.xlsx"
     grid = read_grid(open_reader(path), "Sheet1", path)
     assert grid.cells.loc[1, "A"] == "2021-01-01 00:00:00"
+
+
+def test_damaged_sheet_inside_a_sound_zip(tmp_path):
+    import zipfile
+
+    good = write_workbook(tmp_path / "good.xlsx", {"Providers": [
+        {"provider_id": "P1", "name": "A", "stage": "prospect"}]})
+    bad = tmp_path / "bad.xlsx"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "xl/worksheets/sheet2.xml":  # Providers, after "Read me"
+                data = data[: data.index(b"<sheetData>") + 300]  # cut inside row 1
+            dst.writestr(item, data)
+    result = run("--quiet", "summary", "--workbook", bad)
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"Error: {bad}: sheet Providers cannot be read (")
+    assert lines[0].endswith("Open and re-save the workbook in Excel or LibreOffice.")
