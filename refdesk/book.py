@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from refdesk.errors import HeaderError
-from refdesk.schema import SHEETS, Kind, Sheet
+from refdesk.schema import LIST_SEPARATOR, SHEETS, Kind, Sheet
 
 #: How far down a misplaced header row is looked for, to say where it is.
 HEADER_SEARCH_ROWS = 20
@@ -70,6 +70,22 @@ class BadValue:
         return f"{self.sheet}!{self.letter}{self.row}"
 
 
+@dataclass(frozen=True)
+class Respelled:
+    """A closed-list value typed with other case or spaces, read as its canonical spelling."""
+
+    sheet: str
+    row: int
+    column: str
+    letter: str
+    typed: str
+    canonical: str
+
+    @property
+    def cell(self) -> str:
+        return f"{self.sheet}!{self.letter}{self.row}"
+
+
 @dataclass
 class Table:
     """One sheet of the schema, read. `df.index` holds the row numbers of the sheet."""
@@ -82,6 +98,7 @@ class Table:
     extra_columns: list[str] = field(default_factory=list)
     missing_columns: list[str] = field(default_factory=list)
     bad_values: list[BadValue] = field(default_factory=list)
+    respelled: list[Respelled] = field(default_factory=list)
     present: bool = True
 
     def __len__(self) -> int:
@@ -212,9 +229,16 @@ def build_table(schema: Sheet, grid: Grid) -> Table:
     body = cells.iloc[1:]
     data: dict[str, pd.Series] = {}
     bad: list[BadValue] = []
+    respelled: list[Respelled] = []
     for column in schema.columns:
         letter = letters.get(column.name)
         raw = body[letter] if letter else pd.Series(pd.NA, index=body.index, dtype=TEXT_DTYPE)
+        if column.closed:
+            data[column.name], changes = canonical_choices(raw, column.choices,
+                                                           multi=column.multi)
+            respelled.extend(Respelled(name, int(row), column.name, letter or "?", typed, fixed)
+                             for row, typed, fixed in changes)
+            continue
         data[column.name], problems_found = convert(raw, column.kind)
         bad.extend(BadValue(name, int(row), column.name, letter or "?", value, column.kind)
                    for row, value in problems_found)
@@ -228,7 +252,8 @@ def build_table(schema: Sheet, grid: Grid) -> Table:
     bad = [b for b in bad if b.row in present_rows]
     missing = [c for c in schema.column_names if c not in letters]
     return Table(schema, name, df, letters=_letters_with_missing(schema, letters), headers=headers,
-                 extra_columns=[header[x] for x in extra], missing_columns=missing, bad_values=bad)
+                 extra_columns=[header[x] for x in extra], missing_columns=missing, bad_values=bad,
+                 respelled=[r for r in respelled if r.row in present_rows])
 
 
 def _letters_with_missing(schema: Sheet, letters: dict[str, str]) -> dict[str, str]:
@@ -238,6 +263,31 @@ def _letters_with_missing(schema: Sheet, letters: dict[str, str]) -> dict[str, s
 def _clean_text(raw: pd.Series) -> pd.Series:
     s = raw.astype(TEXT_DTYPE).str.strip()
     return s.mask(s == "")
+
+
+def canonical_choices(raw: pd.Series, choices: tuple[str, ...], *, multi: bool
+                      ) -> tuple[pd.Series, list[tuple[int, str, str]]]:
+    """Closed-list cells in their canonical spelling (`Referring ` reads as `referring`).
+
+    Returns the column and the (row, typed, canonical) cells whose case or surrounding spaces
+    differed. Values not in the list stay as typed, trimmed, for `check` to report."""
+    by_lower = {c.lower(): c for c in choices}
+
+    def fix(typed: str) -> tuple[str, bool]:
+        items = [i.strip() for i in typed.split(LIST_SEPARATOR)] if multi else [typed.strip()]
+        fixed = [by_lower.get(i.lower(), i) for i in items if i]
+        respelled = typed != typed.strip() or any(
+            i != f for i, f in zip([i for i in items if i], fixed, strict=True))
+        return f"{LIST_SEPARATOR} ".join(fixed), respelled
+
+    # Few distinct values even in a million rows: fix each once, then map (vectorised).
+    fixes = {typed: fix(typed) for typed in raw.dropna().unique()}
+    column = raw.map({typed: fixed for typed, (fixed, _) in fixes.items()}).astype(TEXT_DTYPE)
+    column = column.mask(column == "")
+    flagged = [typed for typed, (_, respelled) in fixes.items() if respelled]
+    rows = raw[raw.isin(flagged)] if flagged else raw.iloc[:0]
+    changes = [(int(row), typed, fixes[typed][0]) for row, typed in rows.items()]
+    return column, changes
 
 
 def convert(raw: pd.Series, kind: Kind) -> tuple[pd.Series, list[tuple[int, str]]]:

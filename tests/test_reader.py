@@ -244,3 +244,25 @@ def test_damaged_sheet_inside_a_sound_zip(tmp_path):
     assert len(lines) == 1
     assert lines[0].startswith(f"Error: {bad}: sheet Providers cannot be read (")
     assert lines[0].endswith("Open and re-save the workbook in Excel or LibreOffice.")
+
+
+def test_closed_lists_read_in_canonical_spelling_and_respellings_are_recorded(tmp_path):
+    cols = headers("Providers")
+    stage, wants = cols.index("stage"), cols.index("wants")
+
+    def row(pid, stage_value, wants_value):
+        values = [pid, "Name", *[None] * (len(cols) - 2)]
+        values[stage], values[wants] = stage_value, wants_value
+        return values
+
+    sheets = minimal_sheets()
+    sheets["Providers"] = [cols, row("P1", "Referring ", "soap notes;Progress Reports"),
+                           row("P2", "prospect", "brochures; business cards"),
+                           row("P3", "friendly", "SOAP notes; flowers")]
+    providers = read(make_xlsx(tmp_path / "w.xlsx", sheets))["Providers"]
+    assert providers.df["stage"].tolist() == ["referring", "prospect", "friendly"]
+    assert providers.df["wants"].tolist() == ["SOAP notes; progress reports",
+                                              "brochures; business cards", "SOAP notes; flowers"]
+    assert [(r.cell, r.typed, r.canonical) for r in providers.respelled] == [
+        ("Providers!O2", "Referring ", "referring"),
+        ("Providers!Q2", "soap notes;Progress Reports", "SOAP notes; progress reports")]

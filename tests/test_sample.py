@@ -129,7 +129,9 @@ def test_planted_mistake_is_in_the_book(book, mistake):
         case "choice-case":
             ws = openpyxl.load_workbook(COMMITTED, read_only=True)[mistake.sheet]
             assert ws[PLANTED_CELLS[mistake.rule].split("!")[1]].value == mistake.value
-            assert got not in STAGES and got.strip().lower() in STAGES
+            assert got == mistake.value.strip().lower() and got in STAGES
+            assert [(r.cell, r.typed, r.canonical) for r in table.respelled] == [
+                (PLANTED_CELLS[mistake.rule], mistake.value, got)]
         case "npi-check-digit":
             assert got == mistake.value and not is_valid_npi(got)
         case "near-duplicate":
@@ -172,6 +174,7 @@ def schema_problems(book: Book) -> set[tuple[str, str, str]]:
         key = table.schema.key
         by_row = table.df[key].to_dict()
         found |= {(table.name, by_row[b.row], b.column) for b in table.bad_values}
+        found |= {(table.name, by_row[r.row], r.column) for r in table.respelled}
         counts = Counter(table.df[key])
         found |= {(table.name, k, key) for k, n in counts.items() if n > 1}
         for _, rid, rec in rows(table):
