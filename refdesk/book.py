@@ -248,7 +248,7 @@ def build_table(schema: Sheet, grid: Grid) -> Table:
     df = pd.DataFrame(data, index=body.index)
     df.index.name = "row"
     df = df[df.notna().any(axis=1)]
-    present_rows = set(df.index)
+    present_rows = set(df.index) if bad or respelled else set()
     bad = [b for b in bad if b.row in present_rows]
     missing = [c for c in schema.column_names if c not in letters]
     return Table(schema, name, df, letters=_letters_with_missing(schema, letters), headers=headers,

@@ -73,6 +73,8 @@ class _Formats:
         self.heading = wb.add_format({"bold": True, "font_size": 12, "bottom": 1})
         self.bold = wb.add_format({"bold": True, "valign": "top"})
         self.wrap = wb.add_format({"text_wrap": True, "valign": "top"})
+        self.top = wb.add_format({"valign": "top"})
+        self.link = wb.add_format({"valign": "top", "font_color": "blue", "underline": 1})
 
     def number(self, fmt: str) -> Any:
         if fmt not in self._cache:
@@ -80,10 +82,32 @@ class _Formats:
         return self._cache[fmt]
 
 
+README_TEXT_WIDTH = 90
+LINE_HEIGHT = 15
+
+
+def _print_setup(ws: Worksheet) -> None:
+    """Printed, a sheet is landscape with its header row repeated on every page."""
+    ws.set_landscape()
+    ws.repeat_rows(0)
+
+
+def _wrapped(ws: Worksheet, row: int, col: int, text: str, fmt: Any) -> None:
+    """Wrapped text with a row tall enough for it: not every program sizes rows itself."""
+    # A column of width N holds about N digits, and somewhat more proportional letters.
+    lines = max(1, -(-len(text) // (README_TEXT_WIDTH + 10)))
+    if lines > 1:
+        ws.set_row(row, LINE_HEIGHT * lines)
+    ws.write_string(row, col, text, fmt)
+
+
 def _write_readme(ws: Worksheet, f: _Formats) -> None:
+    _print_setup(ws)
+    ws.fit_to_pages(1, 0)
+    ws.hide_gridlines(2)
     ws.set_column(0, 0, 22)
     ws.set_column(1, 1, 16)
-    ws.set_column(2, 2, 90)
+    ws.set_column(2, 2, README_TEXT_WIDTH)
     ws.write_string(0, 0, "Your referral workbook", f.title)
     lines = [
         "Each sheet holds one kind of record: one record a row, the column names in row 1.",
@@ -91,8 +115,8 @@ def _write_readme(ws: Worksheet, f: _Formats) -> None:
         f"Where a cell holds several values, separate them with '{LIST_SEPARATOR}'.",
         "Ids (provider_id, client_id...) are short codes you choose, kept as text.",
         "You may add your own columns anywhere; refdesk keeps them and leaves them alone.",
-        "Run `refdesk check` to find mistakes; refdesk writes only the Letters sheet and the "
-        "dates it is asked to fill in.",
+        "refdesk reads this workbook; it writes only the Letters sheet and the dates and "
+        "stages a job is asked to fill in, after a backup.",
     ]
     for i, line in enumerate(lines, start=2):
         ws.write_string(i, 0, line)
@@ -102,8 +126,8 @@ def _write_readme(ws: Worksheet, f: _Formats) -> None:
     ws.write_string(row, 2, "What it holds", f.heading)
     for s in SHEETS:
         row += 1
-        ws.write_url(row, 0, f"internal:'{s.name}'!A1", string=s.name)
-        ws.write_string(row, 2, s.description, f.wrap)
+        ws.write_url(row, 0, f"internal:'{s.name}'!A1", f.link, string=s.name)
+        _wrapped(ws, row, 2, s.description, f.wrap)
     for s in SHEETS:
         row += 2
         ws.write_string(row, 0, s.name, f.heading)
@@ -112,13 +136,13 @@ def _write_readme(ws: Worksheet, f: _Formats) -> None:
         for c in s.columns:
             row += 1
             ws.write_string(row, 0, c.name + (" *" if c.required else ""), f.bold)
-            ws.write_string(row, 1, c.kind.value)
+            ws.write_string(row, 1, c.kind.value, f.top)
             text = c.hint
             if c.choices:
                 text += f" Allowed: {', '.join(c.choices)}."
             if c.ref:
                 text += f" Must match a row of {c.ref}."
-            ws.write_string(row, 2, text, f.wrap)
+            _wrapped(ws, row, 2, text, f.wrap)
     ws.write_string(row + 2, 0, "* required")
 
 
@@ -148,6 +172,7 @@ def _write_sheet(wb: xlsxwriter.Workbook, sheet: Sheet, rows: Iterable[Row], f: 
     ws = wb.add_worksheet(sheet.name)
     ncols = len(sheet.columns)
     ws.freeze_panes(1, 0)
+    _print_setup(ws)
     for i, column in enumerate(sheet.columns):
         ws.set_column(i, i, column.width, f.number(_number_format(column)))
     if constant_memory:
