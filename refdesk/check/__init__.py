@@ -1,0 +1,26 @@
+"""`refdesk check`: every row of the book checked; each problem a record at its cell.
+
+Rule families live in their own modules, each a `rules(book, ctx)` generator of Problems.
+Rules work on whole columns (pandas masks) and visit only the rows that fail.
+"""
+
+from __future__ import annotations
+
+from refdesk.book import Book
+from refdesk.check import cells, links, logic, sheets
+from refdesk.check.problem import Context, Problem, Severity
+from refdesk.schema import SHEETS
+
+__all__ = ["Context", "Problem", "Severity", "check_book"]
+
+RULE_FAMILIES = (cells, sheets, links, logic)
+_SHEET_ORDER = {s.name: i for i, s in enumerate(SHEETS)}
+
+
+def check_book(book: Book, ctx: Context) -> list[Problem]:
+    found: list[Problem] = []
+    for family in RULE_FAMILIES:
+        found.extend(family.rules(book, ctx))
+    order = {t.name: _SHEET_ORDER[t.schema.name] for t in book}
+    return sorted(found, key=lambda p: (order.get(p.sheet, 99), p.row, len(p.cell), p.cell,
+                                        p.rule))

@@ -1,0 +1,94 @@
+"""Sheet rules: unique ids, repeated rows, and the same provider typed twice."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pandas as pd
+from rapidfuzz import fuzz, process
+
+from refdesk.book import Book, Table
+from refdesk.check.problem import Context, Problem, Severity, emit, problem
+
+#: Names at least this similar (0-100) are compared further; see near_duplicate_providers.
+NAME_SIMILARITY = 85
+#: Names this similar are the same person even at another practice and phone.
+NAME_SAME = 95
+
+
+def rules(book: Book, ctx: Context) -> Iterator[Problem]:
+    for table in book:
+        if not table.present or not len(table):
+            continue
+        yield from unique_ids(table)
+        yield from repeated_rows(table)
+    yield from near_duplicate_providers(book["Providers"])
+
+
+def unique_ids(table: Table) -> Iterator[Problem]:
+    key = table.schema.key
+    if not key or key in table.missing_columns:
+        return
+    ids = table.df[key]
+    repeated = ids.duplicated(keep="first") & ids.notna()
+    if not repeated.any():
+        return
+    first_row = ids[ids.notna()].reset_index().drop_duplicates(key).set_index(key)["row"]
+    yield from emit(table, repeated, key, "unique-id",
+                    lambda v, _r: f"{key} {v} is already used in row {first_row[v]}; give each "
+                                  "row its own id")
+
+
+def repeated_rows(table: Table) -> Iterator[Problem]:
+    """The same record typed twice: every column equal apart from the id."""
+    key = table.schema.key
+    columns = [c for c in table.schema.column_names
+               if c != key and c not in table.missing_columns]
+    content = table.df[columns]
+    filled = content.notna().sum(axis=1) >= 2  # a lone value repeated is not a record twice
+    again = content.duplicated(keep="first") & filled
+    if not again.any():
+        return
+    # The first row of each group, to name it in the message.
+    groups = content[filled].reset_index().groupby(columns, dropna=False)["row"].transform("min")
+    first = pd.Series(groups.to_numpy(), index=content[filled].index)
+    anchor = key if key else columns[0]
+    yield from emit(table, again, anchor, "duplicate-row",
+                    lambda _v, r: f"row {r.name} repeats row {first[r.name]} (same values"
+                                  f"{' apart from the id' if key else ''}); delete one of them",
+                    severity=Severity.WARNING)
+
+
+def _norm(text: object) -> str:
+    return re.sub(r"[^a-z0-9 ]+", "", str(text).lower()).strip() if isinstance(text, str) else ""
+
+
+def near_duplicate_providers(table: Table) -> Iterator[Problem]:
+    """The same person typed twice with a small difference: similar names (rapidfuzz) at the
+    same practice or phone. Two valid, different NPIs mean two people."""
+    df = table.df
+    if len(df) < 2:
+        return
+    names = [_norm(n) for n in df["name"]]
+    practices = [_norm(p) for p in df["practice"]]
+    phones = [re.sub(r"\D", "", p) if isinstance(p, str) else "" for p in df["phone"]]
+    npis = [n if isinstance(n, str) else "" for n in df["npi"]]
+    rows = list(df.index)
+    scores = process.cdist(names, names, scorer=fuzz.ratio, score_cutoff=NAME_SIMILARITY,
+                           workers=-1, dtype="uint8")
+    for i, j in zip(*scores.nonzero(), strict=True):
+        if j <= i or not names[i]:
+            continue
+        same_place = (practices[i] and fuzz.ratio(practices[i], practices[j]) >= NAME_SIMILARITY
+                      ) or (phones[i] and phones[i] == phones[j])
+        if not (same_place or scores[i, j] >= NAME_SAME):
+            continue
+        if npis[i] and npis[j] and npis[i] != npis[j]:
+            continue
+        later, earlier = rows[j], rows[i]
+        yield problem(table, later, "name", "near-duplicate",
+                      f"{df.at[later, 'name']} looks like {df.at[earlier, 'name']} in row "
+                      f"{earlier} (similar name, same practice or phone); if they are one "
+                      "person, keep one row and move its referrals to that provider_id",
+                      severity=Severity.WARNING, value=df.at[later, "name"])
