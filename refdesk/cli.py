@@ -3,6 +3,7 @@ on stderr and an exit code, here and nowhere else."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 from collections.abc import Callable
@@ -71,6 +72,14 @@ def resolve_source(config_path: Path | None, workbook: Path | None) -> ExcelSour
     return ExcelSource(resolve_config(config_path).excel)
 
 
+def optional_config(config_path: Path | None, workbook: Path | None) -> Config | None:
+    """The configuration when there is one to read: named, or needed to find the workbook.
+    With only --workbook, a missing ./config.toml is no error."""
+    if config_path is None and workbook is not None and not Path(DEFAULT_CONFIG).exists():
+        return None
+    return resolve_config(config_path)
+
+
 @click.group(cls=RefdeskGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="refdesk")
 @click.option("--quiet", "-q", is_flag=True, help="No progress messages on stderr.")
@@ -113,6 +122,59 @@ def summary(ctx: click.Context, config_path: Path | None, workbook: Path | None,
     print_table(result.title(), result.columns(), result.rows())
     for note in result.notes():
         click.echo(note, err=True)
+
+
+@cli.command()
+@source_options
+@format_options
+@click.option("--errors-only", is_flag=True, help="Leave out warnings.")
+@click.option("--annotate", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write a copy of the workbook with each problem cell highlighted and "
+                   "commented, and a Problems sheet linking to them.")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Check dates against this day instead of today (YYYY-MM-DD).")
+@click.pass_context
+def check(ctx: click.Context, config_path: Path | None, workbook: Path | None, as_json: bool,
+          as_csv: bool, errors_only: bool, annotate: Path | None,
+          today: dt.datetime | None) -> None:
+    """Check every row of the workbook; each problem is named by its cell, with a fix.
+
+    Exit code 0: no errors (warnings allowed); 1: errors found; 2: the check could not run.
+
+    \b
+    Examples:
+      refdesk check
+      refdesk check --errors-only
+      refdesk check --annotate review.xlsx       open review.xlsx to see each problem
+      refdesk check --json > problems.json
+    """
+    from refdesk.check import Context, Severity, check_book
+    from refdesk.check import practice as practice_rules
+    from refdesk.check.report import print_problems, summary_line
+
+    config = optional_config(config_path, workbook)
+    source = ExcelSource(workbook) if workbook is not None else ExcelSource(config.excel)
+    progress(ctx, f"Reading {source} ...")
+    book = source.read()
+    progress(ctx, f"Checking {sum(len(t) for t in book):,} rows ...")
+    context = Context(today=(today.date() if today else dt.date.today()),
+                      region=config.practice.country if config else "US")
+    problems = list(practice_rules.rules(config)) if config else []
+    problems += check_book(book, context)
+    if errors_only:
+        problems = [p for p in problems if p.severity is Severity.ERROR]
+    if annotate is not None:
+        from refdesk.check.annotate import annotate as write_annotated
+
+        write_annotated(source.path, problems, annotate)
+        progress(ctx, f"Wrote {annotate}: each problem cell highlighted, with a Problems sheet.")
+    if as_json or as_csv:
+        emit_records([p.record() for p in problems], as_json=as_json)
+        click.echo(summary_line(problems), err=True)
+    else:
+        print_problems(problems)
+    if any(p.severity is Severity.ERROR for p in problems):
+        ctx.exit(EXIT_PROBLEMS)
 
 
 @cli.command()

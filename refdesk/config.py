@@ -102,7 +102,7 @@ def default_config(workbook: Path) -> Config:
     return Config(None, Practice(name="", therapist=""), workbook)
 
 
-def _key_line(text: str, section: str, key: str | None) -> int | None:
+def key_line(text: str, section: str, key: str | None) -> int | None:
     """Line (1-based) where `key` is set inside `[section]`, or where the section starts."""
     current = ""
     section_line = None
@@ -122,7 +122,7 @@ def _key_line(text: str, section: str, key: str | None) -> int | None:
 
 
 def _where(path: Path, text: str, section: str, key: str | None = None) -> str:
-    line = _key_line(text, section, key)
+    line = key_line(text, section, key)
     return f"{path.name} line {line}" if line else path.name
 
 

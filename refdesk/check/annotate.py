@@ -1,0 +1,82 @@
+"""`check --annotate OUT.xlsx`: a copy of the workbook with each problem cell highlighted and
+commented, and a "Problems" sheet linking to them. The user's workbook is only read.
+
+The copy goes through openpyxl, which leaves out some things it cannot carry (charts, images,
+shapes): it is a copy to review, not a replacement for the workbook.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+import openpyxl
+from openpyxl.comments import Comment
+from openpyxl.styles import Font, PatternFill
+
+from refdesk.check.problem import Problem, Severity
+from refdesk.errors import RefdeskError
+
+PROBLEMS_SHEET = "Problems"
+FILLS = {Severity.ERROR: PatternFill("solid", start_color="FFC7CE"),
+         Severity.WARNING: PatternFill("solid", start_color="FFEB9C")}
+
+
+class AnnotateError(RefdeskError):
+    """The annotated copy cannot be written where asked."""
+
+
+def annotate(source: Path, problems: Sequence[Problem], out: Path) -> Path:
+    if out.resolve() == source.resolve():
+        raise AnnotateError(f"{out}: is the workbook being checked; --annotate writes a copy, "
+                            "so give it another name.")
+    if out.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise AnnotateError(f"{out}: the annotated copy must end in .xlsx.")
+    if not out.parent.is_dir():
+        raise AnnotateError(f"{out.parent}: no such folder. Create it first.")
+    keep_vba = source.suffix.lower() == ".xlsm" and out.suffix.lower() == ".xlsm"
+    wb = openpyxl.load_workbook(source, keep_vba=keep_vba)
+    by_cell: dict[tuple[str, str], list[Problem]] = defaultdict(list)
+    for p in problems:
+        by_cell[(p.sheet, p.cell.split("!", 1)[1])].append(p)
+    for (sheet, ref), found in by_cell.items():
+        cell = wb[sheet][ref]
+        worst = Severity.ERROR if any(p.severity is Severity.ERROR for p in found) else (
+            Severity.WARNING)
+        cell.fill = FILLS[worst]
+        text = "\n".join(f"{p.severity.value}: {p.message}" for p in found)
+        cell.comment = Comment(text, "refdesk check", width=320, height=120)
+    _problems_sheet(wb, problems)
+    fd, tmp = tempfile.mkstemp(prefix=".refdesk-annotate-", suffix=out.suffix, dir=out.parent)
+    os.close(fd)
+    try:
+        wb.save(tmp)
+        os.replace(tmp, out)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    return out
+
+
+def _problems_sheet(wb: openpyxl.Workbook, problems: Sequence[Problem]) -> None:
+    if PROBLEMS_SHEET in wb.sheetnames:
+        del wb[PROBLEMS_SHEET]
+    ws = wb.create_sheet(PROBLEMS_SHEET, 0)
+    ws.append(["cell", "severity", "column", "value", "rule", "problem and fix"])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for p in problems:
+        ws.append([p.cell, p.severity.value, p.column, p.value, p.rule, p.message])
+        link = ws.cell(row=ws.max_row, column=1)
+        sheet, ref = p.cell.split("!", 1)
+        link.hyperlink = f"#'{sheet}'!{ref}"
+        link.font = Font(color="0563C1", underline="single")
+        ws.cell(row=ws.max_row, column=2).fill = FILLS[p.severity]
+    ws.freeze_panes = "A2"
+    for letter, width in zip("ABCDEF", (16, 9, 18, 20, 18, 100), strict=True):
+        ws.column_dimensions[letter].width = width
+    wb.active = 0
