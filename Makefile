@@ -22,6 +22,8 @@ demo: $(STAMP)
 	  rm -rf "$$tmp"
 	@echo "== refdesk summary: the sample practice (config.toml) =="
 	@$(BIN)/refdesk summary
+	@echo "== refdesk check: the sample's planted mistakes (exit 1 means errors were found) =="
+	@$(BIN)/refdesk check; status=$$?; [ $$status -le 1 ]
 
 test: $(STAMP)
 	$(BIN)/ruff check refdesk scripts tests

@@ -37,3 +37,27 @@ def make_xlsx(path: Path, sheets: Mapping[str, Rows], *,
                     ws.cell(row=origin[0] + r, column=origin[1] + c, value=value)
     wb.save(path)
     return path
+
+
+TODAY = __import__("datetime").date(2026, 11, 23)
+
+
+def row(sheet: str, **values: Any) -> list[Any]:
+    """A row of `sheet` in schema column order, with the given values and blanks elsewhere."""
+    return [values.get(c) for c in headers(sheet)]
+
+
+def check_sheets(path: Path, sheets: Mapping[str, Rows], families: Sequence[Any] | None = None
+                 ) -> list[Any]:
+    """Build the workbook, read it and return what `check` finds (optionally only some rule
+    families, as (cell, severity, rule, message) tuples)."""
+    from refdesk.check import Context, check_book, sort_problems
+    from refdesk.excel import ExcelSource
+
+    book = ExcelSource(make_xlsx(path, sheets)).read()
+    ctx = Context(today=TODAY)
+    if families is None:
+        problems = check_book(book, ctx)
+    else:
+        problems = sort_problems(book, [p for f in families for p in f.rules(book, ctx)])
+    return [(p.cell, p.severity.value, p.rule, p.message) for p in problems]

@@ -21,6 +21,11 @@ def check_book(book: Book, ctx: Context) -> list[Problem]:
     found: list[Problem] = []
     for family in RULE_FAMILIES:
         found.extend(family.rules(book, ctx))
+    return sort_problems(book, found)
+
+
+def sort_problems(book: Book, problems: list[Problem]) -> list[Problem]:
+    """Sheet by sheet in the workbook's order, then row by row, then left to right."""
     order = {t.name: _SHEET_ORDER[t.schema.name] for t in book}
-    return sorted(found, key=lambda p: (order.get(p.sheet, 99), p.row, len(p.cell), p.cell,
-                                        p.rule))
+    return sorted(problems, key=lambda p: (order.get(p.sheet, 99), p.row, len(p.cell), p.cell,
+                                           p.rule))

@@ -8,6 +8,7 @@ column (a million rows hold few distinct codes), never once per row.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -100,8 +101,11 @@ def cpt(value: str, _region: str) -> Finding | None:
 @lru_cache(maxsize=1)
 def _icd():  # type: ignore[no-untyped-def]
     # Loading the code set takes about two seconds: only when a diagnosis is there to check.
-    import simple_icd_10_cm
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # its resource calls, not ours
+        import simple_icd_10_cm
 
+        simple_icd_10_cm.is_valid_item("A00")  # the data loads on first use
     return simple_icd_10_cm
 
 

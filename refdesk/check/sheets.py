@@ -53,11 +53,12 @@ def repeated_rows(table: Table) -> Iterator[Problem]:
     # The first row of each group, to name it in the message.
     groups = content[filled].reset_index().groupby(columns, dropna=False)["row"].transform("min")
     first = pd.Series(groups.to_numpy(), index=content[filled].index)
-    anchor = key if key else columns[0]
+    has_ids = bool(key) and key not in table.missing_columns and table.df[key].notna().any()
+    anchor = key if has_ids else columns[0]
     yield from emit(table, again, anchor, "duplicate-row",
                     lambda _v, r: f"row {r.name} repeats row {first[r.name]} (same values"
-                                  f"{' apart from the id' if key else ''}); delete one of them",
-                    severity=Severity.WARNING)
+                                  f"{' apart from the id' if has_ids else ''}); delete one of "
+                                  "them", severity=Severity.WARNING)
 
 
 def _norm(text: object) -> str:
