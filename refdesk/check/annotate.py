@@ -17,6 +17,7 @@ from pathlib import Path
 import openpyxl
 from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
+from openpyxl.worksheet.hyperlink import Hyperlink
 
 from refdesk.check.problem import Problem, Severity
 from refdesk.errors import RefdeskError
@@ -73,7 +74,7 @@ def _problems_sheet(wb: openpyxl.Workbook, problems: Sequence[Problem]) -> None:
         ws.append([p.cell, p.severity.value, p.column, p.value, p.rule, p.message])
         link = ws.cell(row=ws.max_row, column=1)
         sheet, ref = p.cell.split("!", 1)
-        link.hyperlink = f"#'{sheet}'!{ref}"
+        link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{sheet}'!{ref}")
         link.font = Font(color="0563C1", underline="single")
         ws.cell(row=ws.max_row, column=2).fill = FILLS[p.severity]
     ws.freeze_panes = "A2"
