@@ -1,5 +1,8 @@
 """refdesk's benchmark: speed and peak memory against the naive way, in one run.
 
+Check: refdesk's read + check against a plain fastexcel read of the same file (target: at most
+2x, and under 3 GiB), at 1,048,575 rows by default.
+
 Reading: refdesk's whole-book read against pandas.read_excel(engine="openpyxl"), on workbooks
 of 10,000, 100,000 and 1,048,575 referral rows (each with 5,000 providers and 50,000 clients),
 built once into a cache folder. Every measurement runs in a fresh process, so its peak memory is
@@ -9,6 +12,7 @@ Examples:
     python scripts/bench.py                        all sizes; openpyxl up to 100k rows
     python scripts/bench.py --sizes 10k,100k       the quick run
     python scripts/bench.py --sizes 1m --naive-max 0 --json
+    python scripts/bench.py --sizes none --check-sizes 100k   only the check section
 """
 
 from __future__ import annotations
@@ -37,13 +41,38 @@ START = dt.date(2024, 1, 1)
 
 # --- building the workbooks -------------------------------------------------------------------
 
+FIRST = ("Aaron Abigail Adele Alan Alice Amir Ana Andre Asha Ben Bianca Carla Carlos Chen "
+         "Claire Dana David Diego Elena Eli Emma Farah Felix Grace Hana Hugo Ines Ivan Jade "
+         "James Jonah Kai Kara Leah Leon Lina Luis Maya Mei Nadia Noah Omar Paula Priya Quinn "
+         "Rafael Rosa Ruth Sam Sara Theo Uma Victor Wen Yara Zoe").split()
+LAST = ("Abbott Adeyemi Alvarez Andersen Baker Banerjee Barros Bennett Brooks Campbell Castillo "
+        "Chang Cohen Costa Dawson Delgado Dubois Ellis Esposito Farouk Fischer Fontaine Garcia "
+        "Gupta Haddad Hansen Hayes Huang Ibarra Ito Jensen Joshi Kahn Kim Kowalski Larsen Lopez "
+        "Mahler Marsh Mendez Moreau Nakamura Novak Obi Olsen Ortiz Park Patel Quist Reyes Rossi "
+        "Sato Schmidt Silva Singh Sorensen Tan Torres Ueda Vargas Vogel Walsh Weber Wong Yamada "
+        "Young Zhang Zimmer Rahman Okafor Lindqvist Marquez Whitfield Stein").split()
+PRACTICE_WORDS = ("Cedar Willamette Hawthorne Alder Juniper Summit River Oak Maple Harbor Pine "
+                  "Sunrise Lakeside Valley Bridge Orchard").split()
+PRACTICE_KINDS = ("Family Medicine", "Neurology", "Chiropractic", "Physical Therapy",
+                  "Dental", "Pain Clinic", "Women's Health", "Counseling")
+
+
 def _providers(rng: random.Random) -> Iterator[dict[str, Any]]:
+    """Unique realistic names; a few providers to a practice, sharing its phone."""
     from refdesk.schema import DELIVERY, SPECIALTIES, STAGES
 
-    for i in range(1, PROVIDERS + 1):
-        yield {"provider_id": f"P{i:05d}", "name": f"Provider {i}", "credentials": "MD",
-               "specialty": rng.choice(SPECIALTIES), "practice": f"Clinic {i % 700}",
-               "phone": f"(503) 555-{i % 10000:04d}", "state": "OR", "zip": "97202",
+    names = rng.sample([f"{f} {m}. {last}" for f in FIRST for m in "ABCDEFGHJKLMNPRSTW"
+                        for last in LAST], PROVIDERS)
+    for i, name in enumerate(names, start=1):
+        practice = i // 7
+        words = PRACTICE_WORDS[practice % len(PRACTICE_WORDS)]
+        kind = PRACTICE_KINDS[practice // len(PRACTICE_WORDS) % len(PRACTICE_KINDS)]
+        yield {"provider_id": f"P{i:05d}", "name": name, "credentials": "MD",
+               "specialty": rng.choice(SPECIALTIES),
+               "practice": f"{words} {kind} {practice // 128 + 1}",
+               "phone": f"({503 + practice % 3 * 100}) {200 + practice // 10 % 800:03d}-"
+                        f"{practice % 9 * 1000 + 1000 + i % 7:04d}",
+               "state": "OR", "zip": "97202",
                "stage": rng.choice(STAGES), "delivery": rng.choice(DELIVERY),
                "next_follow_up": START + dt.timedelta(days=rng.randrange(900))}
 
@@ -121,8 +150,29 @@ def _read_naive(path: Path) -> int:
     return len(pd.read_excel(path, sheet_name=None, engine="openpyxl")["Referrals"])
 
 
+def _read_fastexcel(path: Path) -> int:
+    """The floor: every sheet parsed by fastexcel into Arrow, nothing else."""
+    import fastexcel
+
+    reader = fastexcel.read_excel(path)
+    tables = {name: reader.load_sheet(name).to_arrow() for name in reader.sheet_names}
+    return tables["Referrals"].num_rows
+
+
+def _read_and_check(path: Path) -> int:
+    from refdesk.check import Context, check_book
+    from refdesk.excel import ExcelSource
+
+    book = ExcelSource(path).read()
+    check_book(book, Context(today=dt.date(2026, 11, 23)))
+    return len(book["Referrals"])
+
+
 READERS: dict[str, Callable[[Path], int]] = {"refdesk": _read_refdesk,
-                                             "pandas+openpyxl": _read_naive}
+                                             "pandas+openpyxl": _read_naive,
+                                             "fastexcel": _read_fastexcel,
+                                             "refdesk read+check": _read_and_check}
+CHECK_TARGET_RATIO, CHECK_TARGET_MIB = 2.0, 3 * 1024
 
 
 def _child(reader: str, path: Path) -> None:
@@ -166,6 +216,35 @@ def run_read_section(args: argparse.Namespace) -> tuple[list[dict[str, Any]], bo
     return results, verdict_ok
 
 
+def run_check_section(args: argparse.Namespace) -> tuple[list[dict[str, Any]], bool]:
+    """read + check against a plain fastexcel read of the same file."""
+    results: list[dict[str, Any]] = []
+    ok = True
+    for label in args.check_sizes:
+        path = workbook(args.cache, label, args.rebuild)
+        print(f"checking {path.name} ...", file=sys.stderr)
+        floor = best_of("fastexcel", path, args.repeat)
+        ours = best_of("refdesk read+check", path, args.repeat)
+        ratio = ours["seconds"] / floor["seconds"]
+        passed = ratio <= CHECK_TARGET_RATIO and ours["peak_mib"] < CHECK_TARGET_MIB
+        ok = ok and passed
+        results.append({"section": "check", "rows": SIZES[label], "fastexcel": floor,
+                        "refdesk": ours, "ratio": ratio, "pass": passed})
+    return results, ok
+
+
+def print_check_report(results: list[dict[str, Any]]) -> None:
+    print(f"\n{'rows':>10}  {'reader':<19} {'seconds':>8} {'peak MiB':>9} {'x fastexcel':>11}")
+    for r in results:
+        print(f"{r['rows']:>10,}  {'fastexcel (floor)':<19} {r['fastexcel']['seconds']:>8.2f} "
+              f"{r['fastexcel']['peak_mib']:>9.0f}")
+        print(f"{'':>10}  {'refdesk read+check':<19} {r['refdesk']['seconds']:>8.2f} "
+              f"{r['refdesk']['peak_mib']:>9.0f} {r['ratio']:>10.2f}x")
+        print(f"check {r['rows']:,}: read+check {r['ratio']:.2f}x a fastexcel read (target <= "
+              f"{CHECK_TARGET_RATIO:.0f}x), peak {r['refdesk']['peak_mib']:.0f} MiB (target < "
+              f"{CHECK_TARGET_MIB} MiB): {'PASS' if r['pass'] else 'FAIL'}")
+
+
 def print_report(results: list[dict[str, Any]]) -> None:
     print(f"{'rows':>10}  {'reader':<16} {'seconds':>8} {'peak MiB':>9} {'ratio':>7}")
     for r in results:
@@ -189,6 +268,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10k,100k,1m",
                         help="comma-separated sizes among 10k, 100k, 1m [default: all]")
+    parser.add_argument("--check-sizes", default="1m",
+                        help="sizes for the read+check section, or none [default: 1m]")
     parser.add_argument("--naive-max", type=int, default=TARGET_SIZE,
                         help="skip pandas+openpyxl above this many rows [default: 100000]")
     parser.add_argument("--repeat", type=int, default=3, help="refdesk reads per size, best "
@@ -200,10 +281,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--child", nargs=2, metavar=("READER", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if not args.child:
-        args.sizes = [s.strip().lower() for s in args.sizes.split(",") if s.strip()]
-        unknown = [s for s in args.sizes if s not in SIZES]
-        if unknown:
-            parser.error(f"unknown size {', '.join(unknown)}; use {', '.join(SIZES)}")
+        for name in ("sizes", "check_sizes"):
+            chosen = [x.strip().lower() for x in getattr(args, name).split(",") if x.strip()]
+            chosen = [] if chosen == ["none"] else chosen
+            unknown = [x for x in chosen if x not in SIZES]
+            if unknown:
+                parser.error(f"unknown size {', '.join(unknown)}; use {', '.join(SIZES)}")
+            setattr(args, name, chosen)
     return args
 
 
@@ -212,12 +296,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         _child(args.child[0], Path(args.child[1]))
         return 0
-    results, ok = run_read_section(args)
+    results, ok = run_read_section(args) if args.sizes else ([], True)
+    checked, check_ok = run_check_section(args) if args.check_sizes else ([], True)
     if args.json:
-        print(json.dumps(results, indent=2))
+        print(json.dumps(results + checked, indent=2))
     else:
-        print_report(results)
-    return 0 if ok else 1
+        if results:
+            print_report(results)
+        if checked:
+            print_check_report(checked)
+    return 0 if ok and check_ok else 1
 
 
 if __name__ == "__main__":

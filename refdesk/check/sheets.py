@@ -15,6 +15,8 @@ from refdesk.check.problem import Context, Problem, Severity, emit, problem
 NAME_SIMILARITY = 85
 #: Names this similar are the same person even at another practice and phone.
 NAME_SAME = 95
+#: Practice names this similar are one practice typed twice ("Clinic 12" and "Clinic 13" not).
+PRACTICE_SAME = 92
 
 
 def rules(book: Book, ctx: Context) -> Iterator[Problem]:
@@ -81,7 +83,7 @@ def near_duplicate_providers(table: Table) -> Iterator[Problem]:
     for i, j in zip(*scores.nonzero(), strict=True):
         if j <= i or not names[i]:
             continue
-        same_place = (practices[i] and fuzz.ratio(practices[i], practices[j]) >= NAME_SIMILARITY
+        same_place = (practices[i] and fuzz.ratio(practices[i], practices[j]) >= PRACTICE_SAME
                       ) or (phones[i] and phones[i] == phones[j])
         if not (same_place or scores[i, j] >= NAME_SAME):
             continue
