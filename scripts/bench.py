@@ -87,6 +87,8 @@ def _clients(rng: random.Random) -> Iterator[dict[str, Any]]:
                "phone": f"(971) 555-{i % 10000:04d}", "source": source,
                "referred_by_provider": f"P{rng.randrange(1, PROVIDERS + 1):05d}"
                if source == "doctor" else None,
+               "referred_by_client": f"C{rng.randrange(1, i):06d}"
+               if source == "client" and i > 1 else None,
                "first_visit": START + dt.timedelta(days=rng.randrange(900))}
 
 

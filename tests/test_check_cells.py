@@ -164,3 +164,21 @@ def test_near_duplicate_provider(tmp_path):
          "phone); if they are one person, keep one row and move its referrals to that "
          "provider_id"),
     ]
+
+
+def test_phone_shortcut_agrees_with_phonenumbers():
+    """The per-exchange shortcut must judge every number as phonenumbers itself does."""
+    import random
+
+    import phonenumbers
+
+    from refdesk.check.formats import phone
+
+    rng = random.Random(7)
+    shapes = ("({a}) {e}-{n}", "{a}-{e}-{n}", "{a}.{e}.{n}", "+1 {a} {e} {n}", "{a}{e}{n}")
+    for _ in range(3000):
+        a, e, n = (f"{rng.randrange(200, 1000)}", f"{rng.randrange(200, 1000)}",
+                   f"{rng.randrange(10000):04d}")
+        value = rng.choice(shapes).format(a=a, e=e, n=n)
+        expected = phonenumbers.is_valid_number(phonenumbers.parse(value, "US"))
+        assert (phone(value, "US") is None) == expected, value

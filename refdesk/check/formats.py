@@ -39,7 +39,19 @@ class Finding:
 Validator = Callable[[str, str], Finding | None]
 
 
+#: A North American number in one of the usual shapes: (503) 555-0142, 503-555-0142, ...
+NANP_SHAPE = re.compile(r"(?:\+?1[-. ]?)?\(?([2-9]\d{2})\)?[-. ]?([2-9]\d{2})[-. ]?(\d{4})")
+
+
 def phone(value: str, region: str) -> Finding | None:
+    shaped = NANP_SHAPE.fullmatch(value) if region in ("US", "CA") else None
+    if shaped:
+        # In the North American plan validity depends on the area code and the exchange, not
+        # on the last four digits: one phonenumbers check per area code and exchange serves
+        # every number that shares them (thousands of clients, a few hundred exchanges).
+        return None if _nanp_exchange_valid(shaped.group(1), shaped.group(2), region) else (
+            Finding("phone", f"phone {value} has an area code or exchange that is not in use; "
+                             "check the number"))
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
@@ -52,6 +64,12 @@ def phone(value: str, region: str) -> Finding | None:
                                 "type the full number, e.g. (503) 555-0142")
     return Finding("phone", f"phone {value} has the wrong number of digits; a US number has "
                             "10, e.g. (503) 555-0142")
+
+
+@lru_cache(maxsize=4096)
+def _nanp_exchange_valid(area: str, exchange: str, region: str) -> bool:
+    number = phonenumbers.parse(f"{area}{exchange}0142", region)
+    return phonenumbers.is_valid_number(number)
 
 
 def email(value: str, _region: str) -> Finding | None:
