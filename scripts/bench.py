@@ -36,6 +36,8 @@ SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_048_575}
 PROVIDERS, CLIENTS = 5_000, 50_000
 TARGET_SIZE, TARGET_RATIO = 100_000, 8.0
 SEED = 1_048_575
+#: Part of the cached files' names: bump it when the generated data changes.
+DATA_VERSION = 2
 START = dt.date(2024, 1, 1)
 
 
@@ -131,7 +133,7 @@ def build(rows: int, path: Path) -> None:
 
 
 def workbook(cache: Path, label: str, rebuild: bool) -> Path:
-    path = cache / f"referrals-{label}.xlsx"
+    path = cache / f"referrals-{label}-v{DATA_VERSION}.xlsx"
     if rebuild or not path.exists():
         cache.mkdir(parents=True, exist_ok=True)
         build(SIZES[label], path)
