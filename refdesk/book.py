@@ -297,16 +297,26 @@ def convert(raw: pd.Series, kind: Kind) -> tuple[pd.Series, list[tuple[int, str]
     if kind in (Kind.DATE, Kind.DATETIME):
         typed = parse_dates(text, keep_time=kind is Kind.DATETIME)
     elif kind is Kind.INT:
-        number = pd.to_numeric(text, errors="coerce")
+        number = to_number(text)
         whole = number.notna() & np.isclose(number.fillna(0) % 1, 0)
         typed = number.where(whole).round().astype("Int64")
     elif kind is Kind.MONEY:
-        cleaned = text.str.replace(r"^\$|,", "", regex=True)
-        typed = pd.to_numeric(cleaned, errors="coerce").astype("Float64")
+        typed = to_number(text.str.replace(r"^\$|,", "", regex=True))
     else:
         return text, []
     failed = text.notna() & typed.isna()
     return typed, list(zip(text.index[failed].tolist(), text[failed].tolist(), strict=True))
+
+
+NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+
+
+def to_number(text: pd.Series) -> pd.Series:
+    """Numbers written as text (as every cell arrives) to Float64; anything else missing.
+    Arrow's regex and cast: several times faster than pd.to_numeric on a million cells."""
+    text = text.astype(TEXT_DTYPE)
+    ok = text.str.fullmatch(NUMBER, na=False)
+    return text.where(ok).astype("float64[pyarrow]").astype("Float64")
 
 
 def parse_dates(text: pd.Series, *, keep_time: bool = False) -> pd.Series:
@@ -332,7 +342,7 @@ def parse_dates(text: pd.Series, *, keep_time: bool = False) -> pd.Series:
         parsed.loc[iso] = _in_range(values)
     rest = ~iso & text.notna()
     if rest.any():
-        serial = pd.to_numeric(text[rest], errors="coerce")
+        serial = to_number(text[rest])
         serial = serial[(serial >= 1) & (serial <= MAX_SERIAL)]
         if len(serial):
             parsed.loc[serial.index] = EXCEL_EPOCH + pd.to_timedelta(serial, unit="D")

@@ -30,11 +30,11 @@ CPT = {"97124", "97140", "97112"}
 FUTURE_OK = {"next_follow_up", "follow_up_on", "expires_on"}
 #: Where each planted mistake sits, as `check` will report it.
 PLANTED_CELLS = {
-    "npi-check-digit": "Providers!F9", "choice-case": "Providers!O14",
-    "not-a-date": "Providers!U27", "near-duplicate": "Providers!B41",
-    "phone-format": "Clients!E151", "first-visit-before-received": "Referrals!K110",
-    "unknown-icd10": "Referrals!E142", "unknown-reference": "Referrals!C251",
-    "over-authorized": "Visits!D1425", "missing-release": "Letters!G9",
+    "npi": "Providers!F9", "spelling": "Providers!O14",
+    "type": "Providers!U27", "near-duplicate": "Providers!B41",
+    "phone": "Clients!E151", "visit-before-referral": "Referrals!K110",
+    "icd10": "Referrals!E142", "unknown-reference": "Referrals!C251",
+    "over-authorized": "Visits!D1425", "no-release": "Letters!G9",
 }
 
 
@@ -122,28 +122,28 @@ def test_planted_mistake_is_in_the_book(book, mistake):
     got = record[mistake.column]
     ids = {name: set(book[name].df[book[name].schema.key]) for name in book.tables}
     match mistake.rule:
-        case "not-a-date":
+        case "type":
             assert got is None
             bad = [(b.cell, b.value, b.kind) for b in table.bad_values]
             assert bad == [(PLANTED_CELLS[mistake.rule], mistake.value, Kind.DATE)]
-        case "choice-case":
+        case "spelling":
             ws = openpyxl.load_workbook(COMMITTED, read_only=True)[mistake.sheet]
             assert ws[PLANTED_CELLS[mistake.rule].split("!")[1]].value == mistake.value
             assert got == mistake.value.strip().lower() and got in STAGES
             assert [(r.cell, r.typed, r.canonical) for r in table.respelled] == [
                 (PLANTED_CELLS[mistake.rule], mistake.value, got)]
-        case "npi-check-digit":
+        case "npi":
             assert got == mistake.value and not is_valid_npi(got)
         case "near-duplicate":
             twin = find(table, "P004")[1]
             assert got != twin["name"]
             assert difflib.SequenceMatcher(None, got, twin["name"]).ratio() >= 0.85
             assert (record["practice"], record["phone"]) == (twin["practice"], twin["phone"])
-        case "phone-format":
+        case "phone":
             assert got == mistake.value and not PHONE.fullmatch(got)
-        case "first-visit-before-received":
+        case "visit-before-referral":
             assert got == pd.Timestamp(mistake.value) and got < record["received_on"]
-        case "unknown-icd10":
+        case "icd10":
             assert got == mistake.value and got not in ICD10_CODES
         case "unknown-reference":
             assert got == mistake.value and got not in ids["Providers"]
@@ -152,7 +152,7 @@ def test_planted_mistake_is_in_the_book(book, mistake):
             visits = book["Visits"].df[book["Visits"].df["referral_id"] == mistake.value]
             assert len(visits) == referral["visits_authorized"] + 1
             assert visits["date"].idxmax() == row
-        case "missing-release":
+        case "no-release":
             releases = book["Releases"].df
             pair = (releases["client_id"] == record["client_id"]) & (
                 releases["provider_id"] == record["provider_id"])

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pandas as pd
 
 from refdesk.book import Book, Table
+from refdesk.check.links import positions
 from refdesk.check.problem import Context, Problem, Severity, emit
 from refdesk.schema import LIST_SEPARATOR, RELEASE_SCOPE
 
@@ -106,13 +107,17 @@ def visits(table: Table, referrals: Table) -> Iterator[Problem]:
     if not len(df) or not len(referrals):
         return
     # A repeated referral_id is reported by the sheet rules; its first row stands here.
-    refs = referrals.df.drop_duplicates("referral_id").set_index("referral_id")
-    ref = df["referral_id"]
-    authorized = ref.map(refs["visits_authorized"])
-    received = ref.map(refs["received_on"])
-    client = ref.map(refs["client_id"])
+    at = positions(df["referral_id"], referrals.df["referral_id"])
+
+    def of_referral(column: str) -> pd.Series:
+        return pd.Series(referrals.df[column].array.take(at, allow_fill=True), index=df.index)
+
+    authorized = of_referral("visits_authorized")
+    received = of_referral("received_on")
+    client = of_referral("client_id")
     # Visits past the limit are those latest in date; the row number breaks a tie.
-    billed = df[ref.notna()].reset_index().sort_values(["date", "row"], kind="stable")
+    billed = (df.loc[at >= 0, ["referral_id", "date"]].reset_index()
+              .sort_values(["date", "row"], kind="stable"))
     nth = billed.groupby("referral_id", sort=False).cumcount().add(1)
     nth = pd.Series(nth.to_numpy(), index=billed["row"].to_numpy()).reindex(df.index).astype(
         "Int64")
@@ -196,12 +201,13 @@ def consent(letters: Table, releases: Table) -> Iterator[Problem]:
     wrong = pd.Series(False, index=named.index)
     for who in ("client", "provider"):
         column = f"{who}_id"
-        mask = named[column] != named[f"{column} of release"]
+        # A release with this id left empty names nobody: it cannot cover the letter either.
+        mask = (named[column] != named[f"{column} of release"]).fillna(True).astype(bool)
         wrong |= mask
         yield from emit(letters, _spread(df, mask), "release_id", f"release-wrong-{who}",
-                        lambda v, r, who=who, column=column: f"release {v} is for {who} "
-                        f"{named.at[r.name, f'{column} of release']}, not the {what(r)}; "
-                        f"{fix(r)}")
+                        lambda v, r, who=who, column=column: f"release {v} "
+                        f"{_names(who, named.at[r.name, f'{column} of release'], r[column])}, "
+                        f"so it does not cover the {what(r)}; {fix(r)}")
     # Dates and scope matter only once the release names the right people.
     named = named[~wrong]
     for rule, failed in _fails(named["on"], named["signed_on"], named["expires_on"],
@@ -209,12 +215,11 @@ def consent(letters: Table, releases: Table) -> Iterator[Problem]:
         yield from emit(letters, _spread(df, failed), "release_id", rule,
                         lambda v, r, rule=rule: f"release {v} {_when(rule, named.loc[r.name])}, "
                         f"so it does not cover the {what(r)}; {fix(r)}")
-    lacking = pd.Series(False, index=named.index)
-    for scope in RELEASE_SCOPE:
-        lacking |= needs.loc[named.index, scope] & ~named[f"grants {scope}"]
-    yield from emit(letters, _spread(df, lacking), "release_id", "release-scope",
+    lacking = pd.DataFrame({scope: needs.loc[named.index, scope] & ~named[f"grants {scope}"]
+                            for scope in RELEASE_SCOPE}, index=named.index)
+    yield from emit(letters, _spread(df, lacking.any(axis=1)), "release_id", "release-scope",
                     lambda v, r: f"release {v} does not allow sharing "
-                    f"{_needed(needs.loc[r.name])} (its scope: {named.at[r.name, 'scope']}), "
+                    f"{_listed(lacking.loc[r.name])} ({_scope(named.at[r.name, 'scope'])}), "
                     f"which the {what(r)} carries; {fix(r)}")
 
 
@@ -245,5 +250,13 @@ def _spread(df: pd.DataFrame, mask: pd.Series) -> pd.Series:
     return mask.reindex(df.index, fill_value=False).astype(bool)
 
 
-def _needed(needs: pd.Series) -> str:
-    return " and ".join(scope for scope, needed in needs.items() if needed)
+def _names(who: str, named: object, wanted: str) -> str:
+    return f"names {who} {named}, not {wanted}" if isinstance(named, str) else f"names no {who}"
+
+
+def _scope(scope: object) -> str:
+    return f"its scope: {scope}" if isinstance(scope, str) else "its scope is empty"
+
+
+def _listed(flags: pd.Series) -> str:
+    return " and ".join(scope for scope, flagged in flags.items() if flagged)

@@ -86,24 +86,24 @@ def _clean_rows() -> tuple[Rows, World]:
 
 
 PLANTED_MISTAKES: tuple[PlantedMistake, ...] = (
-    PlantedMistake("Providers", "P008", "npi", "1354863093", "npi-check-digit",
+    PlantedMistake("Providers", "P008", "npi", "1354863093", "npi",
                    "Two digits of Dr. Chen's NPI swapped while typing (real: 1358463093); "
                    "the check digit no longer matches."),
-    PlantedMistake("Providers", "P013", "stage", "Referring ", "choice-case",
+    PlantedMistake("Providers", "P013", "stage", "Referring ", "spelling",
                    "Stage typed by hand with a capital letter and a trailing space instead "
                    "of picked from the list."),
-    PlantedMistake("Providers", "P026", "next_follow_up", "next Tuesday", "not-a-date",
+    PlantedMistake("Providers", "P026", "next_follow_up", "next Tuesday", "type",
                    "A reminder typed as words in a date column."),
     PlantedMistake("Providers", "P040", "name", "Priya Ramen", "near-duplicate",
                    "Dr. Priya Raman (P004) added a second time from a client's intake form, "
                    "her name misspelled."),
-    PlantedMistake("Clients", "C150", "phone", "(971) 555-017", "phone-format",
+    PlantedMistake("Clients", "C150", "phone", "(971) 555-017", "phone",
                    "A digit missing from the client's phone number."),
     PlantedMistake("Referrals", "R109", "first_visit", dt.date(2026, 2, 23),
-                   "first-visit-before-received",
+                   "visit-before-referral",
                    "First visit typed a month early (real: 2026-03-23); it now falls before "
                    "the referral arrived on 2026-03-13."),
-    PlantedMistake("Referrals", "R141", "diagnosis", "G44.290", "unknown-icd10",
+    PlantedMistake("Referrals", "R141", "diagnosis", "G44.290", "icd10",
                    "G44.209 (tension-type headache) typed with two digits swapped: G44.290 is "
                    "not an ICD-10-CM code."),
     PlantedMistake("Referrals", "R250", "provider_id", "P041", "unknown-reference",
@@ -111,7 +111,7 @@ PLANTED_MISTAKES: tuple[PlantedMistake, ...] = (
                    "Providers: P041 does not exist."),
     PlantedMistake("Visits", "V1424", "referral_id", "R114", "over-authorized",
                    "A 13th session billed to referral R114, which authorized 12."),
-    PlantedMistake("Letters", "L008", "release_id", None, "missing-release",
+    PlantedMistake("Letters", "L008", "release_id", None, "no-release",
                    "A progress report about client C276 faxed to Dr. Marquez (P001): C276 "
                    "never signed a release naming her."),
 )
@@ -154,7 +154,7 @@ def _number(rows: list[dict[str, Any]], key: str, pattern: str, order: Any) -> N
 
 def _overwrite(rows: Rows, world: World, m: PlantedMistake, rng: random.Random) -> None:
     row = _row(rows, m.sheet, m.id)
-    if m.rule == "unknown-icd10":
+    if m.rule == "icd10":
         if "G44.209" not in row["diagnosis"]:
             raise AssertionError(f"sample: {m.id} has no G44.209 to mistype")
         row["diagnosis"] = row["diagnosis"].replace("G44.209", m.value)
@@ -190,4 +190,4 @@ def _unreleased_letter(rows: Rows, world: World, m: PlantedMistake, rng: random.
 
 
 _PLANTERS = {"near-duplicate": _duplicate, "over-authorized": _extra_visit,
-             "missing-release": _unreleased_letter}
+             "no-release": _unreleased_letter}
