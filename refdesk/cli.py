@@ -148,19 +148,16 @@ def check(ctx: click.Context, config_path: Path | None, workbook: Path | None, a
       refdesk check --annotate review.xlsx       open review.xlsx to see each problem
       refdesk check --json > problems.json
     """
-    from refdesk.check import Context, Severity, check_book
+    from refdesk.check import Context, Severity, read_and_check
     from refdesk.check import practice as practice_rules
     from refdesk.check.report import print_problems, summary_line
 
     config = optional_config(config_path, workbook)
     source = ExcelSource(workbook) if workbook is not None else ExcelSource(config.excel)
-    progress(ctx, f"Reading {source} ...")
-    book = source.read()
-    progress(ctx, f"Checking {sum(len(t) for t in book):,} rows ...")
     context = Context(today=(today.date() if today else dt.date.today()),
                       region=config.practice.country if config else "US")
-    problems = list(practice_rules.rules(config)) if config else []
-    problems += check_book(book, context)
+    _book, found = read_and_check(source, context, lambda message: progress(ctx, message))
+    problems = [*(practice_rules.rules(config) if config else ()), *found]
     if errors_only:
         problems = [p for p in problems if p.severity is Severity.ERROR]
     if annotate is not None:

@@ -164,11 +164,10 @@ def _read_fastexcel(path: Path) -> int:
 
 
 def _read_and_check(path: Path) -> int:
-    from refdesk.check import Context, check_book
+    from refdesk.check import Context, read_and_check
     from refdesk.excel import ExcelSource
 
-    book = ExcelSource(path).read()
-    check_book(book, Context(today=dt.date(2026, 11, 23)))
+    book, _problems = read_and_check(ExcelSource(path), Context(today=dt.date(2026, 11, 23)))
     return len(book["Referrals"])
 
 

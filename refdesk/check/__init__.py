@@ -6,15 +6,30 @@ Rules work on whole columns (pandas masks) and visit only the rows that fail.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from refdesk.book import Book
 from refdesk.check import cells, links, logic, sheets
+from refdesk.check.formats import preload_icd
 from refdesk.check.problem import Context, Problem, Severity
+from refdesk.excel import ExcelSource
 from refdesk.schema import SHEETS
 
-__all__ = ["Context", "Problem", "Severity", "check_book"]
+__all__ = ["Context", "Problem", "Severity", "check_book", "read_and_check", "sort_problems"]
 
 RULE_FAMILIES = (cells, sheets, links, logic)
 _SHEET_ORDER = {s.name: i for i, s in enumerate(SHEETS)}
+
+
+def read_and_check(source: ExcelSource, ctx: Context,
+                   progress: Callable[[str], None] = lambda _message: None
+                   ) -> tuple[Book, list[Problem]]:
+    """Read the source and check it, loading the ICD-10-CM code set meanwhile."""
+    preload_icd()
+    progress(f"Reading {source} ...")
+    book = source.read()
+    progress(f"Checking {sum(len(t) for t in book):,} rows ...")
+    return book, check_book(book, ctx)
 
 
 def check_book(book: Book, ctx: Context) -> list[Problem]:

