@@ -249,7 +249,10 @@ def build_table(schema: Sheet, grid: Grid) -> Table:
             _clean_text(body[letter]))
     df = pd.DataFrame(data, index=body.index)
     df.index.name = "row"
-    df = df[df.notna().any(axis=1)]
+    keep = df.notna().any(axis=1)
+    if bad:  # a row whose only entry could not be read is still a row to report
+        keep |= df.index.isin([b.row for b in bad])
+    df = df[keep]
     present_rows = set(df.index) if bad or respelled else set()
     bad = [b for b in bad if b.row in present_rows]
     missing = [c for c in schema.column_names if c not in letters]

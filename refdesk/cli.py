@@ -19,7 +19,7 @@ from refdesk.excel import ExcelSource
 from refdesk.output import emit_records, print_table
 from refdesk.summary import summarize
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_CANNOT_RUN = 0, 1, 2
+EXIT_PROBLEMS, EXIT_CANNOT_RUN = 1, 2
 
 
 class RefdeskGroup(click.Group):

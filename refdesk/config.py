@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -90,16 +90,6 @@ class Config:
     path: Path | None
     practice: Practice
     excel: Path
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def source_label(self) -> str:
-        return str(self.excel)
-
-
-def default_config(workbook: Path) -> Config:
-    """The configuration used when there is no config.toml but a workbook was named."""
-    return Config(None, Practice(name="", therapist=""), workbook)
 
 
 def key_line(text: str, section: str, key: str | None) -> int | None:

@@ -105,9 +105,6 @@ class ExcelSource:
     def __str__(self) -> str:
         return str(self.path)
 
-    def sheet_names(self) -> list[str]:
-        return list(open_reader(self.path).sheet_names)
-
     def read(self) -> Book:
         reader = open_reader(self.path)
         by_lower = {n.strip().lower(): n for n in reader.sheet_names}

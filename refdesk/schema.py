@@ -33,9 +33,6 @@ class Kind(StrEnum):
     CPT = "CPT code"
 
 
-#: Kinds the reader turns into typed pandas columns; everything else is text.
-TYPED_KINDS = frozenset({Kind.DATE, Kind.DATETIME, Kind.INT, Kind.MONEY})
-
 #: Separator of several values inside one cell.
 LIST_SEPARATOR = ";"
 

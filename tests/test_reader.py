@@ -266,3 +266,11 @@ def test_closed_lists_read_in_canonical_spelling_and_respellings_are_recorded(tm
     assert [(r.cell, r.typed, r.canonical) for r in providers.respelled] == [
         ("Providers!O2", "Referring ", "referring"),
         ("Providers!Q2", "soap notes;Progress Reports", "SOAP notes; progress reports")]
+
+
+def test_a_row_holding_only_an_unreadable_value_is_kept(tmp_path):
+    sheets = minimal_sheets()
+    sheets["Contacts"] = [headers("Contacts"), [None, "next Tuesday"]]
+    contacts = read(make_xlsx(tmp_path / "w.xlsx", sheets))["Contacts"]
+    assert list(contacts.df.index) == [2]
+    assert [(b.cell, b.value) for b in contacts.bad_values] == [("Contacts!B2", "next Tuesday")]

@@ -81,9 +81,5 @@ def emit(table: Table, mask: pd.Series, column: str, rule: str,
                       severity=severity, value=value)
 
 
-def sort_key(p: Problem) -> tuple[Any, ...]:
-    return (p.sheet, p.row, p.column, p.rule)
-
-
 def count_rows(problems: Iterable[Problem]) -> int:
     return len({(p.sheet, p.row) for p in problems})
