@@ -124,10 +124,6 @@ class Book:
     def __iter__(self) -> Iterator[Table]:
         return iter(self.tables.values())
 
-    @property
-    def bad_values(self) -> list[BadValue]:
-        return [b for t in self for b in t.bad_values]
-
 
 def build_book(source: str, grids: dict[str, Grid]) -> Book:
     """Check every sheet's header, then type every column. Header problems of all sheets are

@@ -61,23 +61,16 @@ def format_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
-def resolve_config(config_path: Path | None) -> Config:
-    return load_config(config_path or Path(DEFAULT_CONFIG))
+def resolve(config_path: Path | None, workbook: Path | None
+            ) -> tuple[Config | None, ExcelSource]:
+    """The configuration, when there is one to read, and the workbook to work on.
 
-
-def resolve_source(config_path: Path | None, workbook: Path | None) -> ExcelSource:
-    """--workbook wins; otherwise the workbook named in config.toml."""
-    if workbook is not None:
-        return ExcelSource(workbook)
-    return ExcelSource(resolve_config(config_path).excel)
-
-
-def optional_config(config_path: Path | None, workbook: Path | None) -> Config | None:
-    """The configuration when there is one to read: named, or needed to find the workbook.
-    With only --workbook, a missing ./config.toml is no error."""
+    --workbook wins over the workbook config.toml names; with only --workbook, a missing
+    ./config.toml is no error. A named config file must exist."""
     if config_path is None and workbook is not None and not Path(DEFAULT_CONFIG).exists():
-        return None
-    return resolve_config(config_path)
+        return None, ExcelSource(workbook)
+    config = load_config(config_path or Path(DEFAULT_CONFIG))
+    return config, ExcelSource(workbook if workbook is not None else config.excel)
 
 
 @click.group(cls=RefdeskGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -113,7 +106,7 @@ def summary(ctx: click.Context, config_path: Path | None, workbook: Path | None,
       refdesk summary
       refdesk summary --workbook workbooks/referrals.xlsx --json
     """
-    source = resolve_source(config_path, workbook)
+    _config, source = resolve(config_path, workbook)
     progress(ctx, f"Reading {source} ...")
     result = summarize(source.read())
     if as_json or as_csv:
@@ -152,8 +145,7 @@ def check(ctx: click.Context, config_path: Path | None, workbook: Path | None, a
     from refdesk.check import practice as practice_rules
     from refdesk.check.report import print_problems, summary_line
 
-    config = optional_config(config_path, workbook)
-    source = ExcelSource(workbook) if workbook is not None else ExcelSource(config.excel)
+    config, source = resolve(config_path, workbook)
     context = Context(today=(today.date() if today else dt.date.today()),
                       region=config.practice.country if config else "US")
     _book, found = read_and_check(source, context, lambda message: progress(ctx, message))
