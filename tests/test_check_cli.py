@@ -61,7 +61,7 @@ def test_clean_workbook_exits_0(clean_book):
     result = run("check", "--workbook", clean_book)
     assert result.exit_code == 0
     assert result.stdout == "No problems found.\n"
-    assert result.stderr == f"Reading {clean_book} ...\nChecking 1 rows ...\n"
+    assert result.stderr == f"Reading {clean_book} ...\nChecking 1 row ...\n"
 
 
 def test_annotate_writes_a_marked_copy_and_leaves_the_original(tmp_path):
@@ -104,6 +104,16 @@ def test_practice_profile_is_checked(tmp_path, clean_book):
     line = text.splitlines().index('npi = "1750384963"') + 1
     assert record["cell"] == f"config.toml line {line}"
     assert record["column"] == "practice.npi" and record["rule"] == "npi"
+    table = run("--quiet", "check", "--config", config)
+    assert table.exit_code == 1
+    assert table.stdout.startswith("config.toml: 1 error, 0 warnings")
+    assert f"config.toml line {line}" in table.stdout
+    # The annotated copy lists it too, without a cell to mark.
+    out = tmp_path / "review.xlsx"
+    result = run("--quiet", "check", "--config", config, "--annotate", out)
+    assert result.exit_code == 1
+    rows = list(openpyxl.load_workbook(out)["Problems"].iter_rows(min_row=2, values_only=True))
+    assert [r[0] for r in rows] == [f"config.toml line {line}"]
 
 
 def test_every_corpus_workbook_is_refused_clearly(corpus):

@@ -28,7 +28,8 @@ def read_and_check(source: ExcelSource, ctx: Context,
     preload_icd()
     progress(f"Reading {source} ...")
     book = source.read()
-    progress(f"Checking {sum(len(t) for t in book):,} rows ...")
+    rows = sum(len(t) for t in book)
+    progress(f"Checking {rows:,} row{'' if rows == 1 else 's'} ...")
     return book, check_book(book, ctx)
 
 

@@ -43,8 +43,11 @@ def annotate(source: Path, problems: Sequence[Problem], out: Path) -> Path:
     wb = openpyxl.load_workbook(source, keep_vba=keep_vba)
     by_cell: dict[tuple[str, str], list[Problem]] = defaultdict(list)
     for p in problems:
-        by_cell[(p.sheet, p.cell.split("!", 1)[1])].append(p)
+        if "!" in p.cell:
+            by_cell[(p.sheet, p.cell.split("!", 1)[1])].append(p)
     for (sheet, ref), found in by_cell.items():
+        if sheet not in wb.sheetnames:  # config.toml's problems: listed, not marked
+            continue
         cell = wb[sheet][ref]
         worst = Severity.ERROR if any(p.severity is Severity.ERROR for p in found) else (
             Severity.WARNING)
@@ -72,10 +75,11 @@ def _problems_sheet(wb: openpyxl.Workbook, problems: Sequence[Problem]) -> None:
         cell.font = Font(bold=True)
     for p in problems:
         ws.append([p.cell, p.severity.value, p.column, p.value, p.rule, p.message])
-        link = ws.cell(row=ws.max_row, column=1)
-        sheet, ref = p.cell.split("!", 1)
-        link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{sheet}'!{ref}")
-        link.font = Font(color="0563C1", underline="single")
+        if p.sheet in wb.sheetnames:
+            link = ws.cell(row=ws.max_row, column=1)
+            ref = p.cell.split("!", 1)[1]
+            link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{p.sheet}'!{ref}")
+            link.font = Font(color="0563C1", underline="single")
         ws.cell(row=ws.max_row, column=2).fill = FILLS[p.severity]
     ws.freeze_panes = "A2"
     for letter, width in zip("ABCDEF", (16, 9, 18, 20, 18, 100), strict=True):

@@ -40,7 +40,7 @@ def print_problems(problems: Sequence[Problem], console: Console | None = None) 
         for name in ("Cell", "", "Value", "Problem and fix"):
             table.add_column(name, overflow="fold")
         for p in found:
-            table.add_row(p.cell.split("!", 1)[1], Text(p.severity.value, STYLE[p.severity]),
+            table.add_row(p.cell.split("!", 1)[-1], Text(p.severity.value, STYLE[p.severity]),
                           p.value, p.message)
         console.print(table)
     console.print(summary_line(problems))
