@@ -35,3 +35,13 @@ class HeaderError(SourceError):
 
 class InitError(RefdeskError):
     """A new workbook cannot be created where asked."""
+
+
+class WriteError(RefdeskError):
+    """A change to the workbook cannot be made safely; nothing was written."""
+
+
+class WorkbookBusyError(WriteError):
+    """The workbook is open in Excel or LibreOffice, or changed since refdesk read it."""
+
+    exit_code = 1
