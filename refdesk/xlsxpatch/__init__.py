@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import posixpath
 import re
 import shutil
 import stat
@@ -35,12 +36,20 @@ from pathlib import Path
 from refdesk.errors import WriteError
 from refdesk.xlsxpatch import safety
 from refdesk.xlsxpatch.cells import Encoded, encode_value
-from refdesk.xlsxpatch.package import REL_TABLE, Package, SheetEntry, prefix_of
+from refdesk.xlsxpatch.package import (
+    REL_PIVOT_TABLE,
+    REL_STYLES,
+    REL_TABLE,
+    Package,
+    SheetEntry,
+    prefix_of,
+    rels_part,
+)
 from refdesk.xlsxpatch.safety import Fingerprint, fingerprint
 from refdesk.xlsxpatch.sheet import SharedStrings, SheetXml
 from refdesk.xlsxpatch.styles import Styles
 from refdesk.xlsxpatch.table import Table
-from refdesk.xlsxpatch.xmltext import MAX_ROW, cell_ref, split_ref
+from refdesk.xlsxpatch.xmltext import MAX_ROW, cell_ref, split_range, split_ref
 
 __all__ = ["AppendRows", "Fingerprint", "PatchResult", "SetCell", "SetField", "fingerprint",
            "patch_workbook", "plan_patch"]
@@ -110,6 +119,25 @@ class _Sheet:
         self.template: dict[int, int] = {}
         self.next_row: dict[str, int] = {}  # where the next appended row goes, by table
         self.table_end: dict[str, int] = {}
+        self.pivots: list[tuple[str, tuple[int, int, int, int]]] = []
+
+    def refuse_protected_cells(self) -> None:
+        """Table headers must match the table's column names, and pivot tables are Excel's to
+        fill: a change to either would make Excel repair the file."""
+        name = self.entry.name
+        for row, cols in self.xml.pending.items():
+            for col in cols:
+                where = f"{name}!{cell_ref(row, col)}"
+                for table in self.tables:
+                    if (table.header_rows and row == table.r1
+                            and table.c1 <= col <= table.c2):
+                        raise WriteError(f"{where} is a header of the table {table.name}; "
+                                         "rename the column in Excel instead. Nothing was "
+                                         "written.")
+                for pivot, (r1, c1, r2, c2) in self.pivots:
+                    if r1 <= row <= r2 and c1 <= col <= c2:
+                        raise WriteError(f"{where} is inside the pivot table {pivot}, which "
+                                         "Excel fills itself. Nothing was written.")
 
 
 class _Planner:
@@ -143,12 +171,20 @@ class _Planner:
             raise WriteError(f"{entry.name} is protected. Unprotect it in Excel (Review > "
                              "Unprotect Sheet), then run refdesk again. Nothing was written.")
         tables = []
+        pivots = []
         for rel in self.pkg.relationships(entry.part).values():
-            if rel.type == REL_TABLE and not rel.external and self.pkg.has(rel.target):
+            if rel.external or not self.pkg.has(rel.target):
+                continue
+            if rel.type == REL_TABLE:
                 table = Table.parse(rel.target, self.pkg.read(rel.target))
                 if table is not None:
                     tables.append(table)
+            elif rel.type == REL_PIVOT_TABLE:
+                pivot = _pivot_location(self.pkg.read(rel.target))
+                if pivot is not None:
+                    pivots.append(pivot)
         state = _Sheet(entry, xml, sorted(tables, key=lambda t: (t.r1, t.c1)))
+        state.pivots = pivots
         self.sheets[entry.name] = state
         return state
 
@@ -250,6 +286,9 @@ class _Planner:
             last = state.xml.last_row_with_values(header_row + 1, MAX_ROW)
             start = (last or header_row) + 1
         start = max(start, state.next_row.get(key, 0))
+        taken = [row for row, cols in state.xml.pending.items() if any(c1 <= c <= c2 for c in cols)]
+        if taken and max(taken) >= start:  # cells set earlier in this same patch
+            start = max(taken) + 1
         end = start + len(rows) - 1
         if end > MAX_ROW:
             raise WriteError(f"{name} is full: {len(rows)} more rows would pass Excel's last "
@@ -306,6 +345,7 @@ class _Planner:
             if not state.xml.pending:
                 continue
             assert state.entry.part is not None
+            state.refuse_protected_cells()
             data = state.xml.build(self.encode, self.style_for, state.template)
             new[self.pkg.name(state.entry.part) or state.entry.part] = data
             self.result.cells += sum(len(cells) for cells in state.xml.pending.values())
@@ -316,11 +356,41 @@ class _Planner:
         styles = self.styles.patched()
         if styles is not None and self.book.styles:
             new[self.pkg.name(self.book.styles) or self.book.styles] = styles
+        elif styles is not None:
+            new.update(self._add_styles_part(styles))
         if new and self._has_formulas():
             workbook = _recalculate_on_load(self.pkg.read(self.book.part))
             if workbook is not None:
                 new[self.pkg.name(self.book.part) or self.book.part] = workbook
         return new
+
+    def _add_styles_part(self, styles: bytes) -> dict[str, bytes]:
+        """A workbook written without a styles part gets one, with its relationship and its
+        content type, so that a date can be shown as a date."""
+        folder = posixpath.dirname(self.book.part)
+        name = posixpath.join(folder, "styles.xml")
+        if self.pkg.has(name):
+            raise WriteError(f"{self.pkg.path.name}: the workbook's parts are inconsistent "
+                             f"({name} is not its styles part); open and re-save it in Excel. "
+                             "Nothing was written.")
+        rels_name = rels_part(self.book.part)
+        rels = self.pkg.read(rels_name)
+        ids = {int(n) for n in re.findall(rb'Id="rId(\d+)"', rels)}
+        rel = (f'<Relationship Id="rId{max(ids, default=0) + 1}" Type="{REL_STYLES}" '
+               'Target="styles.xml"/>').encode()
+        types = self.pkg.read("[Content_Types].xml")
+        override = (f'<Override PartName="/{name}" ContentType="application/vnd.openxmlformats-'
+                    'officedocument.spreadsheetml.styles+xml"/>').encode()
+        if b"</Relationships>" not in rels or b"</Types>" not in types:
+            raise WriteError(f"{self.pkg.path.name}: the workbook's package lists are damaged; "
+                             "open and re-save it in Excel. Nothing was written.")
+        return {
+            name: styles,
+            self.pkg.name(rels_name) or rels_name: rels.replace(b"</Relationships>",
+                                                                rel + b"</Relationships>"),
+            self.pkg.name("[Content_Types].xml") or "[Content_Types].xml":
+                types.replace(b"</Types>", override + b"</Types>"),
+        }
 
     def _has_formulas(self) -> bool:
         if self.book.calc_chain:
@@ -332,6 +402,19 @@ class _Planner:
                 if any(b"<" + p + b"f" + end in data for end in (b">", b" ", b"/>")):
                     return True
         return False
+
+
+def _pivot_location(data: bytes) -> tuple[str, tuple[int, int, int, int]] | None:
+    root = re.search(rb"<(?:[\w.\-]+:)?pivotTableDefinition\s[^>]*>", data)
+    loc = re.search(rb"<(?:[\w.\-]+:)?location\s[^>]*?ref=\"([^\"]+)\"", data)
+    if not loc:
+        return None
+    name = re.search(rb'\sname="([^"]*)"', root.group()) if root else None
+    try:
+        area = split_range(loc.group(1).decode())
+    except ValueError:
+        return None
+    return (name.group(1).decode("utf-8", "replace") if name else "?"), area
 
 
 def _recalculate_on_load(data: bytes) -> bytes | None:
@@ -390,6 +473,11 @@ def _write_package(pkg: Package, new: Mapping[str, bytes], temp: Path, mode: int
                     with pkg.zip.open(info) as src, out.open(copy, "w", force_zip64=big) as dst:
                         shutil.copyfileobj(src, dst, 1 << 20)
                 safety.checkpoint(f"part:{info.filename}")
+            known = {info.filename for info in pkg.infos}
+            for name in sorted(set(new) - known):  # parts the workbook did not have
+                out.writestr(zipfile.ZipInfo(name, date_time=pkg.infos[0].date_time), new[name],
+                             compress_type=zipfile.ZIP_DEFLATED)
+                safety.checkpoint(f"part:{name}")
             out.comment = pkg.zip.comment
         fh.flush()
         os.fsync(fh.fileno())

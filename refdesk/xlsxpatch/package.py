@@ -22,6 +22,7 @@ STRICT_MARK = "purl.oclc.org/ooxml"
 
 REL_WORKSHEET = OFFICE_REL + "/worksheet"
 REL_TABLE = OFFICE_REL + "/table"
+REL_PIVOT_TABLE = OFFICE_REL + "/pivotTable"
 REL_STYLES = OFFICE_REL + "/styles"
 REL_SHARED_STRINGS = OFFICE_REL + "/sharedStrings"
 REL_CALC_CHAIN = OFFICE_REL + "/calcChain"

@@ -422,25 +422,38 @@ class SheetXml:
             lo, hi = min(numbers + list(new_cells)), max(numbers + list(new_cells))
             if numbers and (lo, hi) != (min(numbers), max(numbers)):
                 tag = tag[:spans.start()] + f' spans="{lo}:{hi}"'.encode() + tag[spans.end():]
-        pieces: list[tuple[int, bytes]] = []
-        for col, cell in old.items():
-            if col in new_cells:
+        # Splice inside the row, so that whatever lies between its cells stays as it was.
+        edits: list[tuple[int, int, int, bytes]] = []  # (start, end, column, bytes)
+        cells = sorted(old.values(), key=lambda c: c.start)
+        for cell in cells:
+            if cell.col in new_cells:
+                edits.append((cell.start, cell.end, cell.col, new_cells[cell.col]))
+            elif not cell.explicit:  # the positions in this row are about to change
+                cut = cell.start + len(p) + 2
+                edits.append((cut, cut, cell.col,
+                              f' r="{cell_ref(span.number, cell.col)}"'.encode()))
+        for col, raw in new_cells.items():
+            if col in old:
                 continue
-            raw = data[cell.start:cell.end]
-            if not cell.explicit:  # positions in this row are about to change
-                cut = len(p) + 2
-                raw = raw[:cut] + f' r="{cell_ref(span.number, col)}"'.encode() + raw[cut:]
-            pieces.append((col, raw))
-        pieces.extend(new_cells.items())
-        pieces.sort(key=lambda item: item[0])
+            after = [c for c in cells if c.col > col]
+            if after:
+                at = min(c.start for c in after)
+            elif cells:
+                at = max(c.end for c in cells)
+            else:
+                at = span.open_end
+            edits.append((at, at, col, raw))
+        edits.sort(key=lambda e: (e[0], e[2]))
         if span.closed:
-            return tag + b"".join(b for _, b in pieces) + self._row_end
-        # anything in the row after its cells (an extension list) stays after them
-        tail = b""
-        if old:
-            last_cell_end = max(c.end for c in old.values())
-            tail = data[last_cell_end:span.end - len(self._row_end)]
-        return tag + b"".join(b for _, b in pieces) + tail + self._row_end
+            body = b"".join(e[3] for e in edits)
+            return tag + body + self._row_end
+        out, pos = [tag], span.open_end
+        for start, end, _, chunk in edits:
+            out.append(data[pos:start])
+            out.append(chunk)
+            pos = end
+        out.append(data[pos:span.end])
+        return b"".join(out)
 
     def _update_dimension(self, patched: bytes) -> bytes:
         p = re.escape(self.p)

@@ -24,15 +24,30 @@ def is_date_code(code: str) -> bool:
     return re.search(r"[dmyhs]", bare.replace("general", "")) is not None
 
 
+#: The styles part a workbook gets when it has none and a date must be formatted.
+MINIMAL_STYLES = (
+    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    b'<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    b'<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
+    b'<fills count="2"><fill><patternFill patternType="none"/></fill>'
+    b'<fill><patternFill patternType="gray125"/></fill></fills>'
+    b'<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+    b'<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'
+    b'</cellStyleXfs><cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" '
+    b'xfId="0"/></cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" '
+    b'builtinId="0"/></cellStyles></styleSheet>')
+
+
 class Styles:
     def __init__(self, data: bytes | None) -> None:
+        #: True when the workbook had no styles part and this one is new.
+        self.created = data is None
+        data = MINIMAL_STYLES if data is None else data
         self.data = data
         self.formats: dict[int, str] = {}
         self.xfs: list[tuple[int, bytes]] = []  # (numFmtId, the xf element's bytes)
         self._added: list[bytes] = []
         self._date_cache: dict[tuple[int, bool], int] = {}
-        if data is None:
-            return
         self.p = prefix_of(data, b"styleSheet")
         p = re.escape(self.p)
         for m in re.finditer(rb"<" + p + rb"numFmt\s[^>]*>", data):
@@ -51,7 +66,7 @@ class Styles:
 
     @property
     def usable(self) -> bool:
-        return self.data is not None and bool(self._xfs) and self._xfs_end >= 0 and bool(self.xfs)
+        return bool(self._xfs) and self._xfs_end >= 0 and bool(self.xfs)
 
     def is_date(self, style: int | None) -> bool:
         if style is None or not (0 <= style < len(self.xfs)):
@@ -86,7 +101,7 @@ class Styles:
 
     def patched(self) -> bytes | None:
         """The new part, or None when nothing was added."""
-        if not self._added or self.data is None:
+        if not self._added:
             return None
         data, start = self.data, self._xfs
         assert start is not None
