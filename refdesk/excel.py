@@ -8,6 +8,7 @@ is ten times slower and would tempt a load-and-save round trip of the user's fil
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 
 import fastexcel
@@ -16,6 +17,7 @@ import pandas as pd
 from refdesk.book import Book, Grid, build_book, column_letter
 from refdesk.errors import SourceError
 from refdesk.schema import SHEETS
+from refdesk.xlsxpatch import Change, Fingerprint, PatchResult, fingerprint, patch_workbook
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -101,11 +103,15 @@ class ExcelSource:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
+        #: The file as it was when read: a write refuses if it changed since.
+        self.fingerprint: Fingerprint | None = None
 
     def __str__(self) -> str:
         return str(self.path)
 
     def read(self) -> Book:
+        check_workbook_file(self.path)
+        self.fingerprint = fingerprint(self.path)
         reader = open_reader(self.path)
         by_lower = {n.strip().lower(): n for n in reader.sheet_names}
         grids: dict[str, Grid] = {}
@@ -114,3 +120,11 @@ class ExcelSource:
             if actual is not None:
                 grids[schema.name] = read_grid(reader, actual, self.path)
         return build_book(str(self.path), grids)
+
+    def write(self, changes: Iterable[Change], *, backup: bool = True) -> PatchResult:
+        """Apply changes through the safe write path (see refdesk.xlsxpatch). Rows are found
+        by their id at write time; the write is refused if the file changed since read()."""
+        result = patch_workbook(self.path, changes, expect=self.fingerprint, backup=backup)
+        if result.written:
+            self.fingerprint = fingerprint(self.path)
+        return result

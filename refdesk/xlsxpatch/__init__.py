@@ -51,8 +51,8 @@ from refdesk.xlsxpatch.styles import Styles
 from refdesk.xlsxpatch.table import Table
 from refdesk.xlsxpatch.xmltext import MAX_ROW, cell_ref, split_range, split_ref
 
-__all__ = ["AppendRows", "Fingerprint", "PatchResult", "SetCell", "SetField", "fingerprint",
-           "patch_workbook", "plan_patch"]
+__all__ = ["AppendRows", "Change", "Fingerprint", "PatchResult", "SetCell", "SetField",
+           "fingerprint", "patch_workbook", "plan_patch"]
 
 WRITABLE_SUFFIXES = (".xlsx", ".xlsm")
 
@@ -165,7 +165,7 @@ class _Planner:
             return self.sheets[entry.name]
         if entry.kind != "worksheet" or entry.part is None or not self.pkg.has(entry.part):
             raise WriteError(f"{self.pkg.path.name}: {entry.name} is a {entry.kind}, not a "
-                             "worksheet with cells; nothing was written.")
+                             "worksheet with cells. Nothing was written.")
         xml = SheetXml(entry.name, self.pkg.read(entry.part), self.shared)
         if xml.protected:
             raise WriteError(f"{entry.name} is protected. Unprotect it in Excel (Review > "
@@ -520,8 +520,8 @@ def patch_workbook(path: Path | str, changes: Iterable[Change], *,
                 temp.unlink()
             raise
     except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
-        raise WriteError(f"{path.name}: a part of the workbook is damaged ({exc}); nothing was "
-                         "written. Open and re-save it in Excel.") from None
+        raise WriteError(f"{path.name}: a part of the workbook is damaged ({exc}). Open and "
+                         "re-save it in Excel. Nothing was written.") from None
     finally:
         pkg.close()
     return result

@@ -17,6 +17,7 @@ from refdesk.xlsxpatch.xmltext import (
     MAX_CELL_TEXT,
     encode_text,
     has_lone_surrogate,
+    has_noncharacter,
     utf16_length,
 )
 
@@ -38,7 +39,7 @@ class Encoded:
 
 def _number(value: float | int, where: str) -> str:
     if isinstance(value, float) and not math.isfinite(value):
-        raise WriteError(f"{where}: {value} is not a number Excel can store; nothing was "
+        raise WriteError(f"{where}: {value} is not a number Excel can store. Nothing was "
                          "written.")
     if isinstance(value, int):
         if abs(value) > MAX_EXACT_INTEGER:
@@ -71,9 +72,10 @@ def encode_value(value: object, where: str, date1904: bool = False) -> Encoded:
     if isinstance(value, bool):
         return Encoded("b", f"<{{p}}v>{int(value)}</{{p}}v>", "bool")
     if isinstance(value, str):
-        if has_lone_surrogate(value):
-            raise WriteError(f"{where}: the text holds an unpaired surrogate character, which no "
-                             "file can store; fix the text. Nothing was written.")
+        if has_lone_surrogate(value) or has_noncharacter(value):
+            raise WriteError(f"{where}: the text holds a code that is not a character (an "
+                             "unpaired surrogate, U+FFFE or U+FFFF), which no workbook can "
+                             "store; remove it. Nothing was written.")
         length = utf16_length(value)
         if length > MAX_CELL_TEXT:
             raise WriteError(f"{where}: the text is {length:,} characters long; an Excel cell "
@@ -91,7 +93,7 @@ def encode_value(value: object, where: str, date1904: bool = False) -> Encoded:
         return Encoded(None, f"<{{p}}v>{date_serial(value, date1904, where)}</{{p}}v>", "date")
     if isinstance(value, decimal.Decimal):
         if not value.is_finite():
-            raise WriteError(f"{where}: {value} is not a number Excel can store; nothing was "
+            raise WriteError(f"{where}: {value} is not a number Excel can store. Nothing was "
                              "written.")
         value = int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, Integral):

@@ -83,7 +83,7 @@ class Package:
             self.zip = zipfile.ZipFile(path)
             self.infos = self.zip.infolist()
         except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-            raise WriteError(f"{path}: the file is damaged ({exc}); nothing was written.") from None
+            raise WriteError(f"{path}: the file is damaged ({exc}). Nothing was written.") from None
         self._by_lower: dict[str, str] = {}
         for info in self.infos:
             key = info.filename.lower()

@@ -16,7 +16,8 @@ MAX_ROW = 1_048_576
 MAX_COL = 16_384
 
 _LOOKS_ESCAPED = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0d\x0e-\x1f\ufffe\uffff]")
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0d\x0e-\x1f]")
+_NONCHARACTER = re.compile("[\ufffe\uffff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _X_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _ENTITY = re.compile(r"&(#x[0-9A-Fa-f]+|#[0-9]+|amp|lt|gt|quot|apos);")
@@ -30,6 +31,11 @@ def utf16_length(text: str) -> int:
 
 def has_lone_surrogate(text: str) -> bool:
     return _SURROGATE.search(text) is not None
+
+
+def has_noncharacter(text: str) -> bool:
+    """U+FFFE and U+FFFF are not characters; no reader restores them from a file."""
+    return _NONCHARACTER.search(text) is not None
 
 
 def encode_text(text: str) -> str:
