@@ -3,6 +3,10 @@
 Check: refdesk's read + check against a plain fastexcel read of the same file (target: at most
 2x, and under 3 GiB), at 1,048,575 rows by default.
 
+Writing: setting 100 cells (found by referral_id) and appending 100 rows in the 100,000-row
+workbook, refdesk's safe write path (backup included) against openpyxl's load + save of the
+same file (target: refdesk at least 5x faster).
+
 Reading: refdesk's whole-book read against pandas.read_excel(engine="openpyxl"), on workbooks
 of 10,000, 100,000 and 1,048,575 referral rows (each with 5,000 providers and 50,000 clients),
 built once into a cache folder. Every measurement runs in a fresh process, so its peak memory is
@@ -13,6 +17,7 @@ Examples:
     python scripts/bench.py --sizes 10k,100k       the quick run
     python scripts/bench.py --sizes 1m --naive-max 0 --json
     python scripts/bench.py --sizes none --check-sizes 100k   only the check section
+    python scripts/bench.py --sizes none --check-sizes none   only the write section
 """
 
 from __future__ import annotations
@@ -171,18 +176,76 @@ def _read_and_check(path: Path) -> int:
     return len(book["Referrals"])
 
 
+WRITE_CELLS = WRITE_ROWS = 100
+
+
+def _write_plan(rows: int) -> tuple[list[str], list[dict[str, Any]]]:
+    """Ids spread over the sheet whose thank_you_sent is set, and the rows appended."""
+    step = rows // WRITE_CELLS
+    ids = [f"R{i:07d}" for i in range(step, rows + 1, step)][:WRITE_CELLS]
+    new = [{"referral_id": f"N{i:07d}", "received_on": dt.date(2026, 11, 23),
+            "provider_id": "P00001", "client_id": "C000001", "diagnosis": "G43.909",
+            "services": "deep tissue", "per_week": 1, "weeks": 6, "visits_authorized": 6,
+            "status": "new", "notes": "=not a formula & <not markup>"}
+           for i in range(1, WRITE_ROWS + 1)]
+    return ids, new
+
+
+def _write_refdesk(path: Path) -> int:
+    from refdesk.xlsxpatch import AppendRows, SetField, patch_workbook
+
+    ids, new = _write_plan(SIZES["100k"])
+    when = dt.date(2026, 11, 23)
+    changes = [SetField("Referrals", "referral_id", i, "thank_you_sent", when) for i in ids]
+    result = patch_workbook(path, [*changes, AppendRows("Referrals", new)])
+    return result.cells
+
+
+def _write_openpyxl(path: Path) -> int:
+    import openpyxl
+
+    ids, new = _write_plan(SIZES["100k"])
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Referrals"]
+    header = [c.value for c in ws[1]]
+    id_col, col = header.index("referral_id") + 1, header.index("thank_you_sent") + 1
+    wanted = set(ids)
+    rows = {row[0].value: row[0].row for row in ws.iter_rows(min_row=2, max_col=id_col)
+            if row[0].value in wanted}
+    for i in ids:
+        ws.cell(rows[i], col).value = dt.date(2026, 11, 23)
+    for record in new:
+        ws.append([record.get(h) for h in header])
+    wb.save(path)
+    return len(ids) + sum(len([v for v in r.values() if v is not None]) for r in new)
+
+
 READERS: dict[str, Callable[[Path], int]] = {"refdesk": _read_refdesk,
                                              "pandas+openpyxl": _read_naive,
                                              "fastexcel": _read_fastexcel,
-                                             "refdesk read+check": _read_and_check}
+                                             "refdesk read+check": _read_and_check,
+                                             "refdesk write": _write_refdesk,
+                                             "openpyxl load+save": _write_openpyxl}
+#: These change the file: the child works on a copy, made before the clock starts.
+WRITERS = {"refdesk write", "openpyxl load+save"}
 CHECK_TARGET_RATIO, CHECK_TARGET_MIB = 2.0, 3 * 1024
+WRITE_TARGET_RATIO = 5.0
 
 
 def _child(reader: str, path: Path) -> None:
     """Runs in the child: time one read, report seconds and this process's peak memory."""
+    import shutil
+    import tempfile
+
+    workdir = None
+    if reader in WRITERS:
+        workdir = Path(tempfile.mkdtemp(prefix="refdesk-bench-"))
+        path = Path(shutil.copyfile(path, workdir / path.name))
     started = time.perf_counter()
     rows = READERS[reader](path)
     seconds = time.perf_counter() - started
+    if workdir is not None:
+        shutil.rmtree(workdir)
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"seconds": seconds, "peak_mib": peak_kib / 1024, "rows": rows}))
 
@@ -236,6 +299,35 @@ def run_check_section(args: argparse.Namespace) -> tuple[list[dict[str, Any]], b
     return results, ok
 
 
+def run_write_section(args: argparse.Namespace) -> tuple[list[dict[str, Any]], bool]:
+    results: list[dict[str, Any]] = []
+    ok = True
+    for label in args.write_sizes:
+        path = workbook(args.cache, label, args.rebuild)
+        print(f"writing {WRITE_CELLS} cells and {WRITE_ROWS} rows into {path.name} ...",
+              file=sys.stderr)
+        ours = best_of("refdesk write", path, args.repeat)
+        naive = measure("openpyxl load+save", path)
+        ratio = naive["seconds"] / ours["seconds"]
+        passed = ratio >= WRITE_TARGET_RATIO
+        ok = ok and passed
+        results.append({"section": "write", "rows": SIZES[label], "refdesk": ours,
+                        "naive": naive, "ratio": ratio, "pass": passed})
+    return results, ok
+
+
+def print_write_report(results: list[dict[str, Any]]) -> None:
+    print(f"\n{'rows':>10}  {'writer':<19} {'seconds':>8} {'peak MiB':>9} {'ratio':>7}")
+    for r in results:
+        print(f"{r['rows']:>10,}  {'refdesk write':<19} {r['refdesk']['seconds']:>8.2f} "
+              f"{r['refdesk']['peak_mib']:>9.0f}")
+        print(f"{'':>10}  {'openpyxl load+save':<19} {r['naive']['seconds']:>8.2f} "
+              f"{r['naive']['peak_mib']:>9.0f} {r['ratio']:>6.1f}x")
+        print(f"write {r['rows']:,}: {WRITE_CELLS} cells + {WRITE_ROWS} rows, refdesk "
+              f"{r['ratio']:.1f}x faster than openpyxl load+save (target >= "
+              f"{WRITE_TARGET_RATIO:.0f}x): {'PASS' if r['pass'] else 'FAIL'}")
+
+
 def print_check_report(results: list[dict[str, Any]]) -> None:
     print(f"\n{'rows':>10}  {'reader':<19} {'seconds':>8} {'peak MiB':>9} {'x fastexcel':>11}")
     for r in results:
@@ -273,6 +365,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="comma-separated sizes among 10k, 100k, 1m [default: all]")
     parser.add_argument("--check-sizes", default="1m",
                         help="sizes for the read+check section, or none [default: 1m]")
+    parser.add_argument("--write-sizes", default="100k",
+                        help="sizes for the write section, or none [default: 100k]")
     parser.add_argument("--naive-max", type=int, default=TARGET_SIZE,
                         help="skip pandas+openpyxl above this many rows [default: 100000]")
     parser.add_argument("--repeat", type=int, default=3, help="refdesk reads per size, best "
@@ -284,7 +378,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--child", nargs=2, metavar=("READER", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if not args.child:
-        for name in ("sizes", "check_sizes"):
+        for name in ("sizes", "check_sizes", "write_sizes"):
             chosen = [x.strip().lower() for x in getattr(args, name).split(",") if x.strip()]
             chosen = [] if chosen == ["none"] else chosen
             unknown = [x for x in chosen if x not in SIZES]
@@ -301,14 +395,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     results, ok = run_read_section(args) if args.sizes else ([], True)
     checked, check_ok = run_check_section(args) if args.check_sizes else ([], True)
+    written, write_ok = run_write_section(args) if args.write_sizes else ([], True)
     if args.json:
-        print(json.dumps(results + checked, indent=2))
+        print(json.dumps(results + checked + written, indent=2))
     else:
         if results:
             print_report(results)
         if checked:
             print_check_report(checked)
-    return 0 if ok and check_ok else 1
+        if written:
+            print_write_report(written)
+    return 0 if ok and check_ok and write_ok else 1
 
 
 if __name__ == "__main__":

@@ -120,6 +120,7 @@ class _Sheet:
         self.next_row: dict[str, int] = {}  # where the next appended row goes, by table
         self.table_end: dict[str, int] = {}
         self.pivots: list[tuple[str, tuple[int, int, int, int]]] = []
+        self.headers: dict[str, tuple[int, dict[str, list[int]]]] = {}
 
     def refuse_protected_cells(self) -> None:
         """Table headers must match the table's column names, and pivot tables are Excel's to
@@ -200,14 +201,18 @@ class _Planner:
 
     def headers(self, state: _Sheet, table: Table | None) -> tuple[int, dict[str, list[int]]]:
         """The header row and column numbers by normalized header."""
-        found: dict[str, list[int]] = {}
-        if table is not None and table.columns:
-            for i, name in enumerate(table.columns):
-                found.setdefault(normalize_header(name), []).append(table.c1 + i)
-            return table.r1, found
-        for col, text in state.xml.row_texts(1).items():
-            found.setdefault(normalize_header(text), []).append(col)
-        return 1, found
+        key = table.name if table else ""
+        if key not in state.headers:
+            found: dict[str, list[int]] = {}
+            if table is not None and table.columns:
+                for i, name in enumerate(table.columns):
+                    found.setdefault(normalize_header(name), []).append(table.c1 + i)
+                state.headers[key] = (table.r1, found)
+            else:
+                for col, text in state.xml.row_texts(1).items():
+                    found.setdefault(normalize_header(text), []).append(col)
+                state.headers[key] = (1, found)
+        return state.headers[key]
 
     def column(self, state: _Sheet, table: Table | None, header: str) -> int:
         _, headers = self.headers(state, table)

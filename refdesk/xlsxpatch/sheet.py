@@ -231,29 +231,42 @@ class SheetXml:
     def column_texts(self, col: int) -> dict[int, str]:
         """Row number -> text of every cell in one column (the id column, for lookups)."""
         found: dict[int, str] = {}
+        if self._implicit_cells():
+            for row in self.rows:
+                for cell in self.cells(row):
+                    if cell.col == col:
+                        text = self.text(cell)
+                        if text is not None:
+                            found[row.number] = text
+            return found
         letters = col_letter(col).encode()
         p = re.escape(self.p)
-        if not self._implicit_cells():
-            pattern = re.compile(rb"<" + p + rb"c\s(?:[^>]*?\s)?r=\"" + letters
-                                 + rb"(\d+)\"([^>]*?)(/?)>")
-            end_tag = self._cell_end
-            data = self.data
-            for m in pattern.finditer(data, self.body_start, self.body_end):
-                attrs = data[m.start() + 2:m.start(2)] + m.group(2)
-                if m.group(3):
-                    continue
-                end = data.find(end_tag, m.end(), self.body_end)
-                cell = CellSpan(col, m.start(), end, attrs, data[m.end():end], True)
-                text = self.text(cell)
-                if text is not None:
-                    found[int(m.group(1))] = text
-            return found
-        for row in self.rows:
-            for cell in self.cells(row):
-                if cell.col == col:
-                    text = self.text(cell)
-                    if text is not None:
-                        found[row.number] = text
+        data, start, stop = self.data, self.body_start, self.body_end
+        r_first = data.count(b"<" + self.p + b"c ", start, stop) == data.count(
+            b"<" + self.p + b'c r="', start, stop)
+        # Nearly every writer puts r= first; a literal prefix lets the search skip ahead.
+        head = (rb"<" + p + rb"c r=\"" + letters if r_first
+                else rb"<" + p + rb"c\s(?:[^>]*?\s)?r=\"" + letters)
+        pattern = re.compile(head + rb"(\d+)\"([^>]*?)(?:/>|>(.*?)</" + p + rb"c>)", re.S)
+        simple = re.compile(rb"<" + p + rb"is><" + p + rb"t(?:\s[^>]*)?>([^<]*)</" + p
+                            + rb"t></" + p + rb"is>$")
+        for m in pattern.finditer(data, start, stop):
+            inner = m.group(3)
+            if not inner:
+                continue
+            attrs = m.group(2)
+            if b'inlineStr"' in attrs:
+                quick = simple.match(inner)
+                if quick:
+                    raw = quick.group(1).decode("utf-8")
+                    text = decode_xstring(xml_unescape(raw)) if ("&" in raw or "_x" in raw) \
+                        else raw
+                else:
+                    text = _inline_text(inner)
+            else:
+                text = self.text(CellSpan(col, m.start(), m.end(), b" " + attrs, inner, True))
+            if text is not None:
+                found[int(m.group(1))] = text
         return found
 
     def _implicit_cells(self) -> bool:
