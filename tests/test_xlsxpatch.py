@@ -473,3 +473,19 @@ def test_the_sample_workbook_keeps_reading_the_same_after_a_write(tmp_path: Path
     referrals = again.tables["Referrals"].df.set_index("referral_id")
     assert referrals.loc["R005", "thank_you_sent"] == dt.date(2026, 11, 23) or str(
         referrals.loc["R005", "thank_you_sent"]).startswith("2026-11-23")
+
+
+def test_a_damaged_part_stops_the_write_before_the_file_is_replaced(tmp_path: Path) -> None:
+    path = _people(tmp_path / "book.xlsx")
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("xl/theme/theme1.xml")  # a part the write copies without reading
+    data = bytearray(path.read_bytes())
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    for i in range(start + 20, start + 60):
+        data[i] ^= 0x5A
+    path.write_bytes(bytes(data))
+    with pytest.raises(WriteError, match="damaged") as err:
+        patch_workbook(path, [SetCell("Notes", "A2", "x")])
+    assert "Nothing was written" in err.value.message
+    assert path.read_bytes() == bytes(data)
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []

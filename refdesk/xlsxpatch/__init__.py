@@ -524,7 +524,12 @@ def patch_workbook(path: Path | str, changes: Iterable[Change], *,
             with contextlib.suppress(OSError):
                 temp.unlink()
             raise
-    except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
+    except RuntimeError as exc:
+        if "encrypted" not in str(exc):
+            raise
+        raise WriteError(f"{path.name}: a part of the workbook is password-protected inside its "
+                         "zip; open and re-save it in Excel. Nothing was written.") from None
+    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError) as exc:
         raise WriteError(f"{path.name}: a part of the workbook is damaged ({exc}). Open and "
                          "re-save it in Excel. Nothing was written.") from None
     finally:

@@ -111,7 +111,8 @@ class Package:
         if actual not in self._cache:
             try:
                 self._cache[actual] = self.zip.read(actual)
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError,
+                    RuntimeError) as exc:
                 raise WriteError(f"{self.path}: the part {actual} cannot be read ({exc}); the "
                                  "file is damaged. Nothing was written.") from None
         return self._cache[actual]
