@@ -1,0 +1,228 @@
+"""The mail-merge engine: a .docx template with docxtpl's Jinja tags, compiled once and
+rendered many times.
+
+docxtpl prepares a template's XML for Jinja (tags Word split across runs joined, `{%tr %}`,
+`{%p %}` and the other row, paragraph and cell tags turned into plain Jinja) and, after
+rendering, fixes tables and picture ids. refdesk uses those same steps, so a document comes out
+with the same document.xml as docxtpl's, but does the slow parts once per template instead of
+once per letter: the template is opened, prepared and compiled once; each letter renders only
+the parts that carry tags and copies every other part of the package as it is.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import re
+import sys
+import zipfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.opc.oxml import parse_xml, serialize_part_xml
+from docxtpl import DocxTemplate
+from jinja2 import meta, nodes
+
+from refdesk.errors import RefdeskError
+
+FOOTNOTES_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml"
+_TAGS = re.compile(r"<[^>]+>")
+
+
+class TemplateError(RefdeskError):
+    """A template that cannot be prepared or rendered: names the template and the paragraph."""
+
+
+def refdesk_environment() -> jinja2.Environment:
+    """Every value escaped for XML; a field the data lacks is an error, not an empty string."""
+    return jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+
+
+@dataclass
+class _Part:
+    name: str  # zip entry name, e.g. word/header1.xml
+    label: str  # for messages: "the body", "header 1"
+    source: str  # the prepared Jinja source (one paragraph per line)
+    template: jinja2.Template
+    encoding: str = "utf-8"
+    kind: str = "xml"  # "body", "xml" (headers, footers) or "raw" (footnotes)
+
+
+def _paragraph_text(source: str, lineno: int | None) -> str:
+    """The text of the paragraph a Jinja line number falls in, tags and XML stripped."""
+    if not lineno:
+        return ""
+    lines = source.splitlines()
+    if not 0 < lineno <= len(lines):
+        return ""
+    text = _TAGS.sub("", lines[lineno - 1]).strip()
+    return text[:80] + ("..." if len(text) > 80 else "")
+
+
+def _where(label: str, lineno: int | None, source: str) -> str:
+    if not lineno:
+        return label
+    # prepare() puts every <w:p> on its own line; line 1 is what precedes the first paragraph
+    paragraph = max(lineno - 1, 1)
+    text = _paragraph_text(source, lineno)
+    return f"{label}, paragraph {paragraph}" + (f" ({text!r})" if text else "")
+
+
+class CompiledTemplate:
+    """One .docx template, ready to render any number of documents."""
+
+    def __init__(self, path: Path, env: jinja2.Environment | None = None) -> None:
+        self.path = Path(path)
+        self.name = self.path.name
+        self.env = env or refdesk_environment()
+        try:
+            self.raw = self.path.read_bytes()
+            self.tpl = DocxTemplate(io.BytesIO(self.raw))
+            self.tpl.init_docx()
+        except FileNotFoundError:
+            raise TemplateError(f"{self.path}: no such template. Check the job's template "
+                                "in config.toml, or the templates folder.") from None
+        except Exception as exc:  # python-docx raises several kinds for a non-docx file
+            raise TemplateError(f"{self.path}: not a Word document (.docx) refdesk can open "
+                                f"({type(exc).__name__}: {exc}). Save it from Word as .docx.")\
+                from None
+        with zipfile.ZipFile(io.BytesIO(self.raw)) as zf:
+            self.entries = [((info.filename, info.date_time, info.compress_type,
+                              info.external_attr), zf.read(info)) for info in zf.infolist()]
+        docx = self.tpl.docx
+        self.document_part = docx.part.partname.lstrip("/")
+        skeleton = copy.deepcopy(docx.element)
+        self._placeholder = skeleton.body
+        self._skeleton = skeleton
+        self.parts: list[_Part] = [self._compile(self.document_part, "the body",
+                                                 self.tpl.get_xml(), "body")]
+        count = {RT.HEADER: 0, RT.FOOTER: 0}
+        for uri, word in ((RT.HEADER, "header"), (RT.FOOTER, "footer")):
+            for _key, part in self.tpl.get_headers_footers(uri):
+                count[uri] += 1
+                xml = self.tpl.get_part_xml(part)
+                compiled = self._compile(part.partname.lstrip("/"), f"{word} {count[uri]}", xml,
+                                         "xml")
+                compiled.encoding = self.tpl.get_headers_footers_encoding(xml)
+                self.parts.append(compiled)
+        for part in docx.part.package.parts:
+            if part.content_type == FOOTNOTES_TYPE:
+                blob = part.blob.decode("utf-8") if isinstance(part.blob, bytes) else part.blob
+                self.parts.append(self._compile(part.partname.lstrip("/"), "the footnotes",
+                                                blob, "raw"))
+
+    # -- preparing ---------------------------------------------------------------------------
+    def _compile(self, name: str, label: str, xml: str, kind: str) -> _Part:
+        source = self.tpl.patch_xml(xml)
+        source = re.sub(r"<w:p([ >])", r"\n<w:p\1", source)
+        try:
+            template = self.env.from_string(source)
+        except jinja2.TemplateSyntaxError as exc:
+            where = _where(label, exc.lineno, source)
+            raise TemplateError(f"{self.name}, {where}: {exc.message}. Fix the tag in Word; if "
+                                "it looks right, retype it in one go (Word may have split it "
+                                "while you edited).") from None
+        return _Part(name, label, source, template, kind=kind)
+
+    # -- what the template asks for ----------------------------------------------------------
+    def variables(self) -> set[str]:
+        """Top-level names the template reads (docxtpl's undeclared variables)."""
+        found: set[str] = set()
+        for part in self.parts:
+            found |= meta.find_undeclared_variables(self.env.parse(part.source))
+        return found
+
+    def fields(self) -> set[str]:
+        """Dotted paths the template reads from its top-level names: `provider.name`,
+        `practice.conditions`; loop variables are left out (their items are checked when
+        rendering)."""
+        found: set[str] = set()
+        for part in self.parts:
+            tree = self.env.parse(part.source)
+            top = meta.find_undeclared_variables(tree)
+            for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Name)):
+                path = _dotted(node)
+                if path and path.split(".")[0] in top:
+                    found.add(path)
+        # keep the longest paths only: provider.name makes provider redundant
+        return {p for p in found if not any(o.startswith(p + ".") for o in found)}
+
+    # -- rendering ---------------------------------------------------------------------------
+    def _render_part(self, part: _Part, context: Mapping[str, Any]) -> str:
+        try:
+            xml = part.template.render(context)
+        except jinja2.UndefinedError as exc:
+            lineno = _template_lineno(sys.exc_info()[2])
+            raise TemplateError(f"{self.name}, {_where(part.label, lineno, part.source)}: "
+                                f"{exc.message}.") from None
+        except jinja2.TemplateError as exc:
+            lineno = getattr(exc, "lineno", None) or _template_lineno(sys.exc_info()[2])
+            raise TemplateError(f"{self.name}, {_where(part.label, lineno, part.source)}: "
+                                f"{exc}.") from None
+        # the steps docxtpl takes after rendering a part
+        xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", xml)
+        xml = (xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%")
+               .replace("%_}", "%}"))
+        return self.tpl.resolve_listing(xml)
+
+    def render_parts(self, context: Mapping[str, Any]) -> dict[str, bytes]:
+        """The new bytes of every part that carries tags."""
+        out: dict[str, bytes] = {}
+        for part in self.parts:
+            xml = self._render_part(part, context)
+            if part.kind == "body":
+                tree = self.tpl.fix_tables(xml)
+                self.tpl.docx_ids_index = 1000
+                self.tpl.fix_docpr_ids(tree)
+                root = copy.deepcopy(self._skeleton)
+                root.replace(root.body, tree)
+                out[part.name] = serialize_part_xml(root)
+            elif part.kind == "xml":
+                out[part.name] = serialize_part_xml(parse_xml(xml.encode(part.encoding)))
+            else:
+                out[part.name] = xml.encode("utf-8")
+        return out
+
+    def render(self, context: Mapping[str, Any]) -> bytes:
+        """A whole .docx: the rendered parts, and every other part of the template as is."""
+        rendered = self.render_parts(context)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
+            for (name, date_time, compress_type, attr), data in self.entries:
+                info = zipfile.ZipInfo(name, date_time)
+                info.compress_type, info.external_attr = compress_type, attr
+                out.writestr(info, rendered.get(name, data))
+        return buffer.getvalue()
+
+
+def _dotted(node: nodes.Node) -> str | None:
+    parts: list[str] = []
+    while isinstance(node, nodes.Getattr | nodes.Getitem):
+        if isinstance(node, nodes.Getattr):
+            parts.append(node.attr)
+        elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+            parts.append(node.arg.value)
+        else:
+            return None
+        node = node.node
+    if not isinstance(node, nodes.Name):
+        return None
+    parts.append(node.name)
+    return ".".join(reversed(parts))
+
+
+def _template_lineno(tb: Any) -> int | None:
+    lineno = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            lineno = tb.tb_lineno
+        tb = tb.tb_next
+    return lineno
+
+
+def compile_templates(paths: Iterable[Path]) -> list[CompiledTemplate]:
+    return [CompiledTemplate(p) for p in paths]

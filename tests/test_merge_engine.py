@@ -1,0 +1,196 @@
+"""The merge engine renders docxtpl's own test templates (../shared/corpus/docx-templates/) to
+the same document.xml, headers and footers as docxtpl, and reports template errors by
+paragraph."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pytest
+from docxtpl import DocxTemplate, Listing, R, RichText
+
+from refdesk.merge.engine import CompiledTemplate, TemplateError
+from tests.conftest import CORPUS, need
+
+TEMPLATES = CORPUS / "docx-templates"
+
+
+def _filters_env() -> jinja2.Environment:
+    env = jinja2.Environment()
+    env.filters["my_filterA"] = lambda value, arg: f"{value}-{arg}-A"
+    env.filters["my_filterB"] = lambda value, arg: f"{value * arg}<B>"
+    return env
+
+
+def _rich() -> RichText:
+    rt = RichText("plain, ")
+    rt.add("bold", bold=True)
+    rt.add(" red italic", italic=True, color="#ff0000")
+    rt.add("\nnext line & <more>", underline=True)
+    return rt
+
+
+#: template -> (context, environment or None, autoescape); contexts are this project's own
+CASES: dict[str, tuple[dict[str, Any], jinja2.Environment | None, bool]] = {
+    "cellbg_tpl.docx": ({"alerts": [
+        {"date": "2026-11-23", "type": "WARNING", "desc": "low & slow <x>", "bg": "FFAA00"},
+        {"date": "2026-11-24", "type": "INFO", "desc": "fine", "bg": "00FF00"}]}, None, False),
+    "comments_tpl.docx": ({}, None, False),
+    "custom_jinja_filters_tpl.docx": ({"base_value_string": "s", "base_value_float": 1.5,
+                                       "doc_no": 7},
+                                      _filters_env(), False),
+    "doc_properties_tpl.docx": ({"test": "a property"}, None, False),
+    "dynamic_table_tpl.docx": ({"col_labels": ["fruit", "vegetable", "stone"],
+                                "tbl_contents": [{"label": "yellow", "cols": ["banana", "capsicum",
+                                                                             "pyrite"]},
+                                                 {"label": "red", "cols": ["apple", "tomato",
+                                                                          "cinnabar"]}]},
+                               None, False),
+    "embedded_main_tpl.docx": ({"name": "Embedded & Co"}, None, False),
+    "embedded_embedded_docx_tpl.docx": ({"name": "Inner"}, None, False),
+    "escape_tpl.docx": ({"myvar": R('"less" < "more" & a\nnew line'),
+                         "myescvar": 'It can be escaped with a "|e" Jinja filter: < & >',
+                         "nlnp": R("line\nbreak\aparagraph\fpage"),
+                         "mylisting": Listing("listing\nwith\tlines & <tags>"),
+                         "page_break": R("\f"), "new_listing": "plain\nlines\n",
+                         "some_html": "<b>html</b> & co"}, None, False),
+    "escape_tpl_auto.docx": ({"nested_dict": {"first": "<a>", "second": "b & c"},
+                              "iteritems": lambda d: sorted(d.items()),
+                              "autoescape": 'Escaped "str & <tag>"',
+                              "autoescape_unicode": "unicode ☺ ‘quoted’"}, None, True),
+    "footnotes_tpl.docx": ({}, None, False),
+    "get_undeclared_variables.docx": ({"name": "Ann", "age": 41, "email": "a@b.example",
+                                       "is_student": False, "has_degree": True,
+                                       "degree_field": "physiology", "skills": ["a", "b"],
+                                       "projects": [{"name": "p", "year": 2026,
+                                                     "description": "d & e"}],
+                                       "author": "x", "page_number": 1,
+                                       "generation_date": "today", "company_name": "Co"},
+                                      None, False),
+    "header_footer_entities_tpl.docx": ({"title": "Title & <entities>"}, None, False),
+    "header_footer_image_tpl.docx": ({"mycompany": "The Company"}, None, False),
+    "horizontal_merge_tpl.docx": ({}, None, False),
+    "less_cells_after_loop_tpl.docx": ({}, None, False),
+    "merge_paragraph_tpl.docx": ({"living_in_town": True}, None, False),
+    "module_execute_tpl.docx": ({"json_dict_var": {"a": 1}, "json_array_var": [1, 2],
+                                 "json_string_var": "s", "json_int_var": 3,
+                                 "json_float_var": 1.5, "json_true_var": True,
+                                 "json_false_var": False, "json_none_var": None}, None, False),
+    "multi_rendering_tpl.docx": ({"title": "First", "body": "Body text"}, None, False),
+    "nested_for_tpl.docx": ({"dishes": [{"name": "soup", "ingredients": ["water", "salt"]},
+                                        {"name": "bread", "ingredients": ["flour"]}],
+                             "authors": [{"name": "A", "books": [{"title": "T1"},
+                                                                {"title": "T2"}]}]},
+                            None, False),
+    "order_tpl.docx": ({"customer_name": "Smith & Jones <Clinic>",
+                        "items": [{"desc": "massage", "qty": 2, "price": "95.00"},
+                                  {"desc": "{{ not a tag }}", "qty": 1, "price": "10.00"}],
+                        "total_price": "200.00", "is_paid": False, "in_europe": False,
+                        "company_name": "Cedar Lane"}, None, False),
+    "preserve_spaces_tpl.docx": ({"tag_1": "  spaced  ", "tag_2": "two"}, None, False),
+    "replace_picture_tpl.docx": ({}, None, False),
+    "richtext_and_if_tpl.docx": ({"foobar": _rich()}, None, False),
+    "richtext_paragraph_tpl.docx": ({"example": _rich()}, None, False),
+    "richtext_eastAsia_tpl.docx": ({"example": RichText("中文 text", font="eastAsia:SimSun"),
+                                    "Chinese": "中文", "simsun": RichText("宋体", font="SimSun")},
+                                   None, False),
+    "vertical_merge_nested_tpl.docx": ({}, None, False),
+    "vertical_merge_tpl.docx": ({"items": [{"desc": "a", "qty": 1, "price": 2},
+                                           {"desc": "b", "qty": 3, "price": 4}],
+                                 "total_price": 14, "category": "Category"}, None, False),
+    "word2016_tpl.docx": ({"test_space": "   spaces   ", "test_tabs": "\ttabs\t",
+                           "test_space_r": RichText("   rich spaces   "),
+                           "test_tabs_r": RichText("\trich tabs\t")}, None, False),
+}
+
+#: docxtpl features the engine does not take on, and why
+UNSUPPORTED = {
+    "header_footer_inline_image_tpl.docx": "InlineImage adds picture parts to the package",
+    "inline_image_tpl.docx": "InlineImage adds picture parts to the package",
+    "header_footer_tpl.docx": "a Subdoc adds parts to the package",
+    "header_footer_tpl_utf8.docx": "a Subdoc adds parts to the package",
+    "merge_docx_master_tpl.docx": "a Subdoc adds parts to the package",
+    "subdoc_tpl.docx": "a Subdoc adds parts to the package",
+    "richtext_tpl.docx": "RichText hyperlinks add relationships to the package",
+    "template_error_tpl.docx": "a deliberately broken template (see the error test below)",
+}
+
+
+def _docxtpl(path: Path, context: dict, env: jinja2.Environment | None,
+             autoescape: bool) -> dict[str, bytes]:
+    tpl = DocxTemplate(str(path))
+    tpl.render(context, env, autoescape=autoescape)
+    buffer = io.BytesIO()
+    tpl.save(buffer)
+    with zipfile.ZipFile(buffer) as zf:
+        return {n: zf.read(n) for n in zf.namelist()}
+
+
+def _engine_env(env: jinja2.Environment | None, autoescape: bool) -> jinja2.Environment:
+    env = env or jinja2.Environment()
+    env.autoescape = autoescape
+    return env
+
+
+@pytest.fixture(scope="module")
+def templates() -> Path:
+    need(TEMPLATES.is_dir(), f"docxtpl's templates are not at {TEMPLATES}")
+    return TEMPLATES
+
+
+def test_every_template_is_covered_or_listed(templates: Path) -> None:
+    names = {p.name for p in templates.glob("*_tpl*.docx")} | {
+        "get_undeclared_variables.docx"}
+    assert names == set(CASES) | set(UNSUPPORTED)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_same_document_xml_as_docxtpl(templates: Path, name: str) -> None:
+    context, env, autoescape = CASES[name]
+    expected = _docxtpl(templates / name, context, env, autoescape)
+    engine = CompiledTemplate(templates / name, _engine_env(env, autoescape))
+    ours = engine.render_parts(context)
+    assert ours, "the template has parts to render"
+    for part, data in ours.items():
+        assert data == expected[part], f"{name}: {part} differs from docxtpl's"
+    whole = engine.render(context)
+    with zipfile.ZipFile(io.BytesIO(whole)) as zf:
+        assert zf.testzip() is None
+        assert zf.read("word/document.xml") == expected["word/document.xml"]
+        assert set(zf.namelist()) >= {n for n in expected if n.startswith("word/")} - {
+            "word/_rels/document.xml.rels"}
+
+
+def test_render_again_gives_the_same_document(templates: Path) -> None:
+    context, env, autoescape = CASES["order_tpl.docx"]
+    engine = CompiledTemplate(templates / "order_tpl.docx", _engine_env(env, autoescape))
+    assert engine.render_parts(context) == engine.render_parts(context)
+
+
+def test_a_broken_template_names_the_paragraph(templates: Path) -> None:
+    with pytest.raises(TemplateError) as err:
+        CompiledTemplate(templates / "template_error_tpl.docx")
+    message = err.value.message
+    assert message.startswith("template_error_tpl.docx, the body, paragraph ")
+    assert "endif" in message
+
+
+def test_a_field_missing_from_the_data_names_the_paragraph(templates: Path) -> None:
+    engine = CompiledTemplate(templates / "order_tpl.docx")
+    context = dict(CASES["order_tpl.docx"][0])
+    del context["customer_name"]
+    with pytest.raises(TemplateError) as err:
+        engine.render_parts(context)
+    assert "order_tpl.docx, the body, paragraph" in err.value.message
+    assert "customer_name" in err.value.message
+
+
+def test_fields_lists_dotted_paths(templates: Path) -> None:
+    engine = CompiledTemplate(templates / "nested_for_tpl.docx")
+    assert engine.variables() == {"dishes", "authors"}
+    engine = CompiledTemplate(templates / "get_undeclared_variables.docx")
+    assert "email" in engine.fields()
