@@ -1,0 +1,1 @@
+"""Mail merge: templates, jobs, consent, and the write-back of what was done."""
