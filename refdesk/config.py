@@ -9,13 +9,16 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from refdesk.errors import ConfigError
+from refdesk.schema import SHEETS_BY_NAME
 
 DEFAULT_CONFIG = "config.toml"
+REFERRAL_SERVICES: tuple[str, ...] = next(
+    c.suggestions for c in SHEETS_BY_NAME["Referrals"].columns if c.name == "services")
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,12 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "email": _text("Office email."),
         "website": _text("Website address."),
         "specialty": _text("The condition or area you specialise in."),
+        "profession": _text("What you practise, as letters say it.", "massage therapy"),
         "conditions": Key(list, "Conditions you treat, as a list of text.", []),
+        "benefits": Key(list, "How your work helps a provider's patients, for the letter of "
+                        "introduction: a list of text.", []),
+        "services": Key(list, "Services you offer, check boxes on the referral form: a list "
+                        "of text.", list(REFERRAL_SERVICES)),
         "training": _text("A paragraph on your education and training, for letters."),
         "practice_type": _text("solo or group.", "solo", choices=("solo", "group")),
         "country": _text("Two-letter country for phone numbers.", "US"),
@@ -59,6 +67,35 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "excel": _text("Path of the workbook, relative to this file.",
                        "workbooks/referrals.xlsx"),
     },
+    "merge": {
+        "templates": _text("Folder of the .docx templates, relative to this file.",
+                           "templates"),
+        "output": _text("Folder the documents go to, relative to this file; made private "
+                        "to you.", "letters"),
+    },
+}
+
+#: The keys of one `[jobs.NAME]` table: a mail-merge job (see refdesk/merge/jobs.py).
+JOB_KEYS: dict[str, Key] = {
+    "title": _text("What the job makes, in a few words.", required=True),
+    "templates": Key(list, "Template file(s) in the templates folder; several make one packet.",
+                     required=True),
+    "each": _text("One document per row of: providers, referrals, clients, sent, or "
+                  "client-months (visits grouped by client and month).", required=True,
+                  choices=("providers", "referrals", "clients", "sent", "client-months")),
+    "to": _text("Who receives it: provider or client.", "provider",
+                choices=("provider", "client")),
+    "where": Key(dict, "Which rows: column = \"set\", \"empty\", a value or a list of values; "
+                 "provider.COLUMN and client.COLUMN reach the related row.", {}),
+    "scope": Key(list, "Release scope the document needs when it goes to a provider: any of "
+                 "treatment plan, progress, SOAP notes, diagnosis. Empty: any valid release.",
+                 []),
+    "file": _text("Output file name; {date}, {job}, {record}, {provider_id}, {client_id} and "
+                  "{provider} are filled in.", "{date} {job} {record}.docx"),
+    "set": Key(dict, "Written back when done: \"Sheet.column\" = \"today\" or a value.", {}),
+    "contact": _text("When set, a Contacts row with this summary is added for each document."),
+    "again_after_days": Key(int, "Make a record's document again once this many days have "
+                            "passed (0: once only).", 0),
 }
 
 
@@ -83,6 +120,9 @@ class Practice:
     training: str = ""
     practice_type: str = "solo"
     country: str = "US"
+    profession: str = "massage therapy"
+    benefits: tuple[str, ...] = ()
+    services: tuple[str, ...] = REFERRAL_SERVICES
 
 
 @dataclass(frozen=True)
@@ -90,6 +130,12 @@ class Config:
     path: Path | None
     practice: Practice
     excel: Path
+    templates: Path = Path("templates")
+    output: Path = Path("letters")
+    #: Job name -> its checked keys (see JOB_KEYS); turned into Jobs by refdesk.merge.jobs.
+    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Job name -> the line of its [jobs.NAME] header, for messages.
+    job_lines: dict[str, int] = field(default_factory=dict)
 
 
 def key_line(text: str, section: str, key: str | None) -> int | None:
@@ -118,13 +164,14 @@ def _where(path: Path, text: str, section: str, key: str | None = None) -> str:
 
 def _type_name(t: type | tuple[type, ...]) -> str:
     names = {str: "text in quotes", list: 'a list like ["a", "b"]', int: "a whole number",
-             bool: "true or false"}
+             bool: "true or false", dict: "a table like { column = \"value\" }"}
     types = t if isinstance(t, tuple) else (t,)
     return " or ".join(names.get(x, x.__name__) for x in types)
 
 
-def _check_section(path: Path, text: str, name: str, values: Any) -> dict[str, Any]:
-    declared = SECTIONS[name]
+def _check_section(path: Path, text: str, name: str, values: Any,
+                   declared: dict[str, Key] | None = None) -> dict[str, Any]:
+    declared = SECTIONS[name] if declared is None else declared
     if not isinstance(values, dict):
         raise ConfigError(f"{_where(path, text, name)}: [{name}] must be a table of keys.")
     out: dict[str, Any] = {}
@@ -149,7 +196,8 @@ def _check_section(path: Path, text: str, name: str, values: Any) -> dict[str, A
             )
         out[key] = tuple(value) if spec.type is list else value
     for key, spec in declared.items():
-        if spec.required and not str(out.get(key, "")).strip():
+        value = out.get(key)
+        if spec.required and (not value or isinstance(value, str) and not value.strip()):
             raise ConfigError(f"{_where(path, text, name)}: [{name}] needs '{key}' "
                               f"({spec.description})")
     return out
@@ -173,7 +221,7 @@ def load_config(path: Path | str) -> Config:
         raise ConfigError(f"{path.name}: not valid TOML: {exc}. Check quotes and brackets "
                           "on that line.") from None
     for name in data:
-        if name not in SECTIONS:
+        if name not in SECTIONS and name != "jobs":
             close = difflib.get_close_matches(name, SECTIONS, n=1)
             hint = f" Did you mean [{close[0]}]?" if close else (
                 f" Known sections: {', '.join('[' + s + ']' for s in SECTIONS)}.")
@@ -183,7 +231,23 @@ def load_config(path: Path | str) -> Config:
                           "practice and the therapist.")
     practice = _check_section(path, text, "practice", data["practice"])
     source = _check_section(path, text, "source", data.get("source", {}))
-    excel = Path(source.get("excel", SECTIONS["source"]["excel"].default))
-    if not excel.is_absolute():
-        excel = path.parent / excel
-    return Config(path=path, practice=Practice(**practice), excel=excel)
+    merge = _check_section(path, text, "merge", data.get("merge", {}))
+
+    def where(value: str) -> Path:
+        found = Path(value)
+        return found if found.is_absolute() else path.parent / found
+
+    jobs_table = data.get("jobs", {})
+    if not isinstance(jobs_table, dict):
+        raise ConfigError(f"{_where(path, text, 'jobs')}: jobs are tables like [jobs.thank-you].")
+    jobs: dict[str, dict[str, Any]] = {}
+    lines: dict[str, int] = {}
+    for job, values in jobs_table.items():
+        section = f"jobs.{job}"
+        checked = _check_section(path, text, section, values, JOB_KEYS)
+        jobs[job] = {k: checked.get(k, spec.default) for k, spec in JOB_KEYS.items()}
+        lines[job] = key_line(text, section, None) or 0
+    return Config(path=path, practice=Practice(**practice),
+                  excel=where(source.get("excel", SECTIONS["source"]["excel"].default)),
+                  templates=where(merge.get("templates", "templates")),
+                  output=where(merge.get("output", "letters")), jobs=jobs, job_lines=lines)

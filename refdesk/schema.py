@@ -327,6 +327,8 @@ LETTERS = Sheet(
         Column("when", Kind.DATETIME, "When the document was produced.", required=True,
                width=17),
         Column("job", hint="The merge job that made it.", required=True, width=16),
+        Column("record", hint="The row it was made from: a provider, referral, client or "
+               "sent id, or a client and month (C001 2026-10).", width=14),
         Column("template", hint="The template file used.", width=22),
         _ref("provider_id", "Providers"),
         _ref("client_id", "Clients"),

@@ -101,7 +101,7 @@ def test_reference_to_a_missing_sheet(tmp_path):
     s = base()
     del s["Releases"]
     assert found(tmp_path, s) == [
-        ("Letters!G2", "error", "unknown-reference",
+        ("Letters!H2", "error", "unknown-reference",
          "release_id RL1 refers to the Releases sheet, which this workbook does not have; add "
          "a Releases sheet with this release (`refdesk init` makes one) or clear the id")]
 

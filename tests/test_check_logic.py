@@ -220,10 +220,10 @@ def test_no_release_recorded(tmp_path):
     s["Letters"] += [letter("L6", D(2025, 3, 7, 10, 0), "thank-you", "P1", "C1", None),
                      letter("L7", D(2026, 10, 23, 9, 0), "progress-report", "P2", "C2", None)]
     assert found(tmp_path, s) == [
-        ("Letters!G7", "error", "no-release",
+        ("Letters!H7", "error", "no-release",
          "no release recorded for the thank-you to provider P1 about client C1 on 2025-03-07; "
          "release RL1 covers it: put RL1 in release_id"),
-        ("Letters!G8", "error", "no-release",
+        ("Letters!H8", "error", "no-release",
          "no release recorded for the progress-report to provider P2 about client C2 on "
          f"2026-10-23; {SIGN}"),
     ]
@@ -239,14 +239,14 @@ def test_release_not_valid_on_the_day(tmp_path):
         letter("L8", D(2025, 3, 4, 9, 0), "thank-you", "P1", "C1", "RL1"),
     ]
     assert found(tmp_path, s) == [
-        ("Letters!G7", "error", "release-expired",
+        ("Letters!H7", "error", "release-expired",
          "release RL1 expired on 2026-03-05, so it does not cover the progress-report to "
          "provider P1 about client C1 on 2026-03-06; release RL5 covers it: put RL5 in "
          "release_id"),
-        ("Letters!G8", "error", "release-revoked",
+        ("Letters!H8", "error", "release-revoked",
          "release RL2 was revoked on 2025-06-01, so it does not cover the thank-you to "
          f"provider P2 about client C2 on 2025-06-01; {SIGN}"),
-        ("Letters!G9", "error", "release-not-yet-signed",
+        ("Letters!H9", "error", "release-not-yet-signed",
          "release RL1 was signed only on 2025-03-05, so it does not cover the thank-you to "
          f"provider P1 about client C1 on 2025-03-04; {SIGN}"),
     ]
@@ -263,18 +263,18 @@ def test_release_scope(tmp_path):
     s["Releases"].append(row("Releases", release_id="RL5", client_id="C2", provider_id="P2",
                              signed_on=D(2025, 3, 1)))
     assert found(tmp_path, s) == [
-        ("Letters!G7", "error", "release-scope",
+        ("Letters!H7", "error", "release-scope",
          "release RL3 does not allow sharing progress (its scope: treatment plan), which the "
          f"progress-report to provider P2 about client C1 on 2025-04-02 carries; {SIGN}"),
-        ("Letters!G8", "error", "release-scope",
+        ("Letters!H8", "error", "release-scope",
          "release RL1 does not allow sharing SOAP notes (its scope: treatment plan; "
          "progress), which the soap-notes to provider P1 about client C1 on 2025-04-02 "
          f"carries; {SIGN}"),
-        ("Letters!G9", "error", "release-scope",
+        ("Letters!H9", "error", "release-scope",
          "release RL1 does not allow sharing diagnosis (its scope: treatment plan; progress), "
          "which the Treatment plan with diagnosis to provider P1 about client C1 on "
          f"2025-04-02 carries; {SIGN}"),
-        ("Letters!G10", "error", "release-scope",
+        ("Letters!H10", "error", "release-scope",
          "release RL5 does not allow sharing progress (its scope is empty), which the "
          f"progress-report to provider P2 about client C2 on 2025-04-02 carries; {SIGN}"),
     ]
@@ -291,14 +291,14 @@ def test_release_for_another_provider_or_client(tmp_path):
     s["Releases"].append(row("Releases", release_id="RL5", provider_id="P1",
                              signed_on=D(2025, 3, 1), scope="treatment plan"))
     assert found(tmp_path, s) == [
-        ("Letters!G7", "error", "release-wrong-provider",
+        ("Letters!H7", "error", "release-wrong-provider",
          "release RL1 names provider P1, not P2, so it does not cover the thank-you to "
          "provider P2 about client C1 on 2025-03-10; release RL3 covers it: put RL3 in "
          "release_id"),
-        ("Letters!G8", "error", "release-wrong-client",
+        ("Letters!H8", "error", "release-wrong-client",
          "release RL1 names client C1, not C2, so it does not cover the thank-you to provider "
          f"P1 about client C2 on 2025-03-10; {SIGN}"),
-        ("Letters!G10", "error", "release-wrong-client",
+        ("Letters!H10", "error", "release-wrong-client",
          "release RL5 names no client, so it does not cover the thank-you to provider P1 about "
          "client C1 on 2025-03-10; release RL1 covers it: put RL1 in release_id"),
     ]
@@ -333,4 +333,4 @@ def test_sample_workbook_has_exactly_the_planted_mistakes():
             planted.add((table.cell(at, mistake.column), ours[mistake.rule]))
     assert got == planted == {
         ("Referrals!K110", "visit-before-referral"), ("Visits!D1425", "over-authorized"),
-        ("Letters!G9", "no-release"), ("Referrals!C251", "unknown-reference")}
+        ("Letters!H9", "no-release"), ("Referrals!C251", "unknown-reference")}

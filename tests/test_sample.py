@@ -34,7 +34,7 @@ PLANTED_CELLS = {
     "type": "Providers!U27", "near-duplicate": "Providers!B41",
     "phone": "Clients!E151", "visit-before-referral": "Referrals!K110",
     "icd10": "Referrals!E142", "unknown-reference": "Referrals!C251",
-    "over-authorized": "Visits!D1425", "no-release": "Letters!G9",
+    "over-authorized": "Visits!D1425", "no-release": "Letters!H9",
 }
 
 

@@ -186,7 +186,10 @@ def _unreleased_letter(rows: Rows, world: World, m: PlantedMistake, rng: random.
     provider = next(p for p in world["providers"] if p.id == provider_id)
     if any(r.client is client and r.provider is provider for r in world["paper"].releases):
         raise AssertionError(f"sample: {client_id} has a release for {provider_id}")
-    rows["Letters"].append(letter_row(rng, day, "progress-report", provider, client, None))
+    record = next((r.id for r in world["referrals"] if r.client is client
+                   and r.provider is provider), client.id)
+    rows["Letters"].append(letter_row(rng, day, "progress-report", record, provider, client,
+                                      None))
 
 
 _PLANTERS = {"near-duplicate": _duplicate, "over-authorized": _extra_visit,

@@ -13,7 +13,7 @@ from refdesk.sample.data import QUOTES
 from refdesk.sample.people import AS_OF, LETTERS_FROM, START, Client, days, workday
 from refdesk.sample.providers import Provider
 
-TEMPLATES = {"introduction": "introduction.docx", "thank-you": "thank-you.docx",
+TEMPLATES = {"intro-packet": "intro-letter.docx", "thank-you": "thank-you.docx",
              "progress-report": "progress-report.docx"}
 SENT_REASONS = {"primary": "Looking for a primary care provider",
                 "chiropractic": "Low back pain; asked about chiropractic care",
@@ -188,7 +188,7 @@ def testimonials(rng: random.Random, clients: list[Client]) -> list[dict[str, An
     return rows
 
 
-def letter_row(rng: random.Random, day: dt.date, job: str, provider: Provider,
+def letter_row(rng: random.Random, day: dt.date, job: str, record: str, provider: Provider,
                client: Client | None, release: Release | None) -> dict[str, Any]:
     delivery = provider.row["delivery"] or "mail"
     emailed = delivery == "email"
@@ -197,7 +197,7 @@ def letter_row(rng: random.Random, day: dt.date, job: str, provider: Provider,
         "letter_id": None,
         "when": dt.datetime(day.year, day.month, day.day, rng.randint(8, 17),
                             rng.choice((0, 10, 20, 30, 40, 50))),
-        "job": job, "template": TEMPLATES[job], "provider_id": provider.id,
+        "job": job, "record": record, "template": TEMPLATES[job], "provider_id": provider.id,
         "client_id": client.id if client else None,
         "release_id": release.id if release else None, "delivery": delivery,
         "file": f"out/{job}/{day.isoformat()}/{stem}.{'pdf' if emailed else 'docx'}",
@@ -208,12 +208,12 @@ def letter_row(rng: random.Random, day: dt.date, job: str, provider: Provider,
 def letters(rng: random.Random, paper: Paperwork, referrals: list[Referral],
             providers: list[Provider]) -> list[dict[str, Any]]:
     """What refdesk produced since LETTERS_FROM (ids are given once planted rows join)."""
-    rows = [letter_row(rng, p.packet_on, "introduction", p, None, None) for p in providers
+    rows = [letter_row(rng, p.packet_on, "intro-packet", p.id, p, None, None) for p in providers
             if p.packet_on and p.packet_on >= LETTERS_FROM]
     for r in referrals:
         for day, job, topic in ((r.thank_you_sent, "thank-you", "treatment plan"),
                                 (r.last_report_sent, "progress-report", "progress")):
             if day and day >= LETTERS_FROM:
                 release = paper.release_for(r.client, r.provider, day, topic)
-                rows.append(letter_row(rng, day, job, r.provider, r.client, release))
+                rows.append(letter_row(rng, day, job, r.id, r.provider, r.client, release))
     return rows
