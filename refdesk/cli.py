@@ -186,6 +186,85 @@ def init(ctx: click.Context, path: Path) -> None:
                f"[source] excel = \"{path}\" in config.toml.")
 
 
+@cli.command()
+@click.argument("job", required=False)
+@source_options
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
+              help="Folder for the documents [default: [merge] output in config.toml].")
+@click.option("--combine", is_flag=True, help="One document with every letter, each on a new "
+              "page, instead of one file per letter.")
+@click.option("--dry-run", is_flag=True, help="List what would be made and written back; make "
+              "nothing, write nothing.")
+@click.option("--preview", type=click.IntRange(min=1), metavar="N",
+              help="Make the first N documents only, and write nothing back.")
+@click.option("--force", is_flag=True, help="Make documents again for rows already done.")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Work as if today were this day (YYYY-MM-DD).")
+@click.pass_context
+def merge(ctx: click.Context, job: str | None, config_path: Path | None,
+          workbook: Path | None, out: Path | None, combine: bool, dry_run: bool,
+          preview: int | None, force: bool, today: dt.datetime | None) -> None:
+    """Mail-merge a job's documents from the workbook; log them in Letters.
+
+    Jobs are declared in config.toml ([jobs.NAME]); without JOB, lists them. A document
+    that tells a provider about a client is made only under a signed, current release naming
+    that provider; rows without one are skipped and listed. Rows already done are skipped too,
+    so running a job twice makes nothing new (--force makes them again).
+
+    \b
+    Examples:
+      refdesk merge                              the jobs in config.toml
+      refdesk merge thank-you --dry-run          what would be made, and written back
+      refdesk merge intro-packet --preview 1     one packet to look at; nothing logged
+      refdesk merge progress-report --combine    one document to print
+    """
+    from refdesk.merge.jobs import load_jobs
+    from refdesk.merge.report import print_jobs, print_result
+    from refdesk.merge.run import merge as run_merge
+
+    config, source = resolve(config_path, workbook)
+    if config is None:
+        raise click.UsageError("merge needs config.toml: its [practice] and [jobs].")
+    if job is None:
+        print_jobs(load_jobs(config))
+        return
+    day = today.date() if today else dt.date.today()
+    progress(ctx, f"Reading {source} ...")
+    bar = None if ctx.obj.get("quiet") else _progress_bar()
+    try:
+        result = run_merge(config, job, source, today=day, out=out, combine_all=combine,
+                           dry_run=dry_run, preview=preview, force=force,
+                           progress=bar.update if bar else None)
+    finally:
+        if bar:
+            bar.close()
+    print_result(result, config)
+
+
+class _progress_bar:
+    """A bar on stderr for long runs (shown from the 20th document on)."""
+
+    def __init__(self) -> None:
+        self._progress: Any = None
+        self._task: Any = None
+
+    def update(self, done: int, total: int) -> None:
+        if total < 20:
+            return
+        if self._progress is None:
+            from rich.console import Console
+            from rich.progress import Progress
+
+            self._progress = Progress(console=Console(stderr=True), transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task("Merging", total=total)
+        self._progress.update(self._task, completed=done)
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
 def main() -> None:
     cli(prog_name="refdesk")
 

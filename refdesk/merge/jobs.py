@@ -128,7 +128,8 @@ def parse_job(config: Config, name: str, raw: dict[str, Any]) -> Job:
         if sheet not in SHEETS_BY_NAME or column not in _columns(sheet):
             raise _fail(config, name, f"set: {target!r} is not a Sheet.column such as "
                         "\"Referrals.thank_you_sent\".")
-        reachable = {EACH[each][0], "Providers", "Clients"}
+        reachable = {"Providers", "Clients"} | (
+            {EACH[each][0]} if each != "client-months" else set())
         if sheet not in reachable:
             raise _fail(config, name, f"set: {sheet} cannot be reached from a row of {each}; "
                         f"use one of {', '.join(sorted(reachable))}.")

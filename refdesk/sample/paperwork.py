@@ -159,6 +159,10 @@ class Paperwork:
                 continue
             told = workday(day + days(rng.randint(0, 3)))
             if told > AS_OF or client.declines_release or rng.random() < 0.15:
+                if not client.declines_release and not self.release_for(client, provider, day):
+                    # signed when sent; the note to the provider is still to go out
+                    self.releases.append(Release(client, provider, day, day + days(365),
+                                                 "treatment plan"))
                 told = None
             elif not self.release_for(client, provider, told):
                 self.sign(client, provider, day, "treatment plan")

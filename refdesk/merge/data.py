@@ -1,0 +1,522 @@
+"""What a merge job works on: the records it makes documents for, whether a release allows
+each, and the data each document's template receives, joined and friendly.
+
+A template never sees a raw row. It gets the provider, the client, the referral and the
+practice as dictionaries of text ready to print (dates as "November 23, 2026", lists as lists,
+ICD-10-CM codes with their descriptions), and only what the job's release scope allows:
+diagnoses reach a provider only under a release that covers "diagnosis".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import pandas as pd
+
+from refdesk.book import Book
+from refdesk.config import Practice
+from refdesk.merge.jobs import Condition, Job
+from refdesk.schema import DELIVERY, LIST_SEPARATOR, RELEASE_SCOPE, WANTS
+
+DOCTORS = {"MD", "DO", "DC", "DDS", "DMD", "DPM", "OD", "ND", "NMD", "PhD", "PsyD", "DPT",
+           "DNP", "DACM"}
+CLINICAL = ("SOAP notes", "progress reports", "discharge summary")
+MARKETING = tuple(w for w in WANTS if w not in CLINICAL)
+#: Common massage and manual-therapy codes, for super bills.
+CPT = {
+    "97124": "Massage therapy, each 15 minutes",
+    "97140": "Manual therapy techniques, each 15 minutes",
+    "97112": "Neuromuscular re-education, each 15 minutes",
+    "97110": "Therapeutic exercise, each 15 minutes",
+    "97530": "Therapeutic activities, each 15 minutes",
+    "97010": "Hot or cold packs",
+    "97026": "Infrared therapy",
+}
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+# -- friendly values ---------------------------------------------------------------------
+def clean(value: Any) -> Any:
+    """A cell as Python: None for empty, a date for a date, text without control codes."""
+    if value is None or value is pd.NaT:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if isinstance(value, pd.Timestamp):
+        return value.date() if value == value.normalize() else value.to_pydatetime()
+    if isinstance(value, str):
+        value = _CONTROL.sub("", value).strip()
+        return value or None
+    if hasattr(value, "item"):  # numpy numbers
+        return value.item()
+    return value
+
+
+def letter_date(value: dt.date | dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:%B} {value.day}, {value.year}"
+
+
+def money(value: float | None) -> str:
+    return "" if value is None else f"${value:,.2f}"
+
+
+def items(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(LIST_SEPARATOR) if v.strip()]
+
+
+def text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def city_line(city: Any, state: Any, zip_code: Any) -> str:
+    place = ", ".join(x for x in (text(city), text(state)) if x)
+    return " ".join(x for x in (place, text(zip_code)) if x)
+
+
+@cache
+def icd_description(code: str) -> str:
+    import simple_icd_10_cm as icd
+
+    try:
+        return icd.get_description(code) if icd.is_valid_item(code) else ""
+    except (ValueError, KeyError):
+        return ""
+
+
+def diagnoses(value: str | None) -> list[dict[str, str]]:
+    return [{"code": c.upper(), "description": icd_description(c.upper())} for c in items(value)]
+
+
+# -- the workbook as dictionaries ---------------------------------------------------------
+def _rows(book: Book, sheet: str) -> list[dict[str, Any]]:
+    table = book.tables.get(sheet)
+    if table is None:
+        return []
+    df = table.df
+    records = []
+    for number, values in zip(df.index, df.to_dict("records"), strict=True):
+        row = {k: clean(v) for k, v in values.items()}
+        row["_row"] = int(number)
+        records.append(row)
+    return records
+
+
+@dataclass
+class Data:
+    """The workbook's rows, indexed the ways the merge needs them."""
+
+    book: Book
+    today: dt.date
+    providers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    clients: dict[str, dict[str, Any]] = field(default_factory=dict)
+    referrals: list[dict[str, Any]] = field(default_factory=list)
+    releases: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    visits_by_referral: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    visits_by_client: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    testimonials: list[dict[str, Any]] = field(default_factory=list)
+    letters: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, book: Book, today: dt.date) -> Data:
+        data = cls(book, today)
+        data.providers = {r["provider_id"]: r for r in _rows(book, "Providers")
+                          if r.get("provider_id")}
+        data.clients = {r["client_id"]: r for r in _rows(book, "Clients") if r.get("client_id")}
+        data.referrals = [r for r in _rows(book, "Referrals") if r.get("referral_id")]
+        releases: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        for r in _rows(book, "Releases"):
+            if r.get("client_id") and r.get("provider_id"):
+                releases[(r["client_id"], r["provider_id"])].append(r)
+        data.releases = dict(releases)
+        by_referral: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        by_client: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for v in _rows(book, "Visits"):
+            if v.get("date") is None:
+                continue
+            if v.get("referral_id"):
+                by_referral[v["referral_id"]].append(v)
+            if v.get("client_id"):
+                by_client[v["client_id"]].append(v)
+        for visits in (*by_referral.values(), *by_client.values()):
+            visits.sort(key=lambda v: v["date"])
+        data.visits_by_referral, data.visits_by_client = dict(by_referral), dict(by_client)
+        data.sent = [r for r in _rows(book, "Sent") if r.get("sent_id")]
+        data.testimonials = _rows(book, "Testimonials")
+        data.letters = _rows(book, "Letters")
+        return data
+
+    def providers_of(self, client_id: str) -> list[str]:
+        """Providers linked to a client: who referred them, whom they were sent to."""
+        found: list[str] = []
+        client = self.clients.get(client_id) or {}
+        candidates = [client.get("referred_by_provider")]
+        candidates += [r["provider_id"] for r in self.referrals if r.get("client_id") == client_id]
+        candidates += [s["provider_id"] for s in self.sent if s.get("client_id") == client_id]
+        for provider_id in candidates:
+            if provider_id and provider_id in self.providers and provider_id not in found:
+                found.append(provider_id)
+        return found
+
+    def valid_release(self, client_id: str, provider_id: str,
+                      scope: Iterable[str]) -> tuple[dict[str, Any] | None, str]:
+        """The latest release allowing `scope` today, or None and why not (ids and dates
+        only: never the client's condition)."""
+        candidates = self.releases.get((client_id, provider_id), [])
+        if not candidates:
+            return None, f"no release from client {client_id} naming provider {provider_id}"
+        needed = set(scope)
+        reasons = []
+        for release in sorted(candidates, key=lambda r: r.get("signed_on") or dt.date.min,
+                              reverse=True):
+            rid = release.get("release_id") or f"row {release['_row']}"
+            signed, expires, revoked = (_day(release.get(k)) for k in
+                                        ("signed_on", "expires_on", "revoked_on"))
+            if signed is None or signed > self.today:
+                reasons.append(f"release {rid} is not signed yet")
+            elif expires is not None and expires < self.today:
+                reasons.append(f"release {rid} expired on {letter_date(expires)}")
+            elif revoked is not None and revoked <= self.today:
+                reasons.append(f"release {rid} was revoked on {letter_date(revoked)}")
+            elif not needed <= set(items(release.get("scope"))):
+                missing = ", ".join(s for s in RELEASE_SCOPE if s in needed - set(
+                    items(release.get("scope"))))
+                reasons.append(f"release {rid} does not allow sharing {missing}")
+            else:
+                return release, ""
+        return None, reasons[0]
+
+
+def _day(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value if isinstance(value, dt.date) else None
+
+
+# -- records ------------------------------------------------------------------------------
+@dataclass
+class Record:
+    """One document to make: its key, the row it comes from and the rows it joins."""
+
+    key: str
+    sheet: str
+    row: int | None
+    fields: dict[str, Any]
+    provider_id: str | None = None
+    client_id: str | None = None
+    month: str | None = None
+    release: dict[str, Any] | None = None
+
+
+def _month_key(day: dt.date) -> str:
+    return f"{day.year}-{day.month:02d}"
+
+
+def previous_month(today: dt.date) -> str:
+    first = today.replace(day=1)
+    return _month_key(first - dt.timedelta(days=1))
+
+
+def records(data: Data, job: Job) -> list[Record]:
+    """Every record of the job's kind, before its conditions are applied."""
+    found: list[Record] = []
+    if job.each == "providers":
+        for pid, row in data.providers.items():
+            found.append(Record(pid, "Providers", row["_row"], row, provider_id=pid))
+    elif job.each == "referrals":
+        for row in data.referrals:
+            fields = dict(row)
+            fields["visits_done"] = len(data.visits_by_referral.get(row["referral_id"], []))
+            found.append(Record(row["referral_id"], "Referrals", row["_row"], fields,
+                                provider_id=row.get("provider_id"),
+                                client_id=row.get("client_id")))
+    elif job.each == "clients":
+        for cid, row in data.clients.items():
+            fields = dict(row)
+            missing = any(data.valid_release(cid, pid, ())[0] is None
+                          for pid in data.providers_of(cid))
+            fields["missing_release"] = "yes" if missing else "no"
+            found.append(Record(cid, "Clients", row["_row"], fields, client_id=cid))
+    elif job.each == "sent":
+        for row in data.sent:
+            found.append(Record(row["sent_id"], "Sent", row["_row"], row,
+                                provider_id=row.get("provider_id"),
+                                client_id=row.get("client_id")))
+    else:  # client-months
+        for cid, visits in data.visits_by_client.items():
+            months = sorted({_month_key(v["date"]) for v in visits})
+            for month in months:
+                fields = dict(data.clients.get(cid) or {"client_id": cid})
+                fields["month"] = month
+                found.append(Record(f"{cid} {month}", "Visits", None, fields, client_id=cid,
+                                    month=month))
+    return found
+
+
+def _value(data: Data, record: Record, name: str) -> Any:
+    prefix, _, column = name.partition(".")
+    if column:
+        if prefix == "provider":
+            row = data.providers.get(record.provider_id or "") or {}
+        else:
+            row = data.clients.get(record.client_id or "") or {}
+        return row.get(column)
+    return record.fields.get(name)
+
+
+def matches(data: Data, record: Record, condition: Condition) -> bool:
+    value = _value(data, record, condition.field)
+    if condition.test == "set":
+        return value not in (None, "")
+    if condition.test == "empty":
+        return value in (None, "")
+    wanted = {v.strip().lower() for v in condition.values}
+    if condition.field == "month" and "previous" in wanted:
+        wanted = (wanted - {"previous"}) | {previous_month(data.today)}
+    if isinstance(value, dt.date):
+        return value.isoformat() in wanted
+    if value is None:
+        return False
+    as_text = str(value).strip().lower()
+    return as_text in wanted or bool({i.lower() for i in items(str(value))} & wanted)
+
+
+def done(data: Data, job: Job, record: Record) -> bool:
+    """A document of this job for this record is in Letters (and not failed), recently
+    enough when the job repeats."""
+    for letter in data.letters:
+        if letter.get("job") != job.name or letter.get("record") != record.key:
+            continue
+        if letter.get("status") == "failed":
+            continue
+        if job.again_after_days <= 0:
+            return True
+        when = _day(letter.get("when"))
+        if when is None or (data.today - when).days < job.again_after_days:
+            return True
+    return False
+
+
+# -- what the templates receive ----------------------------------------------------------
+def practice_context(practice: Practice) -> dict[str, Any]:
+    values = {k: getattr(practice, k) for k in practice.__dataclass_fields__}
+    values.update(
+        conditions=list(practice.conditions), benefits=list(practice.benefits),
+        services=list(practice.services),
+        signature=", ".join(x for x in (practice.therapist, practice.credentials) if x),
+        city_line=city_line(practice.city, practice.state, practice.zip))
+    return values
+
+
+def provider_context(row: dict[str, Any]) -> dict[str, Any]:
+    name, credentials = text(row.get("name")), text(row.get("credentials"))
+    last = name.split()[-1] if name.split() else name
+    doctor = any(c.strip() in DOCTORS for c in re.split(r"[,;/ ]+", credentials))
+    return {
+        "id": text(row.get("provider_id")), "name": name, "credentials": credentials,
+        "full_name": ", ".join(x for x in (name, credentials) if x),
+        "salutation": f"Dr. {last}" if doctor and last else name,
+        "practice": text(row.get("practice")), "specialty": text(row.get("specialty")),
+        "npi": text(row.get("npi")), "street": text(row.get("street")),
+        "city": text(row.get("city")), "state": text(row.get("state")),
+        "zip": text(row.get("zip")),
+        "city_line": city_line(row.get("city"), row.get("state"), row.get("zip")),
+        "phone": text(row.get("phone")), "fax": text(row.get("fax")),
+        "email": text(row.get("email")), "staff_contact": text(row.get("staff_contact")),
+    }
+
+
+def client_context(row: dict[str, Any]) -> dict[str, Any]:
+    first, last = text(row.get("first_name")), text(row.get("last_name"))
+    return {
+        "id": text(row.get("client_id")), "first_name": first, "last_name": last,
+        "name": " ".join(x for x in (first, last) if x), "dob": letter_date(row.get("dob")),
+        "phone": text(row.get("phone")), "email": text(row.get("email")),
+        "street": text(row.get("street")),
+        "city_line": city_line(row.get("city"), row.get("state"), row.get("zip")),
+        "insurance_carrier": text(row.get("insurance_carrier")),
+        "member_id": text(row.get("member_id")),
+    }
+
+
+def _checks(labels: Iterable[str], chosen: Iterable[str]) -> list[dict[str, Any]]:
+    chosen_lower = {c.lower() for c in chosen}
+    return [{"label": label, "checked": label.lower() in chosen_lower} for label in labels]
+
+
+def testimonials_context(data: Data, limit: int = 3) -> list[dict[str, str]]:
+    """Quotes clients allowed us to use, newest permission first; never a client's name."""
+    usable = [t for t in data.testimonials
+              if t.get("quote") and _day(t.get("permission_on")) is not None
+              and _day(t.get("permission_on")) <= data.today]
+    usable.sort(key=lambda t: t["permission_on"], reverse=True)
+    return [{"quote": t["quote"],
+             "attribution": f"a client treated for {t['condition']}" if t.get("condition")
+             else "a client"} for t in usable[:limit]]
+
+
+def context(data: Data, job: Job, record: Record, practice: Practice) -> dict[str, Any]:
+    """Everything a template of this job may use for this record."""
+    ctx: dict[str, Any] = {"practice": practice_context(practice),
+                           "today": letter_date(data.today)}
+    provider = data.providers.get(record.provider_id or "")
+    client = data.clients.get(record.client_id or "")
+    share_diagnosis = job.to == "client" or "diagnosis" in job.scope
+    if job.each in ("providers", "referrals", "sent") and provider is not None:
+        ctx["provider"] = provider_context(provider)
+    if job.each != "providers" and client is not None:
+        ctx["client"] = client_context(client)
+    if job.each == "providers" and provider is not None:
+        ctx["testimonials"] = testimonials_context(data)
+        wants = items(provider.get("wants"))
+        ctx["clinical"] = _checks(CLINICAL, wants)
+        ctx["marketing"] = _checks(MARKETING, wants)
+        ctx["delivery_choices"] = _checks(DELIVERY, [provider.get("delivery") or ""])
+    elif job.each == "referrals":
+        row = record.fields
+        visits = data.visits_by_referral.get(record.key, [])
+        authorized = row.get("visits_authorized")
+        ctx["referral"] = {
+            "id": record.key, "received_on": letter_date(row.get("received_on")),
+            "services": items(row.get("services")), "per_week": text(row.get("per_week")),
+            "weeks": text(row.get("weeks")), "visits_authorized": text(authorized),
+            "first_visit": letter_date(row.get("first_visit")), "status": text(row.get("status")),
+            "diagnoses": diagnoses(row.get("diagnosis")) if share_diagnosis else [],
+        }
+        ctx["progress"] = {
+            "visits_done": str(len(visits)),
+            "visits_remaining": (str(max(int(authorized) - len(visits), 0))
+                                 if authorized is not None else ""),
+            "last_visit": letter_date(visits[-1]["date"]) if visits else "",
+            "visits": [{"date": letter_date(v["date"]), "cpt": text(v.get("cpt")),
+                        "minutes": text(v.get("minutes"))} for v in visits],
+        }
+    elif job.each == "clients":
+        providers = [provider_context(data.providers[p])
+                     for p in data.providers_of(record.key)]
+        ctx["providers"] = providers
+        ctx["scope_choices"] = _checks(RELEASE_SCOPE, ())
+        ctx["expires_on"] = letter_date(_one_year_on(data.today))
+    elif job.each == "sent":
+        ctx["sent"] = {"sent_on": letter_date(record.fields.get("sent_on")),
+                       "reason": text(record.fields.get("reason"))}
+    elif job.each == "client-months":
+        ctx.update(_bill(data, record))
+    return ctx
+
+
+def _one_year_on(day: dt.date) -> dt.date:
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + 1, day=28)
+
+
+def _bill(data: Data, record: Record) -> dict[str, Any]:
+    visits = [v for v in data.visits_by_client.get(record.client_id or "", [])
+              if _month_key(v["date"]) == record.month]
+    referrals = {r["referral_id"]: r for r in data.referrals}
+    codes: list[dict[str, str]] = []
+    referring = None
+    for v in visits:
+        referral = referrals.get(v.get("referral_id") or "")
+        if referral is None:
+            continue
+        for d in diagnoses(referral.get("diagnosis")):
+            if d not in codes:
+                codes.append(d)
+        provider = data.providers.get(referral.get("provider_id") or "")
+        if provider is not None and referring is None:
+            referring = provider_context(provider)
+    fees = sum(v.get("fee") or 0 for v in visits)
+    paid = sum(v.get("paid") or 0 for v in visits)
+    year, month = (int(x) for x in (record.month or "1900-01").split("-"))
+    return {
+        "diagnoses": codes, "referring": referring,
+        "bill": {
+            "period": f"{dt.date(year, month, 1):%B %Y}",
+            "visits": [{"date": letter_date(v["date"]), "cpt": text(v.get("cpt")),
+                        "description": CPT.get(text(v.get("cpt")), ""),
+                        "units": text(v.get("units")), "fee": money(v.get("fee"))}
+                       for v in visits],
+            "payments": [{"date": letter_date(v["date"]), "amount": money(v.get("paid")),
+                          "method": text(v.get("payment_method"))}
+                         for v in visits if (v.get("paid") or 0) > 0],
+            "total_fees": money(fees), "total_paid": money(paid), "balance": money(fees - paid),
+        },
+    }
+
+
+#: Where each top-level name of a template's data comes from, for messages.
+SOURCES: dict[str, str] = {
+    "practice": "config.toml [practice]",
+    "today": "the day the job runs",
+    "provider": "the Providers sheet",
+    "client": "the Clients sheet",
+    "referral": "the Referrals sheet",
+    "progress": "the Visits sheet, for the referral",
+    "testimonials": "the Testimonials sheet (those with permission)",
+    "clinical": "the provider's wants (clinical documents)",
+    "marketing": "the provider's wants (marketing pieces)",
+    "delivery_choices": "the provider's delivery",
+    "providers": "the client's providers (Referrals, Sent, Clients.referred_by_provider)",
+    "scope_choices": "the release scopes",
+    "expires_on": "a year from today",
+    "sent": "the Sent sheet",
+    "diagnoses": "the diagnoses of the referrals behind the month's visits",
+    "referring": "the provider of the referral behind the month's visits",
+    "bill": "the Visits sheet, for the client and month",
+}
+
+
+def shape(job: Job, practice: Practice) -> dict[str, Any]:
+    """The data a job's templates receive, with every key present and lists holding one
+    example item: what `fields` of a template are checked against before anything is made."""
+    checks = [{"label": "", "checked": False}]
+    ctx: dict[str, Any] = {"practice": practice_context(practice), "today": ""}
+    if job.each in ("providers", "referrals", "sent"):
+        ctx["provider"] = provider_context({})
+    if job.each != "providers":
+        ctx["client"] = client_context({})
+    if job.each == "providers":
+        ctx.update(testimonials=[{"quote": "", "attribution": ""}], clinical=checks,
+                   marketing=checks, delivery_choices=checks)
+    elif job.each == "referrals":
+        ctx["referral"] = {k: "" for k in ("id", "received_on", "per_week", "weeks",
+                                           "visits_authorized", "first_visit", "status")}
+        ctx["referral"].update(services=[""], diagnoses=[{"code": "", "description": ""}])
+        ctx["progress"] = {"visits_done": "", "visits_remaining": "", "last_visit": "",
+                           "visits": [{"date": "", "cpt": "", "minutes": ""}]}
+    elif job.each == "clients":
+        ctx.update(providers=[provider_context({})], scope_choices=checks, expires_on="")
+    elif job.each == "sent":
+        ctx["sent"] = {"sent_on": "", "reason": ""}
+    else:
+        ctx.update(diagnoses=[{"code": "", "description": ""}], referring=provider_context({}),
+                   bill={"period": "", "total_fees": "", "total_paid": "", "balance": "",
+                         "visits": [{"date": "", "cpt": "", "description": "", "units": "",
+                                     "fee": ""}],
+                         "payments": [{"date": "", "amount": "", "method": ""}]})
+    return ctx
+
+
+def has_path(ctx: dict[str, Any], path: str) -> bool:
+    node: Any = ctx
+    for part in path.split("."):
+        if isinstance(node, list):
+            node = node[0] if node else {}
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True

@@ -1,0 +1,72 @@
+"""What `refdesk merge` prints: the jobs, and what a run made, skipped and wrote back."""
+
+from __future__ import annotations
+
+import click
+
+from refdesk.config import Config
+from refdesk.merge.jobs import Job
+from refdesk.merge.run import MergeResult
+from refdesk.output import print_table
+from refdesk.xlsxpatch import AppendRows, SetCell, SetField
+
+
+def print_jobs(jobs: dict[str, Job]) -> None:
+    if not jobs:
+        click.echo("No jobs in config.toml: add [jobs.NAME] tables (see README, Mail merge).")
+        return
+    print_table("Jobs in config.toml", ["job", "makes", "one per", "templates"],
+                [[j.name, j.title, j.each, ", ".join(j.templates)] for j in jobs.values()])
+    click.echo("Run one with `refdesk merge JOB`; add --dry-run to see what it would do.",
+               err=True)
+
+
+def _change_lines(result: MergeResult) -> list[str]:
+    lines = []
+    for change in result.changes:
+        if isinstance(change, SetField):
+            value = change.value.isoformat() if hasattr(change.value, "isoformat") else \
+                change.value
+            lines.append(f"{change.sheet}: {change.column} = {value} for {change.id_column} "
+                         f"{change.id}")
+        elif isinstance(change, AppendRows):
+            lines.append(f"{change.sheet}: {len(change.rows)} new row(s)")
+        elif isinstance(change, SetCell):
+            lines.append(f"{change.sheet}!{change.cell} = {change.value}")
+    return lines
+
+
+def print_result(result: MergeResult, config: Config) -> None:
+    job = result.job
+    base = config.path.parent if config.path else None
+    rows = []
+    for doc in result.documents:
+        file = doc.file
+        shown = str(file.relative_to(base)) if file and base and file.is_relative_to(base) \
+            else str(file)
+        rows.append([doc.record.key, doc.record.provider_id or "", shown])
+    verb = "Would make" if result.dry_run else "Made"
+    if rows:
+        print_table(f"{job.name}: {verb.lower()} {len(rows)} document(s)",
+                    ["record", "provider", "file"], rows)
+    else:
+        click.echo(f"{job.name}: nothing to make.")
+    if result.skipped:
+        print_table(f"Skipped {len(result.skipped)}: no release allows it, or a broken link",
+                    ["record", "why"], [[s.record.key, s.reason] for s in result.skipped])
+    notes = []
+    if result.already_done:
+        notes.append(f"{result.already_done} already done (see Letters; --force makes them "
+                     "again)")
+    if result.combined is not None:
+        notes.append(f"all in one document: {result.combined}")
+    if result.dry_run:
+        for line in _change_lines(result):
+            notes.append(f"would write {line}")
+    elif result.preview:
+        notes.append("preview: nothing was written back to the workbook")
+    elif result.write is not None and result.write.written:
+        notes.append(f"wrote {len(result.documents)} Letters row(s) and the job's updates to "
+                     f"the workbook; backup: {result.write.backup}")
+    for note in notes:
+        click.echo(note, err=True)
