@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from refdesk.config import SECTIONS
+from refdesk.config import JOB_KEYS, SECTIONS
 from refdesk.schema import SHEETS, Column
 
 MARKERS = {
@@ -50,13 +50,21 @@ def schema_markdown() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+KINDS = {list: "list of text", dict: "table", int: "whole number", str: "text"}
+
+
 def config_markdown() -> str:
     lines = ["| key | type | what it is |", "|---|---|---|"]
-    for section, keys in SECTIONS.items():
+    sections = [*SECTIONS.items(), ("jobs.NAME", JOB_KEYS)]
+    for section, keys in sections:
         for name, key in keys.items():
-            kind = "list of text" if key.type is list else "text"
+            kind = KINDS.get(key.type, "text") if isinstance(key.type, type) else "text"
             required = " Required." if key.required else ""
-            default = f" Default `{key.default}`." if key.default not in ("", None, []) else ""
+            shown = (", ".join(key.default) if isinstance(key.default, list | tuple)
+                     else key.default)
+            default = f" Default `{shown}`." if shown not in ("", None, {}, 0) else ""
+            if len(str(shown)) > 60:
+                default = ""
             lines.append(f"| `[{section}] {name}` | {kind} | {key.description}{required}"
                          f"{default} |")
     return "\n".join(lines) + "\n"
