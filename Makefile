@@ -24,6 +24,11 @@ demo: $(STAMP)
 	@$(BIN)/refdesk summary
 	@echo "== refdesk check: the sample's planted mistakes (exit 1 means errors were found) =="
 	@$(BIN)/refdesk check; status=$$?; [ $$status -le 1 ]
+	@echo "== refdesk merge: the mail-merge jobs, and three thank-you letters as a preview =="
+	@$(BIN)/refdesk merge
+	@tmp=$$(mktemp -d) && \
+	  $(BIN)/refdesk merge thank-you --preview 3 --out "$$tmp" --today 2026-11-23 && \
+	  ls -l "$$tmp/thank-you" && rm -rf "$$tmp"
 
 test: $(STAMP)
 	$(BIN)/ruff check refdesk scripts tests

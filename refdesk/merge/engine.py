@@ -93,6 +93,7 @@ class CompiledTemplate:
         with zipfile.ZipFile(io.BytesIO(self.raw)) as zf:
             self.entries = [((info.filename, info.date_time, info.compress_type,
                               info.external_attr), zf.read(info)) for info in zf.infolist()]
+        self._base_zip: bytes | None = None
         docx = self.tpl.docx
         self.document_part = docx.part.partname.lstrip("/")
         skeleton = copy.deepcopy(docx.element)
@@ -187,15 +188,31 @@ class CompiledTemplate:
                 out[part.name] = xml.encode("utf-8")
         return out
 
+    def _base(self) -> bytes:
+        """A zip of every part that never changes, compressed once for all documents."""
+        if self._base_zip is None:
+            rendered = {p.name for p in self.parts}
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
+                for (name, date_time, compress_type, attr), data in self.entries:
+                    if name in rendered:
+                        continue
+                    info = zipfile.ZipInfo(name, date_time)
+                    info.compress_type, info.external_attr = compress_type, attr
+                    out.writestr(info, data)
+            self._base_zip = buffer.getvalue()
+        return self._base_zip
+
     def render(self, context: Mapping[str, Any]) -> bytes:
-        """A whole .docx: the rendered parts, and every other part of the template as is."""
+        """A whole .docx: the rendered parts added to the parts that never change."""
         rendered = self.render_parts(context)
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
-            for (name, date_time, compress_type, attr), data in self.entries:
-                info = zipfile.ZipInfo(name, date_time)
-                info.compress_type, info.external_attr = compress_type, attr
-                out.writestr(info, rendered.get(name, data))
+        buffer = io.BytesIO(self._base())
+        with zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED) as out:
+            for (name, date_time, compress_type, attr), _data in self.entries:
+                if name in rendered:
+                    info = zipfile.ZipInfo(name, date_time)
+                    info.compress_type, info.external_attr = compress_type, attr
+                    out.writestr(info, rendered[name])
         return buffer.getvalue()
 
 
