@@ -85,8 +85,9 @@ JOB_KEYS: dict[str, Key] = {
                   choices=("providers", "referrals", "clients", "sent", "client-months")),
     "to": _text("Who receives it: provider or client.", "provider",
                 choices=("provider", "client")),
-    "where": Key(dict, "Which rows: column = \"set\", \"empty\", a value or a list of values; "
-                 "provider.COLUMN and client.COLUMN reach the related row.", {}),
+    "where": Key(dict, "Which rows: column = \"set\", \"empty\", \"within N days\" (a date), "
+                 "a value or a list of values; provider.COLUMN and client.COLUMN reach the "
+                 "related row.", {}),
     "scope": Key(list, "Release scope the document needs when it goes to a provider: any of "
                  "treatment plan, progress, SOAP notes, diagnosis. Empty: any valid release.",
                  []),

@@ -281,6 +281,9 @@ def matches(data: Data, record: Record, condition: Condition) -> bool:
         return value not in (None, "")
     if condition.test == "empty":
         return value in (None, "")
+    if condition.test == "within":
+        day = _day(value)
+        return day is not None and 0 <= (data.today - day).days <= int(condition.values[0])
     wanted = {v.strip().lower() for v in condition.values}
     if condition.field == "month" and "previous" in wanted:
         wanted = (wanted - {"previous"}) | {previous_month(data.today)}
@@ -355,7 +358,7 @@ def _checks(labels: Iterable[str], chosen: Iterable[str]) -> list[dict[str, Any]
     return [{"label": label, "checked": label.lower() in chosen_lower} for label in labels]
 
 
-def testimonials_context(data: Data, limit: int = 3) -> list[dict[str, str]]:
+def testimonials_context(data: Data, limit: int = 2) -> list[dict[str, str]]:
     """Quotes clients allowed us to use, newest permission first; never a client's name."""
     usable = [t for t in data.testimonials
               if t.get("quote") and _day(t.get("permission_on")) is not None

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +46,8 @@ class Condition:
     def describe(self) -> str:
         if self.test in ("set", "empty"):
             return f"{self.field} is {self.test}"
+        if self.test == "within":
+            return f"{self.field} is within the last {self.values[0]} days"
         return f"{self.field} is " + " or ".join(repr(v) for v in self.values)
 
 
@@ -113,15 +116,19 @@ def parse_job(config: Config, name: str, raw: dict[str, Any]) -> Job:
     conditions = []
     for field, wanted in (raw.get("where") or {}).items():
         _field(config, name, each, field)
+        window = re.fullmatch(r"within (\d+) days?", wanted.strip().lower()) \
+            if isinstance(wanted, str) else None
         if isinstance(wanted, str) and wanted.lower() in ("set", "empty"):
             conditions.append(Condition(field, wanted.lower()))
+        elif window:
+            conditions.append(Condition(field, "within", (window.group(1),)))
         elif isinstance(wanted, str):
             conditions.append(Condition(field, "equals", (wanted,)))
         elif isinstance(wanted, list) and wanted and all(isinstance(v, str) for v in wanted):
             conditions.append(Condition(field, "equals", tuple(wanted)))
         else:
-            raise _fail(config, name, f"where: {field} must be \"set\", \"empty\", a value in "
-                        "quotes or a list of values.")
+            raise _fail(config, name, f"where: {field} must be \"set\", \"empty\", "
+                        "\"within N days\", a value in quotes or a list of values.")
     writes = []
     for target, value in (raw.get("set") or {}).items():
         sheet, _, column = str(target).partition(".")
