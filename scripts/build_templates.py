@@ -491,13 +491,19 @@ TEMPLATES = {
 }
 
 
+CORE = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/'
+    'core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.'
+    'org/dc/terms/" xmlns:dcmitype="http://purl.org/dc/dcmitype/" xmlns:xsi="http://www.w3.org/'
+    '2001/XMLSchema-instance"><dc:creator>refdesk</dc:creator><cp:lastModifiedBy>refdesk'
+    '</cp:lastModifiedBy><cp:revision>1</cp:revision><dcterms:created xsi:type="dcterms:W3CDTF">'
+    f'{FIXED:%Y-%m-%dT%H:%M:%SZ}</dcterms:created><dcterms:modified xsi:type="dcterms:W3CDTF">'
+    f'{FIXED:%Y-%m-%dT%H:%M:%SZ}</dcterms:modified></cp:coreProperties>').encode()
+
+
 def reproducible(doc: Document) -> bytes:
     """The document's bytes with fixed properties and zip times."""
-    props = doc.core_properties
-    props.author = props.last_modified_by = "refdesk"
-    props.created = props.modified = props.last_printed = FIXED
-    props.revision = 1
-    props.title = props.subject = props.comments = props.keywords = ""
     buffer = io.BytesIO()
     doc.save(buffer)
     out = io.BytesIO()
@@ -506,6 +512,8 @@ def reproducible(doc: Document) -> bytes:
             if info.filename == "docProps/thumbnail.jpeg":
                 continue
             data = src.read(info)
+            if info.filename == "docProps/core.xml":
+                data = CORE
             if info.filename == "[Content_Types].xml":
                 data = data.replace(b'<Default Extension="jpeg" ContentType="image/jpeg"/>', b"")
             if info.filename == "_rels/.rels":
