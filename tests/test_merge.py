@@ -301,3 +301,15 @@ def test_the_templates_are_what_the_build_script_makes(tmp_path: Path) -> None:
     assert built == sorted(p.name for p in (ROOT / "templates").glob("*.docx"))
     for name in built:
         assert (tmp_path / name).read_bytes() == (ROOT / "templates" / name).read_bytes(), name
+
+
+def test_force_makes_done_rows_again(practice: Path) -> None:
+    first = _run(practice, "release-form")
+    assert first.documents
+    again = _run(practice, "release-form")
+    assert again.documents == [] and again.already_done == len(first.documents)
+    forced = _run(practice, "release-form", force=True)
+    assert len(forced.documents) == len(first.documents)
+    assert all(" (2).docx" in d.file.name for d in forced.documents), "earlier files are kept"
+    letters = _book(practice).tables["Letters"].df
+    assert (letters["job"] == "release-form").sum() == 2 * len(first.documents)
