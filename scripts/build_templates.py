@@ -228,10 +228,10 @@ def closing(doc, words: str = "Sincerely,") -> None:
 
 
 def signature_block(doc, left: str, right: str = "Date") -> None:
+    """An empty box to sign in, over the labels of what goes there."""
     t = table(doc, (4.4, 2.1))
-    cells = t.add_row().cells
-    for cell in cells:
-        cell.width = t.columns[cells.index(cell)].width
+    for i, cell in enumerate(t.add_row().cells):
+        cell.width = t.columns[i].width
     t.rows[-1].height = Inches(0.45)
     row(t, left, right, header=True)
 
@@ -298,12 +298,7 @@ def referral_form() -> Document:
     spacer(doc, 6)
     signature_block(doc, "Provider signature", "Date")
     spacer(doc, 4)
-    t = table(doc, (4.4, 2.1))
-    cells = t.add_row().cells
-    t.rows[-1].height = Inches(0.35)
-    for i, cell in enumerate(cells):
-        cell.width = t.columns[i].width
-    row(t, "Printed name", "NPI", header=True)
+    signature_block(doc, "Printed name", "NPI")
     para(doc, "Questions: {{ practice.phone }}  ·  {{ practice.signature }}, NPI "
          "{{ practice.npi }}", size=8.5, color=GREY, before=8)
     return doc

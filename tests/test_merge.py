@@ -216,12 +216,17 @@ def test_no_release_no_document(practice: Path) -> None:
         assert "C" in why and "P" in why  # ids, never a condition
 
 
+def _add_paragraph(config_path: Path, template: str, text: str):
+    config = load_config(config_path)
+    document = docx.Document(config.templates / template)
+    document.add_paragraph(text)
+    document.save(config.templates / template)
+    return config
+
+
 def test_a_field_the_data_lacks_stops_the_job_before_anything_is_made(practice: Path) -> None:
-    config = load_config(practice)
-    template = config.templates / "thank-you.docx"
-    document = docx.Document(template)
-    document.add_paragraph("Fax: {{ provider.fax_number }} {{ client.diagnosis }}")
-    document.save(template)
+    config = _add_paragraph(practice, "thank-you.docx",
+                            "Fax: {{ provider.fax_number }} {{ client.diagnosis }}")
     before = config.excel.read_bytes()
     with pytest.raises(MergeError) as err:
         _run(practice, "thank-you")
@@ -234,11 +239,7 @@ def test_a_field_the_data_lacks_stops_the_job_before_anything_is_made(practice: 
 
 
 def test_a_broken_template_names_itself_and_the_paragraph(practice: Path) -> None:
-    config = load_config(practice)
-    template = config.templates / "thank-you.docx"
-    document = docx.Document(template)
-    document.add_paragraph("{% if client.name %}never closed")
-    document.save(template)
+    _add_paragraph(practice, "thank-you.docx", "{% if client.name %}never closed")
     with pytest.raises(TemplateError) as err:
         _run(practice, "thank-you")
     assert err.value.message.startswith("thank-you.docx, the body, paragraph ")
