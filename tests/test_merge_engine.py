@@ -194,3 +194,21 @@ def test_fields_lists_dotted_paths(templates: Path) -> None:
     assert engine.variables() == {"dishes", "authors"}
     engine = CompiledTemplate(templates / "get_undeclared_variables.docx")
     assert "email" in engine.fields()
+
+
+def test_a_tag_word_split_across_runs_still_renders(tmp_path: Path) -> None:
+    import docx
+
+    document = docx.Document()
+    paragraph = document.add_paragraph()
+    for piece in ("Dear {{ provider.", "salutation }}", ", your patient {", "{ client.name }}"):
+        run = paragraph.add_run(piece)
+        run.bold = piece.startswith(",")  # different formatting keeps Word's runs apart
+    path = tmp_path / "split.docx"
+    document.save(path)
+    engine = CompiledTemplate(path)
+    assert engine.fields() == {"provider.salutation", "client.name"}
+    parts = engine.render_parts({"provider": {"salutation": "Dr. Ames"},
+                                 "client": {"name": "Ann & Bo"}})
+    text = parts["word/document.xml"].decode()
+    assert "Dr. Ames" in text and "Ann &amp; Bo" in text and "{{" not in text
