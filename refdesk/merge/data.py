@@ -150,7 +150,7 @@ class Data:
             if v.get("client_id"):
                 by_client[v["client_id"]].append(v)
         for visits in (*by_referral.values(), *by_client.values()):
-            visits.sort(key=lambda v: v["date"])
+            visits.sort(key=lambda v: _day(v["date"]) or dt.date.min)
         data.visits_by_referral, data.visits_by_client = dict(by_referral), dict(by_client)
         data.sent = [r for r in _rows(book, "Sent") if r.get("sent_id")]
         data.testimonials = _rows(book, "Testimonials")
@@ -178,7 +178,7 @@ class Data:
             return None, f"no release from client {client_id} naming provider {provider_id}"
         needed = set(scope)
         reasons = []
-        for release in sorted(candidates, key=lambda r: r.get("signed_on") or dt.date.min,
+        for release in sorted(candidates, key=lambda r: _day(r.get("signed_on")) or dt.date.min,
                               reverse=True):
             rid = release.get("release_id") or f"row {release['_row']}"
             signed, expires, revoked = (_day(release.get(k)) for k in
@@ -363,7 +363,7 @@ def testimonials_context(data: Data, limit: int = 2) -> list[dict[str, str]]:
     usable = [t for t in data.testimonials
               if t.get("quote") and _day(t.get("permission_on")) is not None
               and _day(t.get("permission_on")) <= data.today]
-    usable.sort(key=lambda t: t["permission_on"], reverse=True)
+    usable.sort(key=lambda t: _day(t["permission_on"]) or dt.date.min, reverse=True)
     return [{"quote": t["quote"],
              "attribution": f"a client treated for {t['condition']}" if t.get("condition")
              else "a client"} for t in usable[:limit]]
