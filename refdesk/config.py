@@ -135,8 +135,8 @@ class Config:
     output: Path = Path("letters")
     #: Job name -> its checked keys (see JOB_KEYS); turned into Jobs by refdesk.merge.jobs.
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    #: Job name -> the line of its [jobs.NAME] header, for messages.
-    job_lines: dict[str, int] = field(default_factory=dict)
+    #: Job name -> key -> the line it is set on ("" for the [jobs.NAME] header), for messages.
+    job_lines: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def key_line(text: str, section: str, key: str | None) -> int | None:
@@ -242,12 +242,13 @@ def load_config(path: Path | str) -> Config:
     if not isinstance(jobs_table, dict):
         raise ConfigError(f"{_where(path, text, 'jobs')}: jobs are tables like [jobs.thank-you].")
     jobs: dict[str, dict[str, Any]] = {}
-    lines: dict[str, int] = {}
+    lines: dict[str, dict[str, int]] = {}
     for job, values in jobs_table.items():
         section = f"jobs.{job}"
         checked = _check_section(path, text, section, values, JOB_KEYS)
         jobs[job] = {k: checked.get(k, spec.default) for k, spec in JOB_KEYS.items()}
-        lines[job] = key_line(text, section, None) or 0
+        lines[job] = {key: key_line(text, section, key or None) or 0
+                      for key in ("", *JOB_KEYS)}
     return Config(path=path, practice=Practice(**practice),
                   excel=where(source.get("excel", SECTIONS["source"]["excel"].default)),
                   templates=where(merge.get("templates", "templates")),

@@ -111,3 +111,39 @@ def test_cli_without_any_config(tmp_path, monkeypatch):
     result = run("summary")
     assert result.exit_code == 2
     assert "Error: config.toml: no such file. Pass --config PATH" in result.stderr
+
+
+JOB = """
+[jobs.thanks]
+title = "Thank-you letters"
+templates = ["thank-you.docx"]
+each = "referrals"
+"""
+
+
+@pytest.mark.parametrize("extra,expected", [
+    ('eech = "referrals"\n', "config.toml line 12: unknown key 'eech' in [jobs.thanks]. "
+     "Did you mean 'each'?"),
+    ('where = { first_vist = "set" }\n', "config.toml line 12: [jobs.thanks] where: no column "
+     "'first_vist' for referrals. Did you mean 'first_visit'?"),
+    ('where = { status = 3 }\n', "config.toml line 12: [jobs.thanks] where: status must be "
+     "\"set\", \"empty\""),
+    ('set = { "Referals.thank_you_sent" = "today" }\n', "set: 'Referals.thank_you_sent' is not"),
+    ('set = { "Letters.status" = "today" }\n', "set: Letters cannot be reached"),
+    ('scope = ["everything"]\n', "scope: everything is not a release scope"),
+    ('again_after_days = "weekly"\n', "jobs.thanks.again_after_days must be a whole number"),
+])
+def test_job_mistakes_name_the_job_and_the_fix(tmp_path, extra, expected):
+    from refdesk.merge.jobs import load_jobs
+
+    text = GOOD.replace('[source]\nexcel = "data/referrals.xlsx"\n', "") + JOB + extra
+    with pytest.raises(ConfigError) as info:
+        load_jobs(load_config(write(tmp_path, text)))
+    message = info.value.message
+    assert expected in message, message
+    assert "thanks" in message
+
+
+def test_a_job_without_templates_is_refused(tmp_path):
+    text = GOOD + JOB.replace('templates = ["thank-you.docx"]\n', "")
+    assert "[jobs.thanks] needs 'templates'" in error_of(write(tmp_path, text))

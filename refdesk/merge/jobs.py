@@ -83,7 +83,9 @@ class Job:
 
 
 def _fail(config: Config, name: str, message: str) -> ConfigError:
-    line = config.job_lines.get(name)
+    lines = config.job_lines.get(name, {})
+    key = message.split(":", 1)[0]
+    line = lines.get(key) or lines.get("")
     where = f"{config.path.name if config.path else 'config.toml'}" + (
         f" line {line}" if line else "")
     return ConfigError(f"{where}: [jobs.{name}] {message}")
