@@ -198,12 +198,14 @@ def init(ctx: click.Context, path: Path) -> None:
 @click.option("--preview", type=click.IntRange(min=1), metavar="N",
               help="Make the first N documents only, and write nothing back.")
 @click.option("--force", is_flag=True, help="Make documents again for rows already done.")
+@click.option("--pdf", is_flag=True, help="Also save each document as PDF (LibreOffice, one "
+              "process for the whole batch).")
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]),
               help="Work as if today were this day (YYYY-MM-DD).")
 @click.pass_context
 def merge(ctx: click.Context, job: str | None, config_path: Path | None,
           workbook: Path | None, out: Path | None, combine: bool, dry_run: bool,
-          preview: int | None, force: bool, today: dt.datetime | None) -> None:
+          preview: int | None, force: bool, pdf: bool, today: dt.datetime | None) -> None:
     """Mail-merge a job's documents from the workbook; log them in Letters.
 
     Jobs are declared in config.toml ([jobs.NAME]); without JOB, lists them. A document
@@ -217,6 +219,7 @@ def merge(ctx: click.Context, job: str | None, config_path: Path | None,
       refdesk merge thank-you --dry-run          what would be made, and written back
       refdesk merge intro-packet --preview 1     one packet to look at; nothing logged
       refdesk merge progress-report --combine    one document to print
+      refdesk merge thank-you --pdf              a PDF beside each letter
     """
     from refdesk.merge.jobs import load_jobs
     from refdesk.merge.report import print_jobs, print_result
@@ -233,7 +236,7 @@ def merge(ctx: click.Context, job: str | None, config_path: Path | None,
     bar = None if ctx.obj.get("quiet") else _progress_bar()
     try:
         result = run_merge(config, job, source, today=day, out=out, combine_all=combine,
-                           dry_run=dry_run, preview=preview, force=force,
+                           dry_run=dry_run, preview=preview, force=force, pdf=pdf,
                            progress=bar.update if bar else None)
     finally:
         if bar:

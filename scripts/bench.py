@@ -12,6 +12,9 @@ compiled once, only its tagged parts rendered per letter) against a DocxTemplate
 rendered and saved per letter (the usual way), with the same document.xml for every letter
 (target: refdesk at least 10x faster).
 
+PDF: 50 of those letters converted by one LibreOffice process for the batch (refdesk's way)
+against one LibreOffice process per letter (target: at least 5x faster).
+
 Reading: refdesk's whole-book read against pandas.read_excel(engine="openpyxl"), on workbooks
 of 10,000, 100,000 and 1,048,575 referral rows (each with 5,000 providers and 50,000 clients),
 built once into a cache folder. Every measurement runs in a fresh process, so its peak memory is
@@ -22,7 +25,9 @@ Examples:
     python scripts/bench.py --sizes 10k,100k       the quick run
     python scripts/bench.py --sizes 1m --naive-max 0 --json
     python scripts/bench.py --sizes none --check-sizes 100k   only the check section
-    python scripts/bench.py --sizes none --check-sizes none   the write and merge sections
+    python scripts/bench.py --sizes none --check-sizes none   the write, merge and PDF sections
+    python scripts/bench.py --sizes none --check-sizes none --write-sizes none --merge-letters 0
+                                                   only the PDF section
 """
 
 from __future__ import annotations
@@ -394,6 +399,51 @@ def run_merge_section(args: argparse.Namespace) -> tuple[list[dict[str, Any]], b
              "pass": passed}], passed
 
 
+PDF_LETTERS, PDF_TARGET_RATIO = 50, 5.0
+
+
+def run_pdf_section(args: argparse.Namespace) -> tuple[list[dict[str, Any]], bool]:
+    import tempfile
+
+    from refdesk.merge.engine import CompiledTemplate
+    from refdesk.office import convert
+
+    template, contexts = _merge_contexts(args.pdf_letters)
+    print(f"converting {len(contexts)} letters to PDF, as a batch and one by one ...",
+          file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="refdesk-bench-") as folder:
+        letters = Path(folder, "docx")
+        letters.mkdir()
+        engine = CompiledTemplate(template)
+        files = []
+        for i, ctx in enumerate(contexts):
+            files.append(letters / f"letter-{i:03d}.docx")
+            files[-1].write_bytes(engine.render(ctx))
+        started = time.perf_counter()
+        batch = convert(files, "pdf", Path(folder, "batch"))
+        ours = time.perf_counter() - started
+        started = time.perf_counter()
+        single = [convert([f], "pdf", Path(folder, "single"))[0] for f in files]
+        naive = time.perf_counter() - started
+        made = sum(1 for a, b in zip(batch, single, strict=True)
+                   if a.stat().st_size > 0 and b.stat().st_size > 0)
+    ratio = naive / ours
+    passed = ratio >= PDF_TARGET_RATIO and made == len(files)
+    return [{"section": "pdf", "letters": len(files), "batch_seconds": ours,
+             "per_letter_seconds": naive, "ratio": ratio, "pdfs": made, "pass": passed}], passed
+
+
+def print_pdf_report(results: list[dict[str, Any]]) -> None:
+    for r in results:
+        print(f"\n{'letters':>10}  {'LibreOffice':<22} {'seconds':>8} {'ratio':>7}")
+        print(f"{r['letters']:>10,}  {'one process, batch':<22} {r['batch_seconds']:>8.2f}")
+        print(f"{'':>10}  {'a process per letter':<22} {r['per_letter_seconds']:>8.2f} "
+              f"{r['ratio']:>6.1f}x")
+        print(f"pdf {r['letters']} letters: one batch {r['ratio']:.1f}x faster than a process "
+              f"per letter (target >= {PDF_TARGET_RATIO:.0f}x), {r['pdfs']} PDFs each: "
+              f"{'PASS' if r['pass'] else 'FAIL'}")
+
+
 def print_merge_report(results: list[dict[str, Any]]) -> None:
     for r in results:
         print(f"\n{'letters':>10}  {'merger':<22} {'seconds':>8} {'ratio':>7}")
@@ -447,6 +497,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="sizes for the write section, or none [default: 100k]")
     parser.add_argument("--merge-letters", type=int, default=MERGE_LETTERS,
                         help="letters in the merge section, 0 to skip [default: 1000]")
+    parser.add_argument("--pdf-letters", type=int, default=PDF_LETTERS,
+                        help="letters in the PDF section, 0 to skip [default: 50]")
     parser.add_argument("--naive-max", type=int, default=TARGET_SIZE,
                         help="skip pandas+openpyxl above this many rows [default: 100000]")
     parser.add_argument("--repeat", type=int, default=3, help="refdesk reads per size, best "
@@ -477,8 +529,9 @@ def main(argv: list[str] | None = None) -> int:
     checked, check_ok = run_check_section(args) if args.check_sizes else ([], True)
     written, write_ok = run_write_section(args) if args.write_sizes else ([], True)
     merged, merge_ok = run_merge_section(args) if args.merge_letters else ([], True)
+    pdfs, pdf_ok = run_pdf_section(args) if args.pdf_letters else ([], True)
     if args.json:
-        print(json.dumps(results + checked + written + merged, indent=2))
+        print(json.dumps(results + checked + written + merged + pdfs, indent=2))
     else:
         if results:
             print_report(results)
@@ -488,7 +541,9 @@ def main(argv: list[str] | None = None) -> int:
             print_write_report(written)
         if merged:
             print_merge_report(merged)
-    return 0 if ok and check_ok and write_ok and merge_ok else 1
+        if pdfs:
+            print_pdf_report(pdfs)
+    return 0 if ok and check_ok and write_ok and merge_ok and pdf_ok else 1
 
 
 if __name__ == "__main__":

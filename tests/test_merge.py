@@ -314,3 +314,27 @@ def test_force_makes_done_rows_again(practice: Path) -> None:
     assert all(" (2).docx" in d.file.name for d in forced.documents), "earlier files are kept"
     letters = _book(practice).tables["Letters"].df
     assert (letters["job"] == "release-form").sum() == 2 * len(first.documents)
+
+
+def test_pdf_beside_each_document_in_one_batch(practice: Path, soffice: str) -> None:
+    need(shutil.which("pdftotext") is not None, "pdftotext (poppler-utils) is not installed")
+    result = _run(practice, "thank-you", preview=3, pdf=True)
+    assert [p.stem for p in result.pdfs] == [d.file.stem for d in result.documents]
+    for pdf, doc in zip(result.pdfs, result.documents, strict=True):
+        assert pdf.parent == doc.file.parent
+        assert stat.S_IMODE(pdf.stat().st_mode) == 0o600
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                              check=True).stdout
+        name = Data.of(_book(practice), TODAY).clients[doc.record.client_id]["first_name"]
+        assert name in text
+
+
+def test_pdf_without_libreoffice_names_the_package(practice: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import refdesk.office
+
+    monkeypatch.setattr(refdesk.office, "find_soffice", lambda: None)
+    config = load_config(practice)
+    with pytest.raises(RefdeskError, match="libreoffice-writer-nogui"):
+        _run(practice, "thank-you", pdf=True)
+    assert not (config.output / "thank-you").exists()

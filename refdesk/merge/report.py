@@ -60,6 +60,8 @@ def print_result(result: MergeResult, config: Config) -> None:
                      "again)")
     if result.combined is not None:
         notes.append(f"all in one document: {result.combined}")
+    if result.pdfs:
+        notes.append(f"{len(result.pdfs)} PDF(s) beside the documents")
     if result.dry_run:
         for line in _change_lines(result):
             notes.append(f"would write {line}")

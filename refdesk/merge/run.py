@@ -71,6 +71,8 @@ class MergeResult:
     dry_run: bool = False
     preview: bool = False
 
+    pdfs: list[Path] = field(default_factory=list)
+
     @property
     def files(self) -> list[Path]:
         if self.combined is not None:
@@ -212,6 +214,16 @@ def combine(documents: list[bytes]) -> bytes:
     return out.getvalue()
 
 
+def to_pdf(files: list[Path], folder: Path) -> list[Path]:
+    """PDFs of the documents, beside them, made by one LibreOffice process for the batch."""
+    from refdesk.office import convert
+
+    pdfs = convert(files, "pdf", folder)
+    for path in pdfs:
+        os.chmod(path, 0o600)
+    return pdfs
+
+
 def _changes(job: Job, data: Data, made: list[Document], templates: list[CompiledTemplate],
              base: Path, now: dt.datetime) -> list[Change]:
     letters = data.letters
@@ -262,11 +274,15 @@ def _rows_of(data: Data, sheet: str) -> list[dict[str, Any]]:
 
 def merge(config: Config, job_name: str, source: ExcelSource, *, today: dt.date,
           out: Path | None = None, combine_all: bool = False, dry_run: bool = False,
-          preview: int | None = None, force: bool = False,
+          preview: int | None = None, force: bool = False, pdf: bool = False,
           progress: Callable[[int, int], None] | None = None,
           now: dt.datetime | None = None) -> MergeResult:
     job = find_job(config, job_name)
     templates = compile_job(config, job)
+    if pdf and not dry_run:
+        from refdesk.office import require_soffice
+
+        require_soffice()  # before anything is made: a clear message naming the package
     book = source.read()
     data = Data.of(book, today)
     chosen, skipped, already, considered = select(data, job, force)
@@ -308,6 +324,8 @@ def merge(config: Config, job_name: str, source: ExcelSource, *, today: dt.date,
         for doc in result.documents:
             assert doc.file is not None
             _write_private(doc.file, doc.data)
+    if pdf:
+        result.pdfs = to_pdf(result.files, folder)
     if writing_back:
         result.changes = _changes(job, data, result.documents, templates,
                                   config.path.parent if config.path else Path.cwd(), stamp)
