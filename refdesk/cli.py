@@ -200,12 +200,17 @@ def init(ctx: click.Context, path: Path) -> None:
 @click.option("--force", is_flag=True, help="Make documents again for rows already done.")
 @click.option("--pdf", is_flag=True, help="Also save each document as PDF (LibreOffice, one "
               "process for the whole batch).")
+@click.option("--labels", is_flag=True, help="Also a sheet of mailing labels (Avery 5160) for "
+              "the recipients, in the order of the documents.")
+@click.option("--envelopes", is_flag=True, help="Also #10 envelopes for the recipients, one a "
+              "page.")
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]),
               help="Work as if today were this day (YYYY-MM-DD).")
 @click.pass_context
 def merge(ctx: click.Context, job: str | None, config_path: Path | None,
           workbook: Path | None, out: Path | None, combine: bool, dry_run: bool,
-          preview: int | None, force: bool, pdf: bool, today: dt.datetime | None) -> None:
+          preview: int | None, force: bool, pdf: bool, labels: bool, envelopes: bool,
+          today: dt.datetime | None) -> None:
     """Mail-merge a job's documents from the workbook; log them in Letters.
 
     Jobs are declared in config.toml ([jobs.NAME]); without JOB, lists them. A document
@@ -220,6 +225,7 @@ def merge(ctx: click.Context, job: str | None, config_path: Path | None,
       refdesk merge intro-packet --preview 1     one packet to look at; nothing logged
       refdesk merge progress-report --combine    one document to print
       refdesk merge thank-you --pdf              a PDF beside each letter
+      refdesk merge intro-packet --pdf --labels --envelopes   ready to post
     """
     from refdesk.merge.jobs import load_jobs
     from refdesk.merge.report import print_jobs, print_result
@@ -237,6 +243,7 @@ def merge(ctx: click.Context, job: str | None, config_path: Path | None,
     try:
         result = run_merge(config, job, source, today=day, out=out, combine_all=combine,
                            dry_run=dry_run, preview=preview, force=force, pdf=pdf,
+                           labels=labels, envelopes=envelopes,
                            progress=bar.update if bar else None)
     finally:
         if bar:

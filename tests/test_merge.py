@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import shutil
 import stat
 import subprocess
@@ -338,3 +339,34 @@ def test_pdf_without_libreoffice_names_the_package(practice: Path,
     with pytest.raises(RefdeskError, match="libreoffice-writer-nogui"):
         _run(practice, "thank-you", pdf=True)
     assert not (config.output / "thank-you").exists()
+
+
+def _pdf_text(pdf: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+
+
+def test_labels_and_envelopes_carry_each_address_in_order(practice: Path, soffice: str) -> None:
+    need(shutil.which("pdftotext") is not None, "pdftotext (poppler-utils) is not installed")
+    result = _run(practice, "intro-packet", preview=6, pdf=True, labels=True, envelopes=True)
+    data = Data.of(_book(practice), TODAY)
+    names = [data.providers[d.record.provider_id]["name"] for d in result.documents]
+    streets = [data.providers[d.record.provider_id]["street"] for d in result.documents]
+    assert len(names) == 6
+    labels, envelopes = (p.with_suffix(".pdf") for p in result.mailing)
+    text = _pdf_text(labels)
+    lines = text.splitlines()
+    for row in (names[0:3], names[3:6]):  # three across, in the batch's order
+        line = next(ln for ln in lines if row[0] in ln)
+        assert all(n in line for n in row), (row, line)
+        assert [line.find(n) for n in row] == sorted(line.find(n) for n in row)
+    assert text.find(names[0]) < text.find(names[3])
+    assert all(s in text for s in streets)
+    pages = subprocess.run(["pdfinfo", str(envelopes)], capture_output=True, text=True,
+                           check=True).stdout
+    assert re.search(r"Pages:\s+6\n", pages), pages
+    assert re.search(r"Page size:\s+684 x 297", pages), pages  # 9.5 x 4.125 in
+    for page, (name, street) in enumerate(zip(names, streets, strict=True), start=1):
+        one = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), str(envelopes),
+                              "-"], capture_output=True, text=True, check=True).stdout
+        assert name in one and street in one and "Cedar Lane Massage Therapy" in one

@@ -60,6 +60,8 @@ def print_result(result: MergeResult, config: Config) -> None:
                      "again)")
     if result.combined is not None:
         notes.append(f"all in one document: {result.combined}")
+    for path in result.mailing:
+        notes.append(f"for the post: {path.name}")
     if result.pdfs:
         notes.append(f"{len(result.pdfs)} PDF(s) beside the documents")
     if result.dry_run:

@@ -21,19 +21,24 @@ from typing import Any
 from refdesk.config import Config
 from refdesk.errors import RefdeskError
 from refdesk.excel import ExcelSource
+from refdesk.merge import mailing
 from refdesk.merge.data import (
     SOURCES,
     Data,
     Record,
+    city_line,
+    client_context,
     context,
     done,
     has_path,
     matches,
+    provider_context,
     records,
     shape,
 )
 from refdesk.merge.engine import CompiledTemplate
 from refdesk.merge.jobs import Job, load_jobs
+from refdesk.merge.mailing import Address
 from refdesk.xlsxpatch import AppendRows, Change, PatchResult, SetField, safety
 
 CHANNEL = {"mail": "letter", "email": "email", "fax": "fax"}
@@ -72,6 +77,7 @@ class MergeResult:
     preview: bool = False
 
     pdfs: list[Path] = field(default_factory=list)
+    mailing: list[Path] = field(default_factory=list)  # labels and envelopes
 
     @property
     def files(self) -> list[Path]:
@@ -214,6 +220,33 @@ def combine(documents: list[bytes]) -> bytes:
     return out.getvalue()
 
 
+def recipient(data: Data, job: Job, record: Record) -> Address:
+    """Where a record's document goes by post."""
+    if job.to == "provider":
+        p = provider_context(data.providers.get(record.provider_id or "") or {})
+        return Address.of(p["full_name"], p["practice"], p["street"], p["city_line"])
+    c = client_context(data.clients.get(record.client_id or "") or {})
+    return Address.of(c["name"], c["street"], c["city_line"])
+
+
+def _mailing(config: Config, data: Data, job: Job, result: MergeResult, folder: Path,
+             taken: set[str], labels: bool, envelopes: bool) -> list[Path]:
+    """Labels and envelopes for the batch's recipients, in the order of the documents."""
+    addresses = [recipient(data, job, d.record) for d in result.documents]
+    made = []
+    stem = f"{data.today.isoformat()} {job.name}"
+    if labels:
+        made.append(_unique(folder, f"{stem} labels.docx", taken))
+        _write_private(made[-1], mailing.labels(addresses))
+    if envelopes:
+        practice = config.practice
+        sender = Address.of(practice.name, practice.street,
+                            city_line(practice.city, practice.state, practice.zip))
+        made.append(_unique(folder, f"{stem} envelopes.docx", taken))
+        _write_private(made[-1], mailing.envelopes(sender, addresses))
+    return made
+
+
 def to_pdf(files: list[Path], folder: Path) -> list[Path]:
     """PDFs of the documents, beside them, made by one LibreOffice process for the batch."""
     from refdesk.office import convert
@@ -275,6 +308,7 @@ def _rows_of(data: Data, sheet: str) -> list[dict[str, Any]]:
 def merge(config: Config, job_name: str, source: ExcelSource, *, today: dt.date,
           out: Path | None = None, combine_all: bool = False, dry_run: bool = False,
           preview: int | None = None, force: bool = False, pdf: bool = False,
+          labels: bool = False, envelopes: bool = False,
           progress: Callable[[int, int], None] | None = None,
           now: dt.datetime | None = None) -> MergeResult:
     job = find_job(config, job_name)
@@ -324,8 +358,10 @@ def merge(config: Config, job_name: str, source: ExcelSource, *, today: dt.date,
         for doc in result.documents:
             assert doc.file is not None
             _write_private(doc.file, doc.data)
+    if labels or envelopes:
+        result.mailing = _mailing(config, data, job, result, folder, taken, labels, envelopes)
     if pdf:
-        result.pdfs = to_pdf(result.files, folder)
+        result.pdfs = to_pdf([*result.files, *result.mailing], folder)
     if writing_back:
         result.changes = _changes(job, data, result.documents, templates,
                                   config.path.parent if config.path else Path.cwd(), stamp)
