@@ -204,13 +204,18 @@ def init(ctx: click.Context, path: Path) -> None:
               "the recipients, in the order of the documents.")
 @click.option("--envelopes", is_flag=True, help="Also #10 envelopes for the recipients, one a "
               "page.")
+@click.option("--deliver", is_flag=True, help="Send each document the way its provider asked "
+              "(Providers.delivery): PDF, labels and envelopes for mail; a fax file with a "
+              "cover sheet for fax; an email with the PDF attached for email.")
+@click.option("--drafts", is_flag=True, help="With --deliver: write the emails as .eml drafts "
+              "for your mail program instead of sending them.")
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]),
               help="Work as if today were this day (YYYY-MM-DD).")
 @click.pass_context
 def merge(ctx: click.Context, job: str | None, config_path: Path | None,
           workbook: Path | None, out: Path | None, combine: bool, dry_run: bool,
           preview: int | None, force: bool, pdf: bool, labels: bool, envelopes: bool,
-          today: dt.datetime | None) -> None:
+          deliver: bool, drafts: bool, today: dt.datetime | None) -> None:
     """Mail-merge a job's documents from the workbook; log them in Letters.
 
     Jobs are declared in config.toml ([jobs.NAME]); without JOB, lists them. A document
@@ -226,6 +231,8 @@ def merge(ctx: click.Context, job: str | None, config_path: Path | None,
       refdesk merge progress-report --combine    one document to print
       refdesk merge thank-you --pdf              a PDF beside each letter
       refdesk merge intro-packet --pdf --labels --envelopes   ready to post
+      refdesk merge thank-you --deliver          by mail, fax or email, as each asked
+      refdesk merge thank-you --deliver --drafts    emails as drafts to send yourself
     """
     from refdesk.merge.jobs import load_jobs
     from refdesk.merge.report import print_jobs, print_result
@@ -237,13 +244,16 @@ def merge(ctx: click.Context, job: str | None, config_path: Path | None,
     if job is None:
         print_jobs(load_jobs(config))
         return
+    if drafts and not deliver:
+        raise click.UsageError("--drafts goes with --deliver.")
     day = today.date() if today else dt.date.today()
     progress(ctx, f"Reading {source} ...")
     bar = None if ctx.obj.get("quiet") else _progress_bar()
     try:
         result = run_merge(config, job, source, today=day, out=out, combine_all=combine,
                            dry_run=dry_run, preview=preview, force=force, pdf=pdf,
-                           labels=labels, envelopes=envelopes,
+                           labels=labels, envelopes=envelopes, deliver=deliver,
+                           drafts=drafts,
                            progress=bar.update if bar else None)
     finally:
         if bar:

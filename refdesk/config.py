@@ -67,6 +67,20 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "excel": _text("Path of the workbook, relative to this file.",
                        "workbooks/referrals.xlsx"),
     },
+    "email": {
+        "host": _text("SMTP server that sends the practice's mail, e.g. smtp.example.com."),
+        "port": Key(int, "SMTP port: 587 for STARTTLS, 465 for SSL.", 587),
+        "security": _text("starttls, ssl or none.", "starttls",
+                          choices=("starttls", "ssl", "none")),
+        "user": _text("Login name on the SMTP server."),
+        "sender": _text("From address of the messages, e.g. maya@cedarlanemassage.example."),
+        "password_env": _text("Environment variable holding the SMTP password (never the "
+                              "password itself); without it, the system keyring "
+                              "(service refdesk-smtp) is asked.", "REFDESK_SMTP_PASSWORD"),
+        "ca_file": _text("A CA certificate file to trust, for a server with its own "
+                         "certificate; relative to this file."),
+        "timeout": Key(int, "Seconds to wait for the SMTP server.", 30),
+    },
     "merge": {
         "templates": _text("Folder of the .docx templates, relative to this file.",
                            "templates"),
@@ -97,6 +111,15 @@ JOB_KEYS: dict[str, Key] = {
     "contact": _text("When set, a Contacts row with this summary is added for each document."),
     "again_after_days": Key(int, "Make a record's document again once this many days have "
                             "passed (0: once only).", 0),
+    "email_subject": _text("Subject of the email that carries the document (Jinja, with the "
+                           "template's data and job_title).",
+                           "{{ job_title }}: {{ practice.name }}"),
+    "email_body": _text("Body of that email (Jinja text).",
+                        "Dear {{ provider.salutation }},\n\nPlease find attached: "
+                        "{{ job_title|lower }}.\n\n{{ practice.signature }}\n"
+                        "{{ practice.name }}  {{ practice.phone }}\n"),
+    "email_client_info": Key(bool, "Allow emailing this job's documents about a client "
+                             "(only to the address of the provider the release names).", False),
 }
 
 
@@ -135,6 +158,8 @@ class Config:
     output: Path = Path("letters")
     #: Job name -> its checked keys (see JOB_KEYS); turned into Jobs by refdesk.merge.jobs.
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: [email]: how documents go out by email (empty host: not configured).
+    email: dict[str, Any] = field(default_factory=dict)
     #: Job name -> key -> the line it is set on ("" for the [jobs.NAME] header), for messages.
     job_lines: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -233,6 +258,10 @@ def load_config(path: Path | str) -> Config:
     practice = _check_section(path, text, "practice", data["practice"])
     source = _check_section(path, text, "source", data.get("source", {}))
     merge = _check_section(path, text, "merge", data.get("merge", {}))
+    email = {k: spec.default for k, spec in SECTIONS["email"].items()}
+    email.update(_check_section(path, text, "email", data.get("email", {})))
+    if email.get("ca_file"):
+        email["ca_file"] = str(Path(path.parent, email["ca_file"]))
 
     def where(value: str) -> Path:
         found = Path(value)
@@ -252,4 +281,5 @@ def load_config(path: Path | str) -> Config:
     return Config(path=path, practice=Practice(**practice),
                   excel=where(source.get("excel", SECTIONS["source"]["excel"].default)),
                   templates=where(merge.get("templates", "templates")),
-                  output=where(merge.get("output", "letters")), jobs=jobs, job_lines=lines)
+                  output=where(merge.get("output", "letters")), jobs=jobs, job_lines=lines,
+                  email=email)

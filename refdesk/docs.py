@@ -50,7 +50,8 @@ def schema_markdown() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-KINDS = {list: "list of text", dict: "table", int: "whole number", str: "text"}
+KINDS = {list: "list of text", dict: "table", int: "whole number", str: "text",
+         bool: "true or false"}
 
 
 def config_markdown() -> str:
@@ -62,8 +63,8 @@ def config_markdown() -> str:
             required = " Required." if key.required else ""
             shown = (", ".join(key.default) if isinstance(key.default, list | tuple)
                      else key.default)
-            default = f" Default `{shown}`." if shown not in ("", None, {}, 0) else ""
-            if len(str(shown)) > 60:
+            default = f" Default `{shown}`." if shown not in ("", None, {}, 0, False) else ""
+            if len(str(shown)) > 60 or "\n" in str(shown):
                 default = ""
             lines.append(f"| `[{section}] {name}` | {kind} | {key.description}{required}"
                          f"{default} |")

@@ -474,6 +474,21 @@ def sent_referral() -> Document:
     return doc
 
 
+def fax_cover() -> Document:
+    doc = new_document(confidential=True)
+    para(doc, "FAX", size=30, bold=True, color=ACCENT, after=12)
+    fields(doc, [("To", "{{ provider.full_name }}"), ("Practice", "{{ provider.practice }}"),
+                 ("Fax", "{{ provider.fax }}"), ("Phone", "{{ provider.phone }}"),
+                 ("From", "{{ practice.signature }}, {{ practice.name }}"),
+                 ("Fax  ·  Phone", "{{ practice.fax }}  ·  {{ practice.phone }}"),
+                 ("Date", "{{ today }}"), ("Re", "{{ subject }}")])
+    para(doc, "The pages that follow are for the person named above. They may contain health "
+         "information that is confidential and protected by law. If you received this fax in "
+         "error, please call {{ practice.phone }} and destroy the pages; do not copy or pass "
+         "them on.", before=14)
+    return doc
+
+
 TEMPLATES = {
     "intro-letter.docx": intro_letter,
     "referral-form.docx": referral_form,
@@ -483,6 +498,7 @@ TEMPLATES = {
     "thank-you.docx": thank_you,
     "progress-report.docx": progress_report,
     "sent-referral.docx": sent_referral,
+    "fax-cover.docx": fax_cover,
 }
 
 

@@ -71,6 +71,9 @@ class Job:
     set: tuple[WriteBack, ...]
     contact: str
     again_after_days: int
+    email_subject: str = ""
+    email_body: str = ""
+    email_client_info: bool = False
 
     @property
     def sheet(self) -> str:
@@ -158,7 +161,9 @@ def parse_job(config: Config, name: str, raw: dict[str, Any]) -> Job:
     return Job(name, raw["title"], templates, each, raw.get("to") or "provider",
                tuple(conditions), tuple(raw.get("scope") or ()),
                raw.get("file") or "{date} {job} {record}.docx", tuple(writes),
-               raw.get("contact") or "", int(raw.get("again_after_days") or 0))
+               raw.get("contact") or "", int(raw.get("again_after_days") or 0),
+               raw.get("email_subject") or "", raw.get("email_body") or "",
+               bool(raw.get("email_client_info")))
 
 
 def load_jobs(config: Config) -> dict[str, Job]:

@@ -44,11 +44,16 @@ def print_result(result: MergeResult, config: Config) -> None:
         file = doc.file
         shown = str(file.relative_to(base)) if file and base and file.is_relative_to(base) \
             else str(file)
-        rows.append([doc.record.key, doc.record.provider_id or "", shown])
+        row = [doc.record.key, doc.record.provider_id or "", shown]
+        if result.delivered:
+            row += [doc.route, doc.outcome.status, doc.outcome.detail]
+        rows.append(row)
     verb = "Would make" if result.dry_run else "Made"
     if rows:
-        print_table(f"{job.name}: {verb.lower()} {len(rows)} document(s)",
-                    ["record", "provider", "file"], rows)
+        columns = ["record", "provider", "file"]
+        if result.delivered:
+            columns += ["by", "status", "detail"]
+        print_table(f"{job.name}: {verb.lower()} {len(rows)} document(s)", columns, rows)
     else:
         click.echo(f"{job.name}: nothing to make.")
     if result.skipped:
@@ -60,6 +65,10 @@ def print_result(result: MergeResult, config: Config) -> None:
                      "again)")
     if result.combined is not None:
         notes.append(f"all in one document: {result.combined}")
+    failed = [d for d in result.documents if d.outcome.status == "failed"]
+    if failed:
+        notes.append(f"{len(failed)} not delivered (status failed in Letters): the next run "
+                     "tries them again")
     for path in result.mailing:
         notes.append(f"for the post: {path.name}")
     if result.pdfs:

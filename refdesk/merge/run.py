@@ -36,6 +36,15 @@ from refdesk.merge.data import (
     records,
     shape,
 )
+from refdesk.merge.deliver import (
+    Mailer,
+    Outcome,
+    check_email_setup,
+    email_allowed,
+    fax_name,
+    how,
+    message,
+)
 from refdesk.merge.engine import CompiledTemplate
 from refdesk.merge.jobs import Job, load_jobs
 from refdesk.merge.mailing import Address
@@ -55,6 +64,8 @@ class Document:
     context: dict[str, Any]
     file: Path | None = None
     data: bytes = b""
+    route: str = "mail"  # how it goes: mail, email or fax
+    outcome: Outcome = field(default_factory=lambda: Outcome("produced"))
 
 
 @dataclass
@@ -78,6 +89,7 @@ class MergeResult:
 
     pdfs: list[Path] = field(default_factory=list)
     mailing: list[Path] = field(default_factory=list)  # labels and envelopes
+    delivered: bool = False
 
     @property
     def files(self) -> list[Path]:
@@ -229,10 +241,10 @@ def recipient(data: Data, job: Job, record: Record) -> Address:
     return Address.of(c["name"], c["street"], c["city_line"])
 
 
-def _mailing(config: Config, data: Data, job: Job, result: MergeResult, folder: Path,
+def _mailing(config: Config, data: Data, job: Job, documents: list[Document], folder: Path,
              taken: set[str], labels: bool, envelopes: bool) -> list[Path]:
     """Labels and envelopes for the batch's recipients, in the order of the documents."""
-    addresses = [recipient(data, job, d.record) for d in result.documents]
+    addresses = [recipient(data, job, d.record) for d in documents]
     made = []
     stem = f"{data.today.isoformat()} {job.name}"
     if labels:
@@ -245,6 +257,60 @@ def _mailing(config: Config, data: Data, job: Job, result: MergeResult, folder: 
         made.append(_unique(folder, f"{stem} envelopes.docx", taken))
         _write_private(made[-1], mailing.envelopes(sender, addresses))
     return made
+
+
+def _deliver(config: Config, job: Job, data: Data, result: MergeResult, folder: Path,
+             taken: set[str], drafts: bool) -> None:
+    """Route every document: PDFs in one LibreOffice batch, then fax files, emails or drafts,
+    and labels and envelopes for what goes by post."""
+    result.delivered = True
+    docs = result.documents
+    mail = [d for d in docs if d.route == "mail"]
+    result.mailing = _mailing(config, data, job, mail, folder, taken, True, True) if mail else []
+    faxes: dict[int, Path] = {}
+    if any(d.route == "fax" for d in docs):
+        cover = CompiledTemplate(config.templates / "fax-cover.docx")
+        for i, doc in enumerate(docs):
+            if doc.route == "fax":
+                page = cover.render(dict(doc.context, subject=job.title))
+                faxes[i] = folder / f".fax-{i:05d}.docx"
+                _write_private(faxes[i], combine([page, doc.data]))
+    files = [d.file for d in docs if d.file is not None]
+    pdfs = to_pdf([*files, *result.mailing, *faxes.values()], folder)
+    result.pdfs = pdfs[:len(files) + len(result.mailing)]
+    by_doc = dict(zip(range(len(docs)), pdfs[:len(files)], strict=True))
+    fax_folder = folder / "fax"
+    for (i, temp), pdf in zip(faxes.items(), pdfs[len(files) + len(result.mailing):],
+                              strict=True):
+        provider = data.providers.get(docs[i].record.provider_id or "") or {}
+        _private_folder(fax_folder)
+        target = _unique(fax_folder, fax_name(str(provider.get("fax") or ""),
+                                              docs[i].record.key), set())
+        os.replace(pdf, target)
+        temp.unlink()
+        docs[i].outcome = (Outcome("produced", f"fax: {target.name}", target)
+                           if provider.get("fax") else
+                           Outcome("failed", "the provider has no fax number in Providers.fax"))
+    mailer = None
+    for i, doc in enumerate(docs):
+        if doc.route != "email":
+            continue
+        provider = data.providers.get(doc.record.provider_id or "") or {}
+        refused = email_allowed(job, doc.record, provider)
+        if refused:
+            doc.outcome = Outcome("failed", f"not emailed: {refused}")
+            continue
+        msg = message(config, job, doc.context, str(provider["email"]).strip(), by_doc[i])
+        if drafts:
+            _private_folder(folder / "drafts")
+            draft = _unique(folder / "drafts", f"{doc.record.key}.eml", set())
+            _write_private(draft, bytes(msg))
+            doc.outcome = Outcome("drafted", f"draft: {draft.name}", draft)
+        else:
+            mailer = mailer or Mailer(config)
+            doc.outcome = mailer.send(msg)
+    if mailer is not None:
+        mailer.close()
 
 
 def to_pdf(files: list[Path], folder: Path) -> list[Path]:
@@ -267,8 +333,7 @@ def _changes(job: Job, data: Data, made: list[Document], templates: list[Compile
     sets: list[Change] = []
     for doc in made:
         record = doc.record
-        provider = data.providers.get(record.provider_id or "") or {}
-        delivery = (provider.get("delivery") or "mail") if job.to == "provider" else "mail"
+        delivery = doc.route
         file = doc.file
         shown = str(file.relative_to(base)) if file and file.is_relative_to(base) else str(file)
         rows.append({"letter_id": next(letter_ids), "when": now, "job": job.name,
@@ -277,7 +342,10 @@ def _changes(job: Job, data: Data, made: list[Document], templates: list[Compile
                      "provider_id": record.provider_id if job.to == "provider" else None,
                      "client_id": record.client_id,
                      "release_id": (record.release or {}).get("release_id"),
-                     "delivery": delivery, "file": shown, "status": "produced"})
+                     "delivery": delivery, "file": shown, "status": doc.outcome.status,
+                     "detail": doc.outcome.detail or None})
+        if doc.outcome.status == "failed":
+            continue  # not done: the next run tries again
         for write in job.set:
             value: Any = data.today if write.value.lower() == "today" else write.value
             sheet, key = write.sheet, EACH_KEYS[write.sheet]
@@ -308,12 +376,16 @@ def _rows_of(data: Data, sheet: str) -> list[dict[str, Any]]:
 def merge(config: Config, job_name: str, source: ExcelSource, *, today: dt.date,
           out: Path | None = None, combine_all: bool = False, dry_run: bool = False,
           preview: int | None = None, force: bool = False, pdf: bool = False,
-          labels: bool = False, envelopes: bool = False,
+          labels: bool = False, envelopes: bool = False, deliver: bool = False,
+          drafts: bool = False,
           progress: Callable[[int, int], None] | None = None,
           now: dt.datetime | None = None) -> MergeResult:
     job = find_job(config, job_name)
     templates = compile_job(config, job)
-    if pdf and not dry_run:
+    if deliver and preview is not None:
+        raise MergeError("--deliver sends documents; it does not go with --preview, which "
+                         "writes nothing back. Use --dry-run to see what would go where.")
+    if (pdf or deliver) and not dry_run:
         from refdesk.office import require_soffice
 
         require_soffice()  # before anything is made: a clear message naming the package
@@ -329,7 +401,12 @@ def merge(config: Config, job_name: str, source: ExcelSource, *, today: dt.date,
     for record in chosen:
         doc = Document(record, context(data, job, record, config.practice))
         doc.file = _unique(folder, _file_name(job, record, data), taken)
+        doc.route = how(job.to, data.providers.get(record.provider_id or ""))
         result.documents.append(doc)
+    if deliver and not dry_run and not drafts and any(
+            d.route == "email" and not email_allowed(job, d.record, data.providers.get(
+                d.record.provider_id or "")) for d in result.documents):
+        check_email_setup(config)  # no server or password: say so before making anything
     stamp = now or dt.datetime.now().replace(microsecond=0)
     if dry_run:
         result.changes = _changes(job, data, result.documents, templates,
@@ -358,10 +435,14 @@ def merge(config: Config, job_name: str, source: ExcelSource, *, today: dt.date,
         for doc in result.documents:
             assert doc.file is not None
             _write_private(doc.file, doc.data)
-    if labels or envelopes:
-        result.mailing = _mailing(config, data, job, result, folder, taken, labels, envelopes)
-    if pdf:
-        result.pdfs = to_pdf([*result.files, *result.mailing], folder)
+    if deliver:
+        _deliver(config, job, data, result, folder, taken, drafts)
+    else:
+        if labels or envelopes:
+            result.mailing = _mailing(config, data, job, result.documents, folder, taken,
+                                      labels, envelopes)
+        if pdf:
+            result.pdfs = to_pdf([*result.files, *result.mailing], folder)
     if writing_back:
         result.changes = _changes(job, data, result.documents, templates,
                                   config.path.parent if config.path else Path.cwd(), stamp)
