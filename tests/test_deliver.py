@@ -295,3 +295,21 @@ def test_email_without_a_password_stops_before_anything_is_made(practice: Path, 
                                         "REFDESK_SMTP_PASSWORD"):
         _run(practice, "thank-you")
     assert not (load_config(practice).output / "thank-you").exists()
+
+
+def test_one_message_per_provider_with_each_of_their_documents(practice: Path) -> None:
+    _config, data, chosen = _records(practice, "progress-report")
+    by_provider: dict[str, list[str]] = {}
+    for record in chosen:
+        if data.providers[record.provider_id]["delivery"] == "email":
+            by_provider.setdefault(record.provider_id, []).append(record.key)
+    assert any(len(keys) > 1 for keys in by_provider.values()), "the sample has such a case"
+    result = _run(practice, "progress-report", drafts=True)
+    for provider_id, keys in by_provider.items():
+        docs = [d for d in result.documents if d.record.provider_id == provider_id]
+        assert sorted(d.record.key for d in docs) == sorted(keys)
+        paths = {d.outcome.path for d in docs}
+        assert len(paths) == 1 and all(d.outcome.status == "drafted" for d in docs)
+        msg = email.message_from_bytes(paths.pop().read_bytes(), policy=email.policy.default)
+        assert msg["To"] == data.providers[provider_id]["email"]
+        assert len(list(msg.iter_attachments())) == len(keys)

@@ -66,9 +66,9 @@ def _text_template(text: str, what: str, job: str) -> jinja2.Template:
             from None
 
 
-def message(config: Config, job: Any, context: dict[str, Any], to: str, pdf: Path,
-            ) -> EmailMessage:
-    """The email that carries one document."""
+def message(config: Config, job: Any, context: dict[str, Any], to: str,
+            pdfs: list[Path]) -> EmailMessage:
+    """The email that carries a provider's documents of the batch, each attached as PDF."""
     data = dict(context, job_title=job.title)
     try:
         subject = _text_template(job.email_subject, "email_subject", job.name).render(data)
@@ -84,8 +84,9 @@ def message(config: Config, job: Any, context: dict[str, Any], to: str, pdf: Pat
     msg["Date"] = formatdate(localtime=True)
     msg["Message-ID"] = make_msgid(domain=(sender.split("@")[-1] if sender else None))
     msg.set_content(body)
-    msg.add_attachment(pdf.read_bytes(), maintype="application", subtype="pdf",
-                       filename=pdf.name)
+    for pdf in pdfs:
+        msg.add_attachment(pdf.read_bytes(), maintype="application", subtype="pdf",
+                           filename=pdf.name)
     return msg
 
 

@@ -291,7 +291,8 @@ def _deliver(config: Config, job: Job, data: Data, result: MergeResult, folder: 
         docs[i].outcome = (Outcome("produced", f"fax: {target.name}", target)
                            if provider.get("fax") else
                            Outcome("failed", "the provider has no fax number in Providers.fax"))
-    mailer = None
+    # One message per provider, with each of their documents in the batch attached.
+    groups: dict[str, list[int]] = {}
     for i, doc in enumerate(docs):
         if doc.route != "email":
             continue
@@ -300,15 +301,21 @@ def _deliver(config: Config, job: Job, data: Data, result: MergeResult, folder: 
         if refused:
             doc.outcome = Outcome("failed", f"not emailed: {refused}")
             continue
-        msg = message(config, job, doc.context, str(provider["email"]).strip(), by_doc[i])
+        groups.setdefault(str(provider["email"]).strip(), []).append(i)
+    mailer = None
+    for address, members in groups.items():
+        first = docs[members[0]]
+        msg = message(config, job, first.context, address, [by_doc[i] for i in members])
         if drafts:
             _private_folder(folder / "drafts")
-            draft = _unique(folder / "drafts", f"{doc.record.key}.eml", set())
+            draft = _unique(folder / "drafts", f"{first.record.key}.eml", set())
             _write_private(draft, bytes(msg))
-            doc.outcome = Outcome("drafted", f"draft: {draft.name}", draft)
+            outcome = Outcome("drafted", f"draft: {draft.name}", draft)
         else:
             mailer = mailer or Mailer(config)
-            doc.outcome = mailer.send(msg)
+            outcome = mailer.send(msg)
+        for i in members:
+            docs[i].outcome = outcome
     if mailer is not None:
         mailer.close()
 
