@@ -313,3 +313,13 @@ def test_one_message_per_provider_with_each_of_their_documents(practice: Path) -
         msg = email.message_from_bytes(paths.pop().read_bytes(), policy=email.policy.default)
         assert msg["To"] == data.providers[provider_id]["email"]
         assert len(list(msg.iter_attachments())) == len(keys)
+
+
+def test_dry_run_shows_the_way_each_goes_and_sends_nothing(practice: Path) -> None:
+    config = load_config(practice)
+    before = config.excel.read_bytes()
+    result = merge(config, "progress-report", ExcelSource(config.excel), today=TODAY,
+                   deliver=True, dry_run=True)
+    assert {d.route for d in result.documents} == {"email", "fax"}
+    assert {d.outcome.status for d in result.documents} == {"would go"}
+    assert config.excel.read_bytes() == before and not config.output.exists()

@@ -389,6 +389,9 @@ def merge(config: Config, job_name: str, source: ExcelSource, *, today: dt.date,
           now: dt.datetime | None = None) -> MergeResult:
     job = find_job(config, job_name)
     templates = compile_job(config, job)
+    if deliver and combine_all:
+        raise MergeError("--deliver sends each document on its own way; it does not go with "
+                         "--combine, which makes one document of them all.")
     if deliver and preview is not None:
         raise MergeError("--deliver sends documents; it does not go with --preview, which "
                          "writes nothing back. Use --dry-run to see what would go where.")
@@ -415,6 +418,10 @@ def merge(config: Config, job_name: str, source: ExcelSource, *, today: dt.date,
                 d.record.provider_id or "")) for d in result.documents):
         check_email_setup(config)  # no server or password: say so before making anything
     stamp = now or dt.datetime.now().replace(microsecond=0)
+    if dry_run and deliver:
+        result.delivered = True
+        for doc in result.documents:
+            doc.outcome = Outcome("would go")
     if dry_run:
         result.changes = _changes(job, data, result.documents, templates,
                                   config.path.parent if config.path else Path.cwd(), stamp)
