@@ -323,3 +323,16 @@ def test_dry_run_shows_the_way_each_goes_and_sends_nothing(practice: Path) -> No
     assert {d.route for d in result.documents} == {"email", "fax"}
     assert {d.outcome.status for d in result.documents} == {"would go"}
     assert config.excel.read_bytes() == before and not config.output.exists()
+
+
+def test_fax_without_a_number_fails_and_makes_no_fax_file(practice: Path) -> None:
+    config, _data, chosen = _records(practice, "thank-you")
+    patch_workbook(config.excel, [SetField("Providers", "provider_id", chosen[0].provider_id,
+                                           "delivery", "fax"),
+                                  SetField("Providers", "provider_id", chosen[0].provider_id,
+                                           "fax", None)], backup=False)
+    result = _run(practice, "thank-you", drafts=True)
+    doc = next(d for d in result.documents if d.record.key == chosen[0].key)
+    assert doc.outcome.status == "failed" and "no fax number" in doc.outcome.detail
+    fax_folder = config.output / "thank-you" / "fax"
+    assert not fax_folder.exists() or not list(fax_folder.iterdir())

@@ -271,7 +271,11 @@ def _deliver(config: Config, job: Job, data: Data, result: MergeResult, folder: 
     if any(d.route == "fax" for d in docs):
         cover = CompiledTemplate(config.templates / "fax-cover.docx")
         for i, doc in enumerate(docs):
-            if doc.route == "fax":
+            if doc.route == "fax" and not (data.providers.get(doc.record.provider_id or "")
+                                           or {}).get("fax"):
+                doc.outcome = Outcome("failed", "the provider has no fax number in "
+                                                "Providers.fax")
+            elif doc.route == "fax":
                 page = cover.render(dict(doc.context, subject=job.title))
                 faxes[i] = folder / f".fax-{i:05d}.docx"
                 _write_private(faxes[i], combine([page, doc.data]))
@@ -288,9 +292,7 @@ def _deliver(config: Config, job: Job, data: Data, result: MergeResult, folder: 
                                               docs[i].record.key), set())
         os.replace(pdf, target)
         temp.unlink()
-        docs[i].outcome = (Outcome("produced", f"fax: {target.name}", target)
-                           if provider.get("fax") else
-                           Outcome("failed", "the provider has no fax number in Providers.fax"))
+        docs[i].outcome = Outcome("produced", f"fax: {target.name}", target)
     # One message per provider, with each of their documents in the batch attached.
     groups: dict[str, list[int]] = {}
     for i, doc in enumerate(docs):
