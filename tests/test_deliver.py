@@ -336,3 +336,15 @@ def test_fax_without_a_number_fails_and_makes_no_fax_file(practice: Path) -> Non
     assert doc.outcome.status == "failed" and "no fax number" in doc.outcome.detail
     fax_folder = config.output / "thank-you" / "fax"
     assert not fax_folder.exists() or not list(fax_folder.iterdir())
+
+
+def test_a_bad_email_text_stops_before_anything_is_made(practice: Path) -> None:
+    _config, _data, chosen = _records(practice, "thank-you")
+    _prefer(practice, {r.provider_id: "email" for r in chosen})
+    text = practice.read_text().replace(
+        'email_client_info = true\n', 'email_client_info = true\n'
+        'email_subject = "For {{ provider.nickname }}"\n', 1)
+    practice.write_text(text)
+    with pytest.raises(Exception, match=r"\[jobs.thank-you\] email_subject: .*nickname"):
+        _run(practice, "thank-you", drafts=True)
+    assert not (load_config(practice).output / "thank-you").exists()

@@ -66,6 +66,18 @@ def _text_template(text: str, what: str, job: str) -> jinja2.Template:
             from None
 
 
+def check_texts(job: Any, context: dict[str, Any]) -> None:
+    """The job's email subject and body render with a document's data (checked before
+    anything is made)."""
+    data = dict(context, job_title=job.title)
+    for what in ("email_subject", "email_body"):
+        try:
+            _text_template(getattr(job, what), what, job.name).render(data)
+        except jinja2.UndefinedError as exc:
+            raise DeliveryError(f"[jobs.{job.name}] {what}: {exc.message}; the fields are the "
+                                "template's (provider, practice, ...) and job_title.") from None
+
+
 def message(config: Config, job: Any, context: dict[str, Any], to: str,
             pdfs: list[Path]) -> EmailMessage:
     """The email that carries a provider's documents of the batch, each attached as PDF."""

@@ -40,6 +40,7 @@ from refdesk.merge.deliver import (
     Mailer,
     Outcome,
     check_email_setup,
+    check_texts,
     email_allowed,
     fax_name,
     how,
@@ -415,10 +416,12 @@ def merge(config: Config, job_name: str, source: ExcelSource, *, today: dt.date,
         doc.file = _unique(folder, _file_name(job, record, data), taken)
         doc.route = how(job.to, data.providers.get(record.provider_id or ""))
         result.documents.append(doc)
-    if deliver and not dry_run and not drafts and any(
-            d.route == "email" and not email_allowed(job, d.record, data.providers.get(
-                d.record.provider_id or "")) for d in result.documents):
-        check_email_setup(config)  # no server or password: say so before making anything
+    emails = [d for d in result.documents if deliver and d.route == "email" and not
+              email_allowed(job, d.record, data.providers.get(d.record.provider_id or ""))]
+    if emails and not dry_run:  # a message that cannot be written or sent: say so now
+        check_texts(job, emails[0].context)
+        if not drafts:
+            check_email_setup(config)
     stamp = now or dt.datetime.now().replace(microsecond=0)
     if dry_run and deliver:
         result.delivered = True
