@@ -111,12 +111,12 @@ JOB_KEYS: dict[str, Key] = {
     "contact": _text("When set, a Contacts row with this summary is added for each document."),
     "again_after_days": Key(int, "Make a record's document again once this many days have "
                             "passed (0: once only).", 0),
-    "email_subject": _text("Subject of the email that carries the document (Jinja, with the "
-                           "template's data and job_title).",
-                           "{{ job_title }}: {{ practice.name }}"),
+    "email_subject": _text("Subject of the email that carries the document, and the Re line "
+                           "of a fax cover (Jinja, with the template's data and job_title).",
+                           "From {{ practice.name }}"),
     "email_body": _text("Body of that email (Jinja text).",
-                        "Dear {{ provider.salutation }},\n\nPlease find attached: "
-                        "{{ job_title|lower }}.\n\n{{ practice.signature }}\n"
+                        "Dear {{ provider.salutation }},\n\nPlease find attached a document "
+                        "from {{ practice.name }}.\n\n{{ practice.signature }}\n"
                         "{{ practice.name }}  {{ practice.phone }}\n"),
     "email_client_info": Key(bool, "Allow emailing this job's documents about a client "
                              "(only to the address of the provider the release names).", False),

@@ -86,7 +86,7 @@ def test_fax_email_drafts_and_mail_as_each_provider_asked(practice: Path,
     assert fax.outcome.path.parent.name == "fax"
     cover = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(fax.outcome.path), "-"],
                            capture_output=True, text=True, check=True).stdout
-    assert "FAX" in cover and provider["fax"] in cover and "Thank-you letters" in cover
+    assert "FAX" in cover and provider["fax"] in cover and "Thank you for your referral" in cover
     letter = subprocess.run(["pdftotext", "-f", "2", str(fax.outcome.path), "-"],
                             capture_output=True, text=True, check=True).stdout
     assert data.clients[fax.record.client_id]["first_name"] in letter
@@ -96,7 +96,7 @@ def test_fax_email_drafts_and_mail_as_each_provider_asked(practice: Path,
     msg = email.message_from_bytes(drafted.outcome.path.read_bytes(),
                                    policy=email.policy.default)
     assert msg["To"] == data.providers[drafted.record.provider_id]["email"]
-    assert "Thank-you letters" in msg["Subject"]
+    assert msg["Subject"] == "Thank you for your referral"
     attachment = next(msg.iter_attachments())
     assert attachment.get_content_type() == "application/pdf"
     text = _pdf_text(attachment.get_content(), tmp_path)
@@ -211,7 +211,7 @@ def test_email_through_smtp_with_starttls_and_login(practice: Path, emailing, tm
         provider = data.providers[doc.record.provider_id]
         assert envelope.rcpt_tos == [provider["email"]]
         msg = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
-        assert msg["Subject"] == "Thank-you letters for new referrals: Cedar Lane Massage Therapy"
+        assert msg["Subject"] == "Thank you for your referral"
         assert f"Dear {'Dr. ' if provider['credentials'] in ('MD', 'DO', 'DC', 'DDS') else ''}" \
             in msg.get_body(("plain",)).get_content()
         attachment = next(msg.iter_attachments())
@@ -341,9 +341,8 @@ def test_fax_without_a_number_fails_and_makes_no_fax_file(practice: Path) -> Non
 def test_a_bad_email_text_stops_before_anything_is_made(practice: Path) -> None:
     _config, _data, chosen = _records(practice, "thank-you")
     _prefer(practice, {r.provider_id: "email" for r in chosen})
-    text = practice.read_text().replace(
-        'email_client_info = true\n', 'email_client_info = true\n'
-        'email_subject = "For {{ provider.nickname }}"\n', 1)
+    text = practice.read_text().replace('email_subject = "Thank you for your referral"',
+                                        'email_subject = "For {{ provider.nickname }}"', 1)
     practice.write_text(text)
     with pytest.raises(Exception, match=r"\[jobs.thank-you\] email_subject: .*nickname"):
         _run(practice, "thank-you", drafts=True)

@@ -78,6 +78,12 @@ def check_texts(job: Any, context: dict[str, Any]) -> None:
                                 "template's (provider, practice, ...) and job_title.") from None
 
 
+def subject(job: Any, context: dict[str, Any]) -> str:
+    text = _text_template(job.email_subject, "email_subject", job.name).render(
+        dict(context, job_title=job.title))
+    return " ".join(text.split())
+
+
 def message(config: Config, job: Any, context: dict[str, Any], to: str,
             pdfs: list[Path]) -> EmailMessage:
     """The email that carries a provider's documents of the batch, each attached as PDF."""

@@ -45,6 +45,7 @@ from refdesk.merge.deliver import (
     fax_name,
     how,
     message,
+    subject,
 )
 from refdesk.merge.engine import CompiledTemplate
 from refdesk.merge.jobs import Job, load_jobs
@@ -277,7 +278,7 @@ def _deliver(config: Config, job: Job, data: Data, result: MergeResult, folder: 
                 doc.outcome = Outcome("failed", "the provider has no fax number in "
                                                 "Providers.fax")
             elif doc.route == "fax":
-                page = cover.render(dict(doc.context, subject=job.title))
+                page = cover.render(dict(doc.context, subject=subject(job, doc.context)))
                 faxes[i] = folder / f".fax-{i:05d}.docx"
                 _write_private(faxes[i], combine([page, doc.data]))
     files = [d.file for d in docs if d.file is not None]
