@@ -24,6 +24,8 @@ demo: $(STAMP)
 	@$(BIN)/refdesk summary
 	@echo "== refdesk check: the sample's planted mistakes (exit 1 means errors were found) =="
 	@$(BIN)/refdesk check; status=$$?; [ $$status -le 1 ]
+	@echo "== refdesk todo: this week's actions on the sample practice =="
+	@$(BIN)/refdesk --quiet todo --on 2026-11-23
 	@echo "== refdesk merge: the mail-merge jobs, and three thank-you letters as a preview =="
 	@$(BIN)/refdesk merge
 	@tmp=$$(mktemp -d) && \

@@ -187,6 +187,44 @@ def init(ctx: click.Context, path: Path) -> None:
 
 
 @cli.command()
+@source_options
+@format_options
+@click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="The day to plan for (YYYY-MM-DD) [default: today].")
+@click.pass_context
+def todo(ctx: click.Context, config_path: Path | None, workbook: Path | None, as_json: bool,
+         as_csv: bool, on: dt.datetime | None) -> None:
+    """The week's actions: follow-ups due, letters and reports owed, packets to send,
+    referrals not yet scheduled, releases ending, referrers going quiet.
+
+    Each line says the next step and, where one does it, the `refdesk merge` job.
+
+    \b
+    Examples:
+      refdesk todo
+      refdesk todo --on 2026-11-30
+      refdesk todo --json > todo.json
+    """
+    from refdesk.todo import KINDS
+    from refdesk.todo import todo as plan
+
+    config, source = resolve(config_path, workbook)
+    day = on.date() if on else dt.date.today()
+    progress(ctx, f"Reading {source} ...")
+    actions = plan(source.read(), config, day)
+    if as_json or as_csv:
+        emit_records([a.record_dict() for a in actions], as_json=as_json)
+        return
+    if not actions:
+        click.echo(f"Nothing to do on {day:%Y-%m-%d}.")
+        return
+    rows = [[a.due.isoformat(), KINDS[a.kind], a.who, a.detail,
+             a.next_step + (f" (refdesk merge {a.job})" if a.job else "")] for a in actions]
+    print_table(f"To do on {day:%Y-%m-%d}: {len(actions)} action(s)",
+                ["due", "what", "who", "why", "next step"], rows)
+
+
+@cli.command()
 @click.argument("job", required=False)
 @source_options
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False),

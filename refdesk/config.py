@@ -67,6 +67,20 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "excel": _text("Path of the workbook, relative to this file.",
                        "workbooks/referrals.xlsx"),
     },
+    "program": {
+        "dormant_after_days": Key(int, "A provider who referred before but not within this "
+                                  "many days is dormant.", 90),
+        "report_every_visits": Key(int, "A progress report is owed after this many visits "
+                                   "since the last one.", 6),
+        "report_every_weeks": Key(int, "... or after this many weeks with visits since the "
+                                  "last one.", 4),
+        "unscheduled_after_days": Key(int, "A referral with no first visit this many days "
+                                      "after it came is flagged.", 7),
+        "release_warning_days": Key(int, "Releases ending within this many days are "
+                                    "flagged.", 30),
+        "thank_you_within_days": Key(int, "Thank-you letters are owed for first visits this "
+                                     "recent.", 30),
+    },
     "email": {
         "host": _text("SMTP server that sends the practice's mail, e.g. smtp.example.com."),
         "port": Key(int, "SMTP port: 587 for STARTTLS, 465 for SSL.", 587),
@@ -158,6 +172,8 @@ class Config:
     output: Path = Path("letters")
     #: Job name -> its checked keys (see JOB_KEYS); turned into Jobs by refdesk.merge.jobs.
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: [program]: the thresholds of `refdesk todo` (see refdesk.todo.Rules).
+    program: dict[str, Any] = field(default_factory=dict)
     #: [email]: how documents go out by email (empty host: not configured).
     email: dict[str, Any] = field(default_factory=dict)
     #: Job name -> key -> the line it is set on ("" for the [jobs.NAME] header), for messages.
@@ -258,6 +274,11 @@ def load_config(path: Path | str) -> Config:
     practice = _check_section(path, text, "practice", data["practice"])
     source = _check_section(path, text, "source", data.get("source", {}))
     merge = _check_section(path, text, "merge", data.get("merge", {}))
+    program = _check_section(path, text, "program", data.get("program", {}))
+    for key, value in program.items():
+        if value < 0:
+            raise ConfigError(f"{_where(path, text, 'program', key)}: program.{key} must be "
+                              "0 or more.")
     email = {k: spec.default for k, spec in SECTIONS["email"].items()}
     email.update(_check_section(path, text, "email", data.get("email", {})))
     if email.get("ca_file"):
@@ -282,4 +303,4 @@ def load_config(path: Path | str) -> Config:
                   excel=where(source.get("excel", SECTIONS["source"]["excel"].default)),
                   templates=where(merge.get("templates", "templates")),
                   output=where(merge.get("output", "letters")), jobs=jobs, job_lines=lines,
-                  email=email)
+                  email=email, program=program)

@@ -1,0 +1,240 @@
+"""`refdesk todo`: the week's actions, read from the workbook.
+
+Follow-ups due, thank-you letters owed, progress reports owed, introductory packets to send,
+referrals not yet scheduled, releases about to expire and referrers going quiet. Each action
+names who, why, the next step, and the `refdesk merge` job that does it where there is one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from refdesk.book import Book
+from refdesk.config import Config
+from refdesk.merge.data import Data, _day, _rows, items, letter_date
+
+#: The kinds of action, in the order the list shows them.
+KINDS = {
+    "follow-up": "Follow up",
+    "thank-you": "Thank-you owed",
+    "progress-report": "Progress report owed",
+    "intro-packet": "Packet to send",
+    "unscheduled": "Not yet scheduled",
+    "release-expiring": "Release expiring",
+    "going-dormant": "Referrer going quiet",
+}
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The thresholds, from config.toml [program]."""
+
+    dormant_after_days: int = 90
+    report_every_visits: int = 6
+    report_every_weeks: int = 4
+    unscheduled_after_days: int = 7
+    release_warning_days: int = 30
+    quiet_warning_days: int = 14
+    thank_you_within_days: int = 30
+
+    @classmethod
+    def of(cls, config: Config | None) -> Rules:
+        values = getattr(config, "program", None) or {}
+        return cls(**{k: v for k, v in values.items() if k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: str
+    due: dt.date
+    who: str
+    detail: str
+    next_step: str
+    job: str = ""
+    record: str = ""
+
+    def record_dict(self) -> dict[str, Any]:
+        values = asdict(self)
+        values["due"] = self.due.isoformat()
+        values["what"] = KINDS[self.kind]
+        return values
+
+
+def _provider_label(data: Data, provider_id: str | None) -> str:
+    row = data.providers.get(provider_id or "") or {}
+    name = row.get("name") or provider_id or "?"
+    practice = row.get("practice")
+    return f"{name} ({practice})" if practice else str(name)
+
+
+def _client_label(data: Data, client_id: str | None) -> str:
+    row = data.clients.get(client_id or "") or {}
+    name = " ".join(str(x) for x in (row.get("first_name"), row.get("last_name")) if x)
+    return f"{name} ({client_id})" if name else str(client_id)
+
+
+def follow_ups(data: Data, contacts: list[dict[str, Any]], on: dt.date) -> list[Action]:
+    """Providers.next_follow_up and Contacts.follow_up_on that are due, one line a provider:
+    whom to ask for, and the last thing said. A contact's follow-up is done once a later
+    contact with the same provider exists."""
+    latest: dict[str, dict[str, Any]] = {}
+    for c in contacts:
+        pid, day = c.get("provider_id"), _day(c.get("date"))
+        if pid and day and (pid not in latest or day >= _day(latest[pid]["date"])):
+            latest[pid] = c
+    due: dict[str, dt.date] = {}
+    for pid, row in data.providers.items():
+        day = _day(row.get("next_follow_up"))
+        if day and day <= on:
+            due[pid] = min(day, due.get(pid, day))
+    for c in contacts:
+        pid, day = c.get("provider_id"), _day(c.get("follow_up_on"))
+        if not pid or not day or day > on or latest.get(pid) is not c:
+            continue
+        due[pid] = min(day, due.get(pid, day))
+    actions = []
+    for pid, day in due.items():
+        row = data.providers.get(pid) or {}
+        parts = []
+        if row.get("staff_contact"):
+            parts.append(f"ask for {row['staff_contact']}")
+        last = latest.get(pid)
+        if last:
+            said = last.get("summary") or last.get("next_step") or "no notes"
+            parts.append(f"last contact {letter_date(_day(last['date']))}: {said}")
+        actions.append(Action("follow-up", day, _provider_label(data, pid), "; ".join(parts),
+                              f"call {row.get('phone') or 'them'}", record=pid))
+    return actions
+
+
+def thank_yous(data: Data, rules: Rules, on: dt.date) -> list[Action]:
+    """First visits of the last weeks without a thank-you (older ones are past thanking)."""
+    out = []
+    since = on - dt.timedelta(days=rules.thank_you_within_days)
+    for r in data.referrals:
+        first = _day(r.get("first_visit"))
+        if first and since <= first <= on and not r.get("thank_you_sent"):
+            out.append(Action("thank-you", first, _provider_label(data, r.get("provider_id")),
+                              f"referral {r['referral_id']}: first visit "
+                              f"{letter_date(first)}", "send the thank-you letter",
+                              "thank-you", r["referral_id"]))
+    return out
+
+
+def progress_reports(data: Data, rules: Rules, on: dt.date) -> list[Action]:
+    """A report is owed every N visits, or every N weeks with visits since the last one."""
+    out = []
+    for r in data.referrals:
+        if str(r.get("status") or "") != "in care":
+            continue
+        provider = data.providers.get(r.get("provider_id") or "") or {}
+        if "progress reports" not in {w.lower() for w in items(provider.get("wants"))}:
+            continue
+        last = _day(r.get("last_report_sent"))
+        visits = [v for v in data.visits_by_referral.get(r["referral_id"], [])
+                  if _day(v["date"]) <= on and (last is None or _day(v["date"]) > last)]
+        if not visits:
+            continue
+        since = last or _day(r.get("first_visit")) or _day(visits[0]["date"])
+        weeks_due = since + dt.timedelta(weeks=rules.report_every_weeks)
+        if len(visits) >= rules.report_every_visits:
+            due = _day(visits[rules.report_every_visits - 1]["date"])
+        elif weeks_due <= on:
+            due = weeks_due
+        else:
+            continue
+        out.append(Action("progress-report", due, _provider_label(data, r.get("provider_id")),
+                          f"referral {r['referral_id']}: {len(visits)} visit(s) since "
+                          + (f"the report of {letter_date(last)}" if last else "the start"),
+                          "send a progress report", "progress-report", r["referral_id"]))
+    return out
+
+
+def packets(data: Data, on: dt.date) -> list[Action]:
+    sent = {str(x.get("record")) for x in data.letters
+            if x.get("job") == "intro-packet" and x.get("status") != "failed"}
+    out = []
+    for pid, row in data.providers.items():
+        if str(row.get("stage") or "") in ("prospect", "contacted") and pid not in sent:
+            out.append(Action("intro-packet", on, _provider_label(data, pid),
+                              f"stage {row.get('stage')}, no packet sent yet",
+                              "send the introductory packet", "intro-packet", pid))
+    return out
+
+
+def unscheduled(data: Data, rules: Rules, on: dt.date) -> list[Action]:
+    out = []
+    for r in data.referrals:
+        received = _day(r.get("received_on"))
+        if (received is None or r.get("first_visit")
+                or str(r.get("status") or "received") not in ("received", "")):
+            continue
+        due = received + dt.timedelta(days=rules.unscheduled_after_days)
+        if due <= on:
+            client = data.clients.get(r.get("client_id") or "") or {}
+            out.append(Action("unscheduled", due, _client_label(data, r.get("client_id")),
+                              f"referral {r['referral_id']} from "
+                              f"{_provider_label(data, r.get('provider_id'))}, received "
+                              f"{letter_date(received)}",
+                              f"call {client.get('phone') or 'the client'} to schedule",
+                              record=r["referral_id"]))
+    return out
+
+
+def releases_expiring(data: Data, rules: Rules, on: dt.date) -> list[Action]:
+    """Releases that end within the warning window, unless a later one covers the pair."""
+    out = []
+    horizon = on + dt.timedelta(days=rules.release_warning_days)
+    for (cid, pid), rows in data.releases.items():
+        live = [r for r in rows if not (_day(r.get("revoked_on")) and _day(r["revoked_on"]) <= on)
+                and _day(r.get("signed_on")) and _day(r["signed_on"]) <= on]
+        if not live:
+            continue
+        ends = [_day(r.get("expires_on")) for r in live]
+        if any(e is None for e in ends):
+            continue  # one of them never expires
+        last = max(ends, key=lambda e: e or dt.date.min)
+        if last is not None and on <= last <= horizon:
+            release = live[ends.index(last)]
+            out.append(Action("release-expiring", last, _client_label(data, cid),
+                              f"release {release.get('release_id')} for "
+                              f"{_provider_label(data, pid)} ends {letter_date(last)}",
+                              "have the client sign a new release", "release-form", cid))
+    return out
+
+
+def going_dormant(data: Data, rules: Rules, on: dt.date) -> list[Action]:
+    latest: dict[str, dt.date] = {}
+    for r in data.referrals:
+        day, pid = _day(r.get("received_on")), r.get("provider_id")
+        if day and pid and day <= on:
+            latest[pid] = max(day, latest.get(pid, day))
+    out = []
+    for pid, day in latest.items():
+        dormant_on = day + dt.timedelta(days=rules.dormant_after_days)
+        stage = str((data.providers.get(pid) or {}).get("stage") or "")
+        if on <= dormant_on <= on + dt.timedelta(days=rules.quiet_warning_days):
+            detail = (f"last referral {letter_date(day)}; dormant from "
+                      f"{letter_date(dormant_on)}")
+        elif dormant_on < on and stage == "referring":
+            detail = (f"last referral {letter_date(day)}; dormant since "
+                      f"{letter_date(dormant_on)} (stage still says referring)")
+        else:
+            continue
+        out.append(Action("going-dormant", dormant_on, _provider_label(data, pid), detail,
+                          "get back in touch: a call or a visit", record=pid))
+    return out
+
+
+def todo(book: Book, config: Config | None, on: dt.date) -> list[Action]:
+    data = Data.of(book, on)
+    rules = Rules.of(config)
+    contacts = _rows(book, "Contacts")
+    actions = [*follow_ups(data, contacts, on), *thank_yous(data, rules, on),
+               *progress_reports(data, rules, on), *packets(data, on),
+               *unscheduled(data, rules, on), *releases_expiring(data, rules, on),
+               *going_dormant(data, rules, on)]
+    order = list(KINDS)
+    return sorted(actions, key=lambda a: (order.index(a.kind), a.due, a.who))
