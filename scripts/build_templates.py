@@ -1,10 +1,12 @@
-"""Build the merge templates in templates/ (Word documents with docxtpl tags).
+"""Build the merge templates in templates/: Word documents with docxtpl tags.
 
-    python scripts/build_templates.py
+    python scripts/build_templates.py [FOLDER]
 
-The same code gives the same files, byte for byte: fixed document properties and zip times.
-Every tag sits whole in one run, so Word shows it as typed and docxtpl reads it; open the
-results in Word to adjust wording or layout, or change this script and run it again.
+The same code gives the same files, byte for byte: fixed document properties and zip times, no
+random ids. Every tag sits whole in one run, so Word shows it as typed and docxtpl reads it.
+Paragraph and row tags (`{%p ... %}`, `{%tr ... %}`) stand alone in their own paragraph or row.
+The look lives in named styles (Normal, Heading 1 and 2, Table Text, Table Label, ...), so a
+change made to a style in Word applies throughout; or change this script and run it again.
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ import io
 import re
 import sys
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from docx import Document
+from docx.document import Document as DocumentObject
 from docx.enum.section import WD_ORIENT
-from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_ROW_HEIGHT_RULE, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT, WD_TAB_LEADER
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
@@ -30,41 +35,181 @@ from docx.text.paragraph import Paragraph
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "templates"
 FIXED = dt.datetime(2026, 1, 1)
-FONT = "Georgia"
-ACCENT = RGBColor(0x2F, 0x5D, 0x50)
-GREY = RGBColor(0x59, 0x59, 0x59)
-LABEL_FILL = "E7EFEA"
+AUTHOR = "refdesk"
+
+FONT = "Cambria"
+SYMBOL_FONT = "Segoe UI Symbol"  # for the check boxes; Word and LibreOffice fall back if absent
+ACCENT = "24585C"  # deep teal: the practice name, titles, headings, rules
+INK = "222222"
+MUTED = "5C6668"
+LABEL_FILL = "E6EEEE"
+BORDER = "9AA7A8"
+WIDTH = 6.5  # inches between the margins
+
 CONFIDENTIAL = ("Confidential health information: protected under HIPAA; do not redisclose "
                 "without the client's written authorization.")
-BOX = "{{ '☒' if item.checked else '☐' }} {{ item.label }}"
-#: Inline check boxes: a non-breaking space keeps each label on one line with its box.
+BOX = "{{ '☒' if item.checked else '☐' }}"
+EMPTY_BOX = "☐"
 NBSP = "\u00a0"
-INLINE_BOXES = ("{% for item in LIST %}{{ '☒' if item.checked else '☐' }}" + NBSP
-                + "{{ item.label|replace(' ', '" + NBSP + "') }}     {% endfor %}")
+GAP = "\u2003\u2003"  # two em spaces between inline check boxes
 
 
-# -- building blocks ------------------------------------------------------------------------
-def _font(run, size: float | None = None, bold: bool = False, italic: bool = False,
-          color: RGBColor | None = None) -> None:
-    run.font.name = FONT
-    run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), FONT)
-    if size:
-        run.font.size = Pt(size)
-    run.font.bold = bold or None
-    run.font.italic = italic or None
+# -- styles -----------------------------------------------------------------------------------
+def _rgb(hex_color: str) -> RGBColor:
+    return RGBColor.from_string(hex_color)
+
+
+def _plain_fonts(doc: DocumentObject) -> None:
+    """One font family everywhere: the document default names it, no style names a theme font
+    or a theme colour (a theme attribute would win over the font and colour set below)."""
+    root = doc.styles.element
+    defaults = root.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(qn("w:rPr"))
+    fonts = defaults.find(qn("w:rFonts"))
+    for key in list(fonts.attrib):
+        del fonts.attrib[key]
+    for key in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
+        fonts.set(qn(key), FONT)
+    for style in root.findall(qn("w:style")):
+        for element in style.iter(qn("w:rFonts")):
+            element.getparent().remove(element)
+        for element in style.iter(qn("w:color")):
+            for key in ("w:themeColor", "w:themeShade", "w:themeTint"):
+                element.attrib.pop(qn(key), None)
+
+
+def _paragraph_style(doc: DocumentObject, name: str, base: str = "Normal", *,
+                     size: float | None = None, bold: bool | None = None,
+                     italic: bool | None = None, caps: bool | None = None,
+                     color: str | None = None, before: float | None = None,
+                     after: float | None = None, line: float | None = None,
+                     align=None, keep: bool | None = None, spacing: float | None = None,
+                     next_style: str | None = None):
+    try:
+        style = doc.styles[name]
+    except KeyError:
+        style = doc.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+        style.quick_style = True
+    style.base_style = doc.styles[base] if base else None
+    font = style.font
+    if size is not None:
+        font.size = Pt(size)
+    if bold is not None:
+        font.bold = bold
+    if italic is not None:
+        font.italic = italic
+    if caps is not None:
+        font.all_caps = caps
     if color is not None:
-        run.font.color.rgb = color
+        font.color.rgb = _rgb(color)
+    fmt = style.paragraph_format
+    if before is not None:
+        fmt.space_before = Pt(before)
+    if after is not None:
+        fmt.space_after = Pt(after)
+    if line is not None:
+        fmt.line_spacing = line
+    if align is not None:
+        fmt.alignment = align
+    if keep is not None:
+        fmt.keep_with_next = keep
+    if spacing is not None:
+        rpr = style.element.get_or_add_rPr()
+        element = OxmlElement("w:spacing")
+        element.set(qn("w:val"), str(int(spacing * 20)))
+        rpr.append(element)
+    if next_style is not None:
+        style.next_paragraph_style = doc.styles[next_style]
+    return style
 
 
-def para(container, text: str = "", *, size: float | None = None, bold: bool = False,
-         italic: bool = False, color: RGBColor | None = None, align=None, before: float = 0,
-         after: float = 6, style: str | None = None, keep: bool = False) -> Paragraph:
-    """A paragraph whose text is one run: a tag in it is never split."""
-    p = container.add_paragraph(style=style) if style else container.add_paragraph()
+def _styles(doc: DocumentObject) -> None:
+    _plain_fonts(doc)
+    normal = doc.styles["Normal"]
+    normal.font.size = Pt(10.5)
+    normal.font.color.rgb = _rgb(INK)
+    normal.paragraph_format.space_before = Pt(0)
+    normal.paragraph_format.space_after = Pt(6)
+    normal.paragraph_format.line_spacing = 1.0
+    # Letters: a little more air between paragraphs.
+    _paragraph_style(doc, "Body Text", size=10.5, after=6, line=1.0)
+    # Letterhead, in the header of every page.
+    _paragraph_style(doc, "Letterhead Name", "Header", size=20, bold=True, color=ACCENT,
+                     after=1, spacing=0.3)
+    _paragraph_style(doc, "Letterhead Therapist", "Header", size=10, italic=True, color=INK,
+                     after=3)
+    _paragraph_style(doc, "Letterhead Contact", "Header", size=8.5, color=MUTED, after=0)
+    footer = _paragraph_style(doc, "Footer", size=8, color=MUTED, after=0,
+                              align=WD_ALIGN_PARAGRAPH.CENTER)
+    footer.paragraph_format.tab_stops.clear_all()
+    _paragraph_style(doc, "Footer Notice", "Footer", size=7.5, italic=True)
+    # Titles and section headings.
+    _paragraph_style(doc, "Form Instructions", size=9.5, italic=True, color=MUTED, after=8)
+    _paragraph_style(doc, "Heading 1", size=16, bold=True, color=ACCENT, before=0, after=2,
+                     keep=True, next_style="Form Instructions")
+    _paragraph_style(doc, "Heading 2", size=9, bold=True, caps=True, color=ACCENT, before=9,
+                     after=3, keep=True, spacing=0.6)
+    # Tables: borders in the Table Grid style, label cells shaded.
+    _paragraph_style(doc, "Table Text", size=10, after=0, line=1.0)
+    _paragraph_style(doc, "Table Label", size=8, bold=True, caps=True, color=MUTED, after=0,
+                     line=1.0, spacing=0.3)
+    _paragraph_style(doc, "Check Item", size=10, after=1, line=1.0)
+    _paragraph_style(doc, "Signature Label", size=8, color=MUTED, after=0, line=1.0)
+    _paragraph_style(doc, "Fine Print", size=8.5, color=MUTED, after=3, line=1.0)
+    # Letters.
+    _paragraph_style(doc, "Inside Address", after=0)
+    _paragraph_style(doc, "Reference Line", bold=True, before=4, after=10)
+    bullet = _paragraph_style(doc, "List Bullet", size=10.5, after=2)
+    bullet.paragraph_format.left_indent = Inches(0.45)
+    bullet.paragraph_format.first_line_indent = Inches(-0.2)
+    quote = _paragraph_style(doc, "Quote", size=10.5, italic=True, color=INK, before=2, after=1)
+    quote.paragraph_format.left_indent = Inches(0.45)
+    quote.paragraph_format.right_indent = Inches(0.45)
+    attribution = _paragraph_style(doc, "Quote Attribution", size=9, color=MUTED, after=6)
+    attribution.paragraph_format.left_indent = Inches(0.45)
+    attribution.paragraph_format.right_indent = Inches(0.45)
+    _paragraph_style(doc, "Closing", before=4, after=24, keep=True)
+    _paragraph_style(doc, "Signature Name", after=0, keep=True)
+    _paragraph_style(doc, "Signature Details", size=9.5, color=MUTED, after=0, keep=True)
+    # Table Grid: thin grey borders, a little room above and below the text.
+    grid = doc.styles["Table Grid"].element
+    for side in grid.find(qn("w:tblPr")).find(qn("w:tblBorders")):
+        side.set(qn("w:color"), BORDER)
+        side.set(qn("w:sz"), "4")
+    margins = grid.find(qn("w:tblPr")).find(qn("w:tblCellMar"))
+    for side in ("w:top", "w:bottom"):
+        margins.find(qn(side)).set(qn("w:w"), "43")
+
+
+# -- building blocks ----------------------------------------------------------------------------
+def add_run(p: Paragraph, text: str, *, bold: bool | None = None, italic: bool | None = None,
+            color: str | None = None, symbol: bool = False):
+    """One run: a tag in `text` is never split."""
+    run = p.add_run(text)
+    if bold is not None:
+        run.font.bold = bold
+    if italic is not None:
+        run.font.italic = italic
+    if color is not None:
+        run.font.color.rgb = _rgb(color)
+    if symbol:
+        fonts = run._element.get_or_add_rPr().get_or_add_rFonts()
+        for key in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
+            fonts.set(qn(key), SYMBOL_FONT)
+    return run
+
+
+def para(container, text: str = "", style: str = "Normal", *, align=None,
+         before: float | None = None, after: float | None = None,
+         keep: bool = False) -> Paragraph:
+    """A paragraph of one run."""
+    p = container.add_paragraph(style=style)
     if text:
-        _font(p.add_run(text), size, bold, italic, color)
+        add_run(p, text)
     fmt = p.paragraph_format
-    fmt.space_before, fmt.space_after = Pt(before), Pt(after)
+    if before is not None:
+        fmt.space_before = Pt(before)
+    if after is not None:
+        fmt.space_after = Pt(after)
     if align is not None:
         p.alignment = align
     if keep:
@@ -77,27 +222,42 @@ def tag(container, text: str) -> Paragraph:
     return para(container, text, after=0)
 
 
-def rule(p: Paragraph, color: str = "2F5D50", size: int = 8) -> None:
-    """A line under a paragraph."""
-    borders = OxmlElement("w:pBdr")
-    bottom = OxmlElement("w:bottom")
-    for key, value in (("w:val", "single"), ("w:sz", str(size)), ("w:space", "4"),
-                       ("w:color", color)):
-        bottom.set(qn(key), value)
-    borders.append(bottom)
-    p._p.get_or_add_pPr().append(borders)
+def check(p: Paragraph, box: str, label: str, *, last: bool = True) -> None:
+    """A check box and its label: the box in a symbol font, a no-break space after it."""
+    add_run(p, box, symbol=True)
+    add_run(p, NBSP + label + ("" if last else GAP))
 
 
-def heading(doc, text: str, before: float = 8) -> Paragraph:
-    p = para(doc, text.upper(), size=9.5, bold=True, color=ACCENT, before=before, after=3,
-             keep=True)
-    return p
+def heading(container, text: str, *, before: float | None = None) -> Paragraph:
+    return para(container, text, "Heading 2", before=before)
 
 
-def title(doc, text: str, subtitle: str = "") -> None:
-    para(doc, text, size=15, bold=True, color=ACCENT, after=2 if subtitle else 10)
-    if subtitle:
-        para(doc, subtitle, size=9.5, italic=True, color=GREY, after=10)
+def title(doc: DocumentObject, text: str, instructions: str = "") -> None:
+    para(doc, text, "Heading 1", after=None if instructions else 10)
+    if instructions:
+        para(doc, instructions, "Form Instructions")
+
+
+def _border(parent, tag_name: str, sides: Sequence[str], *, size: int = 4,
+            color: str = BORDER, value: str = "single", space: int = 0) -> None:
+    borders = OxmlElement(tag_name)
+    for side in sides:
+        element = OxmlElement(f"w:{side}")
+        element.set(qn("w:val"), value)
+        element.set(qn("w:sz"), str(size))
+        element.set(qn("w:space"), str(space))
+        element.set(qn("w:color"), color if value != "nil" else "auto")
+        borders.append(element)
+    parent.append(borders)
+
+
+def rule_below(p: Paragraph, color: str = ACCENT, size: int = 6) -> None:
+    """A thin line under a paragraph."""
+    _border(p._p.get_or_add_pPr(), "w:pBdr", ("bottom",), size=size, color=color, space=4)
+
+
+def rule_above(p: Paragraph, color: str = BORDER, size: int = 4) -> None:
+    _border(p._p.get_or_add_pPr(), "w:pBdr", ("top",), size=size, color=color, space=4)
 
 
 def shade(cell: _Cell, fill: str = LABEL_FILL) -> None:
@@ -108,388 +268,556 @@ def shade(cell: _Cell, fill: str = LABEL_FILL) -> None:
     cell._tc.get_or_add_tcPr().append(shd)
 
 
-def cell_text(cell: _Cell, text: str, *, bold: bool = False, size: float = 10,
-              align=None, color: RGBColor | None = None) -> None:
-    p = cell.paragraphs[0]
-    if text:
-        _font(p.add_run(text), size, bold, color=color)
-    p.paragraph_format.space_after = Pt(1)
-    p.paragraph_format.space_before = Pt(1)
-    if align is not None:
-        p.alignment = align
-
-
-def table(doc, widths: Iterable[float]) -> Table:
-    widths = list(widths)
-    t = doc.add_table(rows=0, cols=len(widths))
-    t.style = "Table Grid"
-    t.alignment = WD_TABLE_ALIGNMENT.CENTER
+def new_table(container, widths: Sequence[float], *, grid: bool = True) -> Table:
+    """A table of fixed column widths (inches), thin grey borders unless grid is False."""
+    t = container.add_table(rows=0, cols=len(widths))
+    if grid:
+        t.style = "Table Grid"
+    t.alignment = WD_TABLE_ALIGNMENT.LEFT
     t.autofit = False
     for i, width in enumerate(widths):
         t.columns[i].width = Inches(width)
     return t
 
 
-def row(t: Table, *texts: str, label_first: bool = False, header: bool = False,
-        heights: float | None = None) -> None:
-    cells = t.add_row().cells
-    for i, text in enumerate(texts):
-        cells[i].width = t.columns[i].width
-        is_label = header or (label_first and i == 0)
-        cell_text(cells[i], text, bold=is_label, size=9.5 if is_label else 10)
-        if is_label:
-            shade(cells[i])
-    if heights:
-        t.rows[-1].height = Inches(heights)
+#: Kinds of cell: a shaded label, text (or an empty space to write in), a header.
+LABEL, TEXT, HEAD = "label", "text", "head"
 
 
-def loop_rows(t: Table, loop: str, *texts: str) -> None:
+def fill(cell: _Cell, kind: str, text: str, *, align=None) -> Paragraph:
+    p = cell.paragraphs[0]
+    if kind in (LABEL, HEAD):
+        p.style = "Table Label"
+        shade(cell)
+    else:
+        p.style = "Table Text"
+    if text:
+        add_run(p, text)
+    if align is not None:
+        p.alignment = align
+    cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
+    return p
+
+
+def add_row(t: Table, *cells: tuple[str, str], spans: Sequence[int] | None = None,
+            height: float | None = None, header: bool = False,
+            aligns: Sequence | None = None) -> list[_Cell]:
+    """A row of (kind, text) cells; spans merge cells left to right."""
+    row = t.add_row()
+    row_cells = row.cells
+    for i, cell in enumerate(row_cells):
+        cell.width = t.columns[i].width
+    spans = list(spans or [1] * len(cells))
+    targets, index = [], 0
+    for span in spans:
+        cell = row_cells[index]
+        if span > 1:
+            cell = cell.merge(row_cells[index + span - 1])
+        targets.append(cell)
+        index += span
+    for i, (cell, (kind, text)) in enumerate(zip(targets, cells, strict=True)):
+        fill(cell, kind, text, align=aligns[i] if aligns else None)
+    tr_pr = row._tr.get_or_add_trPr()
+    tr_pr.append(OxmlElement("w:cantSplit"))
+    if header:
+        tr_pr.append(OxmlElement("w:tblHeader"))
+    if height:
+        row.height = Inches(height)
+        row.height_rule = WD_ROW_HEIGHT_RULE.AT_LEAST
+    return targets
+
+
+def loop_rows(t: Table, loop: str, *cells: tuple[str, str], aligns: Sequence | None = None,
+              spans: Sequence[int] | None = None) -> None:
     """Rows repeated for each item: `{%tr for ... %}`, the row, `{%tr endfor %}`."""
-    cells = t.add_row().cells
-    cell_text(cells[0], f"{{%tr {loop} %}}")
-    row(t, *texts)
-    cells = t.add_row().cells
-    cell_text(cells[0], "{%tr endfor %}")
+    columns = len(t.columns)
+    add_row(t, (TEXT, f"{{%tr {loop} %}}"), spans=[columns])
+    add_row(t, *cells, aligns=aligns, spans=spans)
+    add_row(t, (TEXT, "{%tr endfor %}"), spans=[columns])
 
 
-def fields(doc, pairs: list[tuple[str, str]], widths=(1.9, 4.6)) -> Table:
-    t = table(doc, widths)
-    for label, value in pairs:
-        row(t, label, value, label_first=True, heights=0.27)
-    return t
+def L(text: str) -> tuple[str, str]:  # noqa: N802 - reads like the form it builds
+    return (LABEL, text)
 
 
-def blank_lines(doc, count: int) -> None:
-    """Lines to write on: a tab to the right margin with an underline leader."""
+def V(text: str = "") -> tuple[str, str]:  # noqa: N802
+    return (TEXT, text)
+
+
+def H(text: str) -> tuple[str, str]:  # noqa: N802
+    return (HEAD, text)
+
+
+def lines_in(cell: _Cell, lines: Sequence[str | tuple[str, str]]) -> None:
+    """Several lines in one cell, one paragraph each: the first in bold, a (label, value)
+    pair as the label in grey and the value."""
+    for i, line in enumerate(lines):
+        p = cell.paragraphs[0] if i == 0 else cell.add_paragraph()
+        p.style = "Table Text"
+        if isinstance(line, tuple):
+            add_run(p, line[0] + "  ", color=MUTED)
+            add_run(p, line[1])
+        else:
+            add_run(p, line, bold=True if i == 0 else None)
+    cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.TOP
+
+
+def write_on_lines(container, count: int, *, after: float = 12, keep: bool = False) -> None:
+    """Ruled lines to write on: a tab to the right margin with a line leader."""
     for _ in range(count):
-        p = para(doc, "\t", after=10, color=GREY)
-        p.paragraph_format.tab_stops.add_tab_stop(Inches(6.5), WD_TAB_ALIGNMENT.RIGHT,
+        p = para(container, "\t", after=after, keep=keep)
+        p.paragraph_format.tab_stops.add_tab_stop(Inches(WIDTH), WD_TAB_ALIGNMENT.RIGHT,
                                                   WD_TAB_LEADER.LINES)
 
 
-def spacer(doc, points: float = 4) -> None:
-    para(doc, "", after=points)
+def signature_lines(container, fields: Sequence[tuple[str, float]], *, gap: float = 0.35,
+                    height: float = 0.42) -> Table:
+    """Lines to sign and date on, each with its label beneath: a borderless table whose
+    writing cells have only a bottom border."""
+    widths: list[float] = []
+    for i, (_label, width) in enumerate(fields):
+        if i:
+            widths.append(gap)
+        widths.append(width)
+    t = new_table(container, widths, grid=False)
+    lines, labels = t.add_row(), t.add_row()
+    lines.height, lines.height_rule = Inches(height), WD_ROW_HEIGHT_RULE.AT_LEAST
+    for row in (lines, labels):
+        row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
+    for cell in lines.cells:
+        cell.paragraphs[0].paragraph_format.keep_with_next = True
+    for i in range(len(widths)):
+        for row in (lines, labels):
+            row.cells[i].width = Inches(widths[i])
+            row.cells[i].paragraphs[0].style = "Signature Label"
+        if i % 2:
+            continue
+        _border(lines.cells[i]._tc.get_or_add_tcPr(), "w:tcBorders", ("bottom",), size=6,
+                color="555555")
+        lines.cells[i].vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.BOTTOM
+        add_run(labels.cells[i].paragraphs[0], fields[i // 2][0])
+    return t
+
+
+def spacer(container, points: float = 6) -> Paragraph:
+    p = para(container, "", after=0)
+    p.paragraph_format.line_spacing = Pt(points)
+    return p
 
 
 # -- the page ---------------------------------------------------------------------------------
-def new_document(confidential: bool) -> Document:
+def new_document(title_text: str, *, confidential: bool) -> DocumentObject:
+    """A letter-size page with the letterhead in the header and the footer below."""
     doc = Document()
+    _styles(doc)
+    doc.core_properties.title = title_text  # kept by reproducible(), which writes core.xml
+
     section = doc.sections[0]
     section.orientation = WD_ORIENT.PORTRAIT
     section.page_width, section.page_height = Inches(8.5), Inches(11)
     section.left_margin = section.right_margin = Inches(1)
-    section.top_margin, section.bottom_margin = Inches(0.7), Inches(0.7)
-    section.header_distance = section.footer_distance = Inches(0.4)
-    normal = doc.styles["Normal"]
-    normal.font.name, normal.font.size = FONT, Pt(10.5)
-    normal.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), FONT)
-    normal.paragraph_format.space_after = Pt(6)
-    normal.paragraph_format.line_spacing = 1.05
-    for name in ("List Bullet", "Table Grid"):
-        style = doc.styles[name]
-        if style.font is not None:
-            style.font.name = FONT
+    section.top_margin, section.bottom_margin = Inches(1.5), Inches(0.9)
+    section.header_distance, section.footer_distance = Inches(0.45), Inches(0.4)
 
     header = section.header
-    head = header.paragraphs[0]
-    _font(head.add_run("{{ practice.name }}"), 17, bold=True, color=ACCENT)
-    head.paragraph_format.space_after = Pt(0)
-    para(header, "{{ practice.signature }}  ·  {{ practice.profession|capitalize }}  ·  "
-         "{{ practice.email }}", size=9, color=GREY, after=0)
-    line = para(header, "{{ practice.street }}, {{ practice.city_line }}  ·  Tel "
-                "{{ practice.phone }}  ·  Fax {{ practice.fax }}", size=8.5, color=GREY, after=10)
-    rule(line)
+    name = header.paragraphs[0]
+    name.style = "Letterhead Name"
+    add_run(name, "{{ practice.name }}")
+    para(header, "{{ practice.signature }}  ·  {{ practice.license }}", "Letterhead Therapist")
+    para(header, "{{ practice.street }}, {{ practice.city_line }}  ·  Tel {{ practice.phone }}"
+         "  ·  Fax {{ practice.fax }}", "Letterhead Contact")
+    para(header, "{{ practice.email }}  ·  {{ practice.website }}", "Letterhead Contact")
+    rule_below(header.paragraphs[-1])
 
     footer = section.footer
-    foot = footer.paragraphs[0]
-    foot.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _font(foot.add_run("{{ practice.name }}  ·  {{ practice.phone }}  ·  {{ practice.website }}"),
-          8, color=GREY)
+    line = footer.paragraphs[0]
+    line.style = "Footer"
+    add_run(line, "{{ practice.name }}  ·  {{ practice.phone }}")
+    rule_above(line)
     if confidential:
-        para(footer, CONFIDENTIAL, size=7.5, italic=True, color=GREY,
-             align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
+        para(footer, CONFIDENTIAL, "Footer Notice")
     return doc
 
 
-def inside_address(doc) -> None:
-    para(doc, "{{ today }}", after=12)
+def letter_opening(doc: DocumentObject, reference: str = "") -> None:
+    """Date, inside address, an optional Re: line and the salutation."""
+    para(doc, "{{ today }}", "Inside Address", after=12)
     for text in ("{{ provider.full_name }}", "{{ provider.practice }}", "{{ provider.street }}",
                  "{{ provider.city_line }}"):
-        para(doc, text, after=0)
-    spacer(doc, 8)
-    para(doc, "Dear {{ provider.salutation }}:", after=8)
+        para(doc, text, "Inside Address")
+    if reference:
+        para(doc, reference, "Reference Line", before=12, after=0)
+    para(doc, "Dear {{ provider.salutation }}:", "Body Text", before=12)
 
 
-def closing(doc, words: str = "Sincerely,") -> None:
-    para(doc, words, before=4, after=22, keep=True)
-    para(doc, "{{ practice.signature }}", after=0, keep=True)
-    para(doc, "{{ practice.license }}  ·  NPI {{ practice.npi }}", size=9, color=GREY,
-         after=0)
+def letter_closing(doc: DocumentObject, words: str = "Sincerely,") -> None:
+    para(doc, words, "Closing")
+    para(doc, "{{ practice.signature }}", "Signature Name")
+    para(doc, "{{ practice.license }}  ·  NPI {{ practice.npi }}  ·  Tel {{ practice.phone }}  ·  "
+         "{{ practice.email }}", "Signature Details")
 
 
-def signature_block(doc, left: str, right: str = "Date") -> None:
-    """An empty box to sign in, over the labels of what goes there."""
-    t = table(doc, (4.4, 2.1))
-    for i, cell in enumerate(t.add_row().cells):
-        cell.width = t.columns[i].width
-    t.rows[-1].height = Inches(0.45)
-    row(t, left, right, header=True)
-
-
-# -- the documents ------------------------------------------------------------------------------
-def intro_letter() -> Document:
-    doc = new_document(confidential=False)
-    inside_address(doc)
+# -- the documents --------------------------------------------------------------------------------
+def intro_letter() -> DocumentObject:
+    doc = new_document("Letter of introduction", confidential=False)
+    letter_opening(doc)
     para(doc, "I would like to introduce {{ practice.name }}, a {{ practice.profession }} "
-         "practice in {{ practice.city }} focused on {{ practice.specialty }}. Many of my "
-         "clients see me alongside their physicians and therapists, and I would welcome the "
-         "chance to care for your patients in the same way.")
+         "practice in {{ practice.city }} with a special focus on {{ practice.specialty }}. "
+         "Many of the people I treat also see a physician or therapist for the same problem, "
+         "and I would welcome the chance to work alongside you in the care of your patients.",
+         "Body Text")
     heading(doc, "Conditions I treat")
     tag(doc, "{%p for c in practice.conditions %}")
-    para(doc, "{{ c }}", style="List Bullet", after=1)
+    para(doc, "{{ c }}", "List Bullet")
     tag(doc, "{%p endfor %}")
-    heading(doc, "How my work helps your patients")
+    heading(doc, "How massage therapy helps your patients")
     tag(doc, "{%p for b in practice.benefits %}")
-    para(doc, "{{ b }}", style="List Bullet", after=1)
+    para(doc, "{{ b }}", "List Bullet")
     tag(doc, "{%p endfor %}")
     heading(doc, "Training and approach")
-    para(doc, "{{ practice.training }}")
+    para(doc, "{{ practice.training }}", "Body Text")
     tag(doc, "{%p if testimonials %}")
     heading(doc, "What clients say")
     tag(doc, "{%p for t in testimonials %}")
-    quote = para(doc, "“{{ t.quote }}” — {{ t.attribution }}", italic=True, size=10,
-                 color=GREY, after=4)
-    quote.paragraph_format.left_indent = Inches(0.35)
-    quote.paragraph_format.right_indent = Inches(0.35)
+    para(doc, "“{{ t.quote }}”", "Quote")
+    para(doc, "— {{ t.attribution }}", "Quote Attribution")
     tag(doc, "{%p endfor %}")
     tag(doc, "{%p endif %}")
-    para(doc, "I have enclosed a Referral for Massage Therapy form and a short Provider's "
-         "Needs form: return the needs form and I will send your office just the reports and "
-         "materials you want, the way you prefer. Referrals can be faxed to "
-         "{{ practice.fax }} or called in to {{ practice.phone }}.", before=6, keep=True)
-    para(doc, "Thank you for your time. I look forward to working with you and your patients.",
-         keep=True)
-    closing(doc)
+    para(doc, "To refer a patient, complete the enclosed Referral for Massage Therapy form and "
+         "fax it to {{ practice.fax }}, or have your patient call {{ practice.phone }}. The "
+         "enclosed Provider's Needs form lets you tell me which reports and materials your "
+         "office would like, and how you prefer to receive them; I will send only those. Thank "
+         "you for your time. I look forward to working with you and your patients.",
+         "Body Text", before=8, keep=True)
+    letter_closing(doc)
+    para(doc, "Enclosures: Referral for Massage Therapy; Provider's Needs form", "Fine Print",
+         before=10)
     return doc
 
 
-def referral_form() -> Document:
-    doc = new_document(confidential=True)
+def referral_form() -> DocumentObject:
+    doc = new_document("Referral for Massage Therapy", confidential=False)
     title(doc, "Referral for Massage Therapy",
-          "Please complete and fax to {{ practice.fax }}, or give it to your patient to bring "
-          "to the first visit.")
-    heading(doc, "Referring provider", before=0)
-    fields(doc, [("Provider", "{{ provider.full_name }}"),
-                 ("Practice", "{{ provider.practice }}"),
-                 ("Phone  ·  Fax", "{{ provider.phone }}  ·  {{ provider.fax }}")])
+          "Please complete and fax to {{ practice.fax }}, or give this form to your patient to "
+          "bring to the first visit.")
+    t = new_table(doc, (3.25, 3.25))
+    add_row(t, H("Referring provider"), H("Refer to"), header=True)
+    left, right = add_row(t, V(), V())
+    lines_in(left, ["{{ provider.full_name }}", "{{ provider.practice }}",
+                    ("Phone", "{{ provider.phone }}"), ("Fax", "{{ provider.fax }}")])
+    lines_in(right, ["{{ practice.name }}", "{{ practice.signature }}  ·  NPI {{ practice.npi }}",
+                     "{{ practice.street }}, {{ practice.city_line }}",
+                     ("Phone", "{{ practice.phone }}  ·  Fax {{ practice.fax }}")])
+
     heading(doc, "Patient")
-    fields(doc, [("Date of referral", ""), ("Patient name", ""), ("Date of birth", ""),
-                 ("Patient phone", ""), ("Diagnosis (ICD-10-CM)", "")])
-    heading(doc, "Services requested")
-    para(doc, "{% for s in practice.services %}☐" + NBSP + "{{ s|replace(' ', '" + NBSP
-         + "') }}     {% endfor %}", size=10, after=4)
+    t = new_table(doc, (1.45, 2.3, 1.15, 1.6))
+    add_row(t, L("Patient name"), V(), L("Date of birth"), V(), height=0.34)
+    add_row(t, L("Patient phone"), V(), L("Referral date"), V(), height=0.34)
+    add_row(t, L("Diagnosis\n(ICD-10-CM codes)"), V(), spans=[1, 3], height=0.6)
+
+    heading(doc, "Services requested (check all that apply)")
+    t = new_table(doc, (3.25, 3.25), grid=False)
+    cells = add_row(t, V(), V())
+    for cell, part in zip(cells, ("[0::2]", "[1::2]"), strict=True):
+        first = cell.paragraphs[0]
+        add_run(first, f"{{%p for s in practice.services{part} %}}")
+        item = para(cell, "", "Check Item")
+        check(item, EMPTY_BOX, "{{ s }}")
+        tag(cell, "{%p endfor %}")
+        spacer(cell, 1)  # a cell must keep a paragraph, even for an empty list
+        cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.TOP
+
     heading(doc, "Frequency and duration")
-    para(doc, "Frequency:   ☐ 1 × per week     ☐ 2 × per week     ☐ Other: ______________",
-         size=10, after=2)
-    para(doc, "Duration:     ☐ 4 weeks     ☐ 6 weeks     ☐ 8 weeks     ☐ Other: __________",
-         size=10, after=4)
-    heading(doc, "Precautions and notes")
-    blank_lines(doc, 2)
-    spacer(doc, 6)
-    signature_block(doc, "Provider signature", "Date")
-    spacer(doc, 4)
-    signature_block(doc, "Printed name", "NPI")
-    para(doc, "Questions: {{ practice.phone }}  ·  {{ practice.signature }}, NPI "
-         "{{ practice.npi }}", size=8.5, color=GREY, before=8)
+    t = new_table(doc, (1.45, 5.05))
+    cells = add_row(t, L("Frequency"), V(), height=0.3)
+    p = cells[1].paragraphs[0]
+    for choice in ("1x/week", "2x/week"):
+        check(p, EMPTY_BOX, choice, last=False)
+    check(p, EMPTY_BOX, "other: ____________________")
+    cells = add_row(t, L("Duration"), V(), height=0.3)
+    p = cells[1].paragraphs[0]
+    for choice in ("4 weeks", "6 weeks", "8 weeks"):
+        check(p, EMPTY_BOX, choice, last=False)
+    check(p, EMPTY_BOX, "other: ____________")
+    add_row(t, L("Precautions\nand notes"), V(), height=0.85)
+
+    spacer(doc, 14)
+    signature_lines(doc, [("Referring provider's signature", 4.15), ("Date", 2.0)])
+    spacer(doc, 10)
+    signature_lines(doc, [("Printed name", 4.15), ("NPI", 2.0)])
+    para(doc, "Fax to {{ practice.fax }}  ·  Questions: {{ practice.phone }} or "
+         "{{ practice.email }}. Thank you for your referral.", "Fine Print", before=12)
+    para(doc, "Once completed, this form holds " + CONFIDENTIAL[0].lower() + CONFIDENTIAL[1:],
+         "Fine Print")
     return doc
 
 
-def needs_form() -> Document:
-    doc = new_document(confidential=False)
-    title(doc, "Provider's Needs Form",
-          "So that your office receives only what is useful, please check what you would like "
-          "for patients you refer to {{ practice.name }}.")
-    fields(doc, [("Provider", "{{ provider.full_name }}"),
-                 ("Practice", "{{ provider.practice }}")])
-    heading(doc, "Clinical documents")
-    t = table(doc, (6.5,))
-    loop_rows(t, "for item in clinical", BOX)
-    heading(doc, "Marketing pieces for your waiting room")
-    t = table(doc, (6.5,))
-    loop_rows(t, "for item in marketing", BOX)
-    heading(doc, "How to send them")
-    para(doc, INLINE_BOXES.replace("LIST", "delivery_choices"), size=10)
-    heading(doc, "Best contact in your office")
-    fields(doc, [("Name", "{{ provider.staff_contact }}"), ("Phone", "{{ provider.phone }}"),
-                 ("Email", "{{ provider.email }}")])
+def needs_form() -> DocumentObject:
+    doc = new_document("Provider's Needs", confidential=False)
+    title(doc, "Provider's Needs",
+          "So that your office receives only what is useful to you, please check what you "
+          "would like for the patients you refer to {{ practice.name }}.")
+    t = new_table(doc, (1.45, 5.05))
+    add_row(t, L("Provider"), V("{{ provider.full_name }}"))
+    add_row(t, L("Practice"), V("{{ provider.practice }}"))
+    add_row(t, L("Phone  ·  Fax"), V("{{ provider.phone }}  ·  {{ provider.fax }}"))
+    add_row(t, L("Email"), V("{{ provider.email }}"))
+
+    heading(doc, "Clinical documents about your patients")
+    t = new_table(doc, (0.45, 6.05))
+    loop_rows(t, "for item in clinical", V(BOX), V("{{ item.label }}"),
+              aligns=[WD_ALIGN_PARAGRAPH.CENTER, None])
+    for row in t.rows:
+        _symbol_cell(row.cells[0])
+    heading(doc, "Marketing pieces for your office")
+    t = new_table(doc, (0.45, 6.05))
+    loop_rows(t, "for item in marketing", V(BOX), V("{{ item.label }}"),
+              aligns=[WD_ALIGN_PARAGRAPH.CENTER, None])
+    for row in t.rows:
+        _symbol_cell(row.cells[0])
+
+    heading(doc, "Preferred delivery")
+    p = para(doc, "", "Check Item", after=2)
+    add_run(p, "{% for item in delivery_choices %}")
+    add_run(p, BOX, symbol=True)
+    add_run(p, NBSP + "{{ item.label }}{% if not loop.last %}" + GAP + "{% endif %}")
+    add_run(p, "{% endfor %}")
+
+    heading(doc, "Contact person in your office")
+    t = new_table(doc, (1.45, 2.3, 1.15, 1.6))
+    add_row(t, L("Name"), V(), L("Phone"), V(), height=0.32)
+    add_row(t, L("Email"), V(), L("Best time"), V(), height=0.32)
+
+    spacer(doc, 12)
+    signature_lines(doc, [("Completed by", 4.15), ("Date", 2.0)])
     para(doc, "Please return this form by fax to {{ practice.fax }} or by email to "
-         "{{ practice.email }}. Thank you.", before=10)
+         "{{ practice.email }}, or hand it to me when we meet. Thank you.", "Body Text",
+         before=14)
     return doc
 
 
-def release_form() -> Document:
-    doc = new_document(confidential=True)
-    title(doc, "Authorization to Exchange Health Information")
-    fields(doc, [("Client", "{{ client.name }}"), ("Date of birth", "{{ client.dob }}"),
-                 ("Address", "{{ client.street }}, {{ client.city_line }}"),
-                 ("Phone", "{{ client.phone }}")])
-    para(doc, "I authorize {{ practice.name }} ({{ practice.signature }}) to exchange "
-         "information about my care with the provider(s) named below, so that my care can be "
-         "coordinated.", before=10)
-    t = table(doc, (1.7, 2.0, 1.4, 1.4))
-    row(t, "Provider", "Practice", "Phone", "Fax", header=True)
-    loop_rows(t, "for p in providers", "{{ p.full_name }}", "{{ p.practice }}",
-              "{{ p.phone }}", "{{ p.fax }}")
-    heading(doc, "Information that may be shared (check all that apply)")
-    para(doc, INLINE_BOXES.replace("LIST", "scope_choices"), size=10)
-    para(doc, "This authorization is valid until {{ expires_on }} unless I revoke it sooner. "
-         "I may revoke it at any time by writing to {{ practice.name }}; revoking does not "
-         "undo information already shared. My care does not depend on my signing this form. "
-         "Information shared under it may be protected by federal privacy rules, and its "
-         "recipients may not pass it on without my written authorization.", before=6)
+def _symbol_cell(cell: _Cell) -> None:
+    """Set the check-box cell's runs in the symbol font (the tag rows have no box)."""
+    for run in cell.paragraphs[0].runs:
+        if "☐" in run.text:
+            fonts = run._element.get_or_add_rPr().get_or_add_rFonts()
+            for key in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
+                fonts.set(qn(key), SYMBOL_FONT)
+
+
+def release_form() -> DocumentObject:
+    doc = new_document("Authorization to Release and Exchange Health Information",
+                       confidential=True)
+    title(doc, "Authorization to Release and Exchange Health Information")
+    t = new_table(doc, (1.2, 3.05, 1.1, 1.15))
+    add_row(t, L("Client name"), V("{{ client.name }}"), L("Date of birth"),
+            V("{{ client.dob }}"))
+    add_row(t, L("Address"), V("{{ client.street }}, {{ client.city_line }}"), L("Phone"),
+            V("{{ client.phone }}"))
+    para(doc, "I authorize {{ practice.signature }}, of {{ practice.name }}, and each provider "
+         "named below to release health information about me to one another and to discuss "
+         "my care, for the purpose of coordinating my treatment.", before=10)
+    t = new_table(doc, (1.8, 2.3, 1.2, 1.2))
+    add_row(t, H("Provider"), H("Practice"), H("Phone"), H("Fax"), header=True)
+    loop_rows(t, "for p in providers", V("{{ p.full_name }}"), V("{{ p.practice }}"),
+              V("{{ p.phone }}"), V("{{ p.fax }}"))
+    heading(doc, "Information that may be released and discussed (check each that applies)")
+    p = para(doc, "", "Check Item", after=4)
+    add_run(p, "{% for item in scope_choices %}")
+    add_run(p, BOX, symbol=True)
+    add_run(p, NBSP + "{{ item.label }}{% if not loop.last %}" + GAP + "{% endif %}")
+    add_run(p, "{% endfor %}")
+    heading(doc, "About this authorization")
+    for text in (
+            "This authorization is valid until {{ expires_on }}, unless I revoke it sooner.",
+            "I may revoke it at any time by writing to {{ practice.name }}, "
+            "{{ practice.street }}, {{ practice.city_line }}. Revoking it does not undo "
+            "information already released in reliance on it.",
+            "My treatment and payment for it do not depend on whether I sign this form.",
+            "Information released under it may be redisclosed by its recipient and may then no "
+            "longer be protected by federal privacy law.",
+            "I may refuse to sign this form, and I am entitled to a copy of it."):
+        para(doc, text, "List Bullet", after=2)
+    spacer(doc, 14)
+    signature_lines(doc, [("Signature of client or personal representative", 4.15),
+                          ("Date", 2.0)])
     spacer(doc, 8)
-    signature_block(doc, "Client signature", "Date")
-    spacer(doc, 6)
-    signature_block(doc, "Witness: {{ practice.signature }}", "Date")
+    signature_lines(doc, [("Printed name; if a personal representative, authority to act "
+                           "(parent, guardian, ...)", 6.5)])
+    spacer(doc, 8)
+    signature_lines(doc, [("Witness: {{ practice.signature }}", 4.15), ("Date", 2.0)])
     return doc
 
 
-def super_bill() -> Document:
-    doc = new_document(confidential=True)
-    title(doc, "Superbill", "Statement for insurance reimbursement  ·  {{ bill.period }}")
-    t = table(doc, (3.25, 3.25))
-    row(t, "Provider of service", "Patient", header=True)
-    cells = t.add_row().cells
-    for i, lines in enumerate((
-            ["{{ practice.name }}", "{{ practice.signature }}", "{{ practice.license }}",
-             "NPI {{ practice.npi }}  ·  Tax ID {{ practice.tax_id }}",
-             "{{ practice.street }}", "{{ practice.city_line }}",
-             "Tel {{ practice.phone }}"],
-            ["{{ client.name }}", "Date of birth {{ client.dob }}", "{{ client.street }}",
-             "{{ client.city_line }}", "Tel {{ client.phone }}",
-             "Insurance: {{ client.insurance_carrier }}",
-             "Member ID: {{ client.member_id }}"])):
-        cells[i].width = t.columns[i].width
-        cell_text(cells[i], lines[0], bold=True)
-        for line in lines[1:]:
-            p = cells[i].add_paragraph()
-            _font(p.add_run(line), 9.5)
-            p.paragraph_format.space_after = Pt(0)
+def super_bill() -> DocumentObject:
+    doc = new_document("Superbill", confidential=True)
+    title(doc, "Superbill",
+          "Statement for Insurance Reimbursement  ·  Period: {{ bill.period }}  ·  "
+          "Issued {{ today }}")
+    t = new_table(doc, (3.25, 3.25))
+    add_row(t, H("Provider of service"), H("Patient"), header=True)
+    left, right = add_row(t, V(), V())
+    lines_in(left, ["{{ practice.signature }}", "{{ practice.name }}",
+                    "{{ practice.street }}, {{ practice.city_line }}",
+                    ("Phone", "{{ practice.phone }}"),
+                    ("License", "{{ practice.license }}"),
+                    ("NPI", "{{ practice.npi }}"), ("Tax ID", "{{ practice.tax_id }}")])
+    lines_in(right, ["{{ client.name }}", ("Date of birth", "{{ client.dob }}"),
+                     "{{ client.street }}, {{ client.city_line }}",
+                     ("Phone", "{{ client.phone }}"),
+                     ("Insurance", "{{ client.insurance_carrier }}"),
+                     ("Member ID", "{{ client.member_id }}")])
     tag(doc, "{%p if referring %}")
-    para(doc, "Referring provider: {{ referring.full_name }}  ·  NPI {{ referring.npi }}",
-         size=10, before=6)
+    p = para(doc, "", "Table Text", before=6)
+    add_run(p, "Referring provider  ", color=MUTED)
+    add_run(p, "{{ referring.full_name }}, NPI {{ referring.npi }}")
     tag(doc, "{%p endif %}")
+
     tag(doc, "{%p if diagnoses %}")
     heading(doc, "Diagnoses (ICD-10-CM)")
-    t = table(doc, (1.2, 5.3))
-    row(t, "Code", "Description", header=True)
-    loop_rows(t, "for d in diagnoses", "{{ d.code }}", "{{ d.description }}")
+    t = new_table(doc, (1.1, 5.4))
+    add_row(t, H("Code"), H("Description"), header=True)
+    loop_rows(t, "for d in diagnoses", V("{{ d.code }}"), V("{{ d.description }}"))
     tag(doc, "{%p endif %}")
+
     heading(doc, "Services")
-    t = table(doc, (1.45, 0.8, 2.85, 0.55, 0.85))
-    row(t, "Date", "CPT", "Description", "Units", "Fee", header=True)
-    loop_rows(t, "for v in bill.visits", "{{ v.date }}", "{{ v.cpt }}", "{{ v.description }}",
-              "{{ v.units }}", "{{ v.fee }}")
-    totals = table(doc, (5.65, 0.85))
-    row(totals, "Total charges", "{{ bill.total_fees }}", label_first=True)
-    row(totals, "Payments received", "{{ bill.total_paid }}", label_first=True)
-    row(totals, "Balance due", "{{ bill.balance }}", label_first=True)
+    right = WD_ALIGN_PARAGRAPH.RIGHT
+    center = WD_ALIGN_PARAGRAPH.CENTER
+    t = new_table(doc, (1.5, 0.75, 2.7, 0.6, 0.95))
+    add_row(t, H("Date"), H("CPT"), H("Description"), H("Units"), H("Fee"), header=True,
+            aligns=[None, None, None, center, right])
+    loop_rows(t, "for v in bill.visits", V("{{ v.date }}"), V("{{ v.cpt }}"),
+              V("{{ v.description }}"), V("{{ v.units }}"), V("{{ v.fee }}"),
+              aligns=[None, None, None, center, right])
+    add_row(t, L("Total charges"), V("{{ bill.total_fees }}"), spans=[4, 1],
+            aligns=[right, right])
+    add_row(t, L("Payments received"), V("{{ bill.total_paid }}"), spans=[4, 1],
+            aligns=[right, right])
+    cells = add_row(t, L("Balance due"), V("{{ bill.balance }}"), spans=[4, 1],
+                    aligns=[right, right])
+    for run in cells[1].paragraphs[0].runs:
+        run.font.bold = True
+
     tag(doc, "{%p if bill.payments %}")
-    heading(doc, "Payments")
-    t = table(doc, (2.2, 2.2, 2.1))
-    row(t, "Date", "Method", "Amount", header=True)
-    loop_rows(t, "for p in bill.payments", "{{ p.date }}", "{{ p.method }}", "{{ p.amount }}")
+    heading(doc, "Payments received")
+    t = new_table(doc, (2.2, 2.35, 1.95))
+    add_row(t, H("Date"), H("Method"), H("Amount"), header=True, aligns=[None, None, right])
+    loop_rows(t, "for p in bill.payments", V("{{ p.date }}"), V("{{ p.method }}"),
+              V("{{ p.amount }}"), aligns=[None, None, right])
     tag(doc, "{%p endif %}")
-    para(doc, "I certify that the services listed were provided by me on the dates shown. "
-         "Submit this statement with your insurer's claim form; ask your insurer whether "
-         "massage therapy is covered under your plan.", size=9.5, before=8)
-    spacer(doc, 4)
-    signature_block(doc, "{{ practice.signature }}", "Date")
+
+    para(doc, "I certify that I personally provided the services listed above on the dates "
+         "shown, and that the fees are my usual charges for them. Patient: submit this "
+         "statement to your insurer with its claim form; coverage of massage therapy depends "
+         "on your plan.", "Fine Print", before=10)
+    spacer(doc, 8)
+    signature_lines(doc, [("{{ practice.signature }}  ·  {{ practice.license }}", 4.15),
+                          ("Date", 2.0)])
     return doc
 
 
-def thank_you() -> Document:
-    doc = new_document(confidential=True)
-    inside_address(doc)
-    para(doc, "Thank you for referring your patient, {{ client.name }}, to "
-         "{{ practice.name }}. I received your referral on {{ referral.received_on }}.")
+def thank_you() -> DocumentObject:
+    doc = new_document("Thank you for your referral", confidential=True)
+    letter_opening(doc, "Re: Your patient {{ client.name }}")
+    para(doc, "Thank you for referring your patient {{ client.name }} to {{ practice.name }}. "
+         "I received your referral on {{ referral.received_on }}.", "Body Text")
     tag(doc, "{%p if referral.first_visit %}")
-    para(doc, "{{ client.first_name }} came in for a first visit on "
-         "{{ referral.first_visit }}, and we have set up a plan of care that follows your "
-         "referral.")
+    para(doc, "{{ client.first_name }} came in for a first visit on {{ referral.first_visit }}, "
+         "and we have begun the plan of care your referral describes.", "Body Text")
     tag(doc, "{%p endif %}")
-    para(doc, "I will keep you informed of your patient's progress in the way your office "
-         "prefers. If there is anything you would like me to watch for, or if your patient's "
-         "needs change, please call me at {{ practice.phone }}.")
-    para(doc, "I appreciate your trust, and I look forward to working with you.")
-    closing(doc, "With thanks,")
+    para(doc, "I will keep you informed of your patient's progress in the way, and as often, "
+         "as your office prefers. If there is anything you would like me to watch for, or if "
+         "your patient's needs change, please call me at {{ practice.phone }}.", "Body Text")
+    para(doc, "I appreciate your trust and look forward to working with you.", "Body Text")
+    letter_closing(doc, "With thanks,")
     return doc
 
 
-def progress_report() -> Document:
-    doc = new_document(confidential=True)
+def progress_report() -> DocumentObject:
+    doc = new_document("Progress report", confidential=True)
     title(doc, "Progress Report")
-    fields(doc, [("To", "{{ provider.full_name }}, {{ provider.practice }}"),
-                 ("Fax", "{{ provider.fax }}"),
-                 ("Your patient", "{{ client.name }}  ·  born {{ client.dob }}"),
-                 ("Date", "{{ today }}")])
-    heading(doc, "Plan of care")
-    fields(doc, [("Referral received", "{{ referral.received_on }}"),
-                 ("Services", "{{ referral.services|join(', ') }}"),
-                 ("Frequency", "{{ referral.per_week }} per week for {{ referral.weeks }} weeks"),
-                 ("First visit", "{{ referral.first_visit }}"),
-                 ("Visits so far", "{{ progress.visits_done }} of "
-                  "{{ referral.visits_authorized }} authorized  ·  "
-                  "{{ progress.visits_remaining }} remaining"),
-                 ("Last visit", "{{ progress.last_visit }}")])
+    t = new_table(doc, (1.3, 2.45, 1.15, 1.6))
+    add_row(t, L("To"), V("{{ provider.full_name }}"), L("Date"), V("{{ today }}"))
+    add_row(t, L("Practice"), V("{{ provider.practice }}"), L("Fax"), V("{{ provider.fax }}"))
+    add_row(t, L("Your patient"), V("{{ client.name }}"), L("Date of birth"),
+            V("{{ client.dob }}"))
+
+    heading(doc, "Referral and plan of care")
+    t = new_table(doc, (1.3, 2.45, 1.15, 1.6))
+    add_row(t, L("Referral received"), V("{{ referral.received_on }}"), L("First visit"),
+            V("{{ referral.first_visit }}"))
+    add_row(t, L("Services"), V("{{ referral.services|join(', ') }}"), spans=[1, 3])
+    add_row(t, L("Frequency"), V("{{ referral.per_week }}x per week for {{ referral.weeks }} "
+                                 "weeks"), L("Authorized"),
+            V("{{ referral.visits_authorized }} visits"))
+    add_row(t, L("Visits done"), V("{{ progress.visits_done }}  ·  last on "
+                                   "{{ progress.last_visit }}"), L("Remaining"),
+            V("{{ progress.visits_remaining }}"))
+
     tag(doc, "{%p if referral.diagnoses %}")
     heading(doc, "Diagnoses (ICD-10-CM)")
-    t = table(doc, (1.2, 5.3))
-    row(t, "Code", "Description", header=True)
-    loop_rows(t, "for d in referral.diagnoses", "{{ d.code }}", "{{ d.description }}")
+    t = new_table(doc, (1.1, 5.4))
+    add_row(t, H("Code"), H("Description"), header=True)
+    loop_rows(t, "for d in referral.diagnoses", V("{{ d.code }}"), V("{{ d.description }}"))
     tag(doc, "{%p endif %}")
+
     heading(doc, "Visits")
-    t = table(doc, (2.6, 2.2, 1.7))
-    row(t, "Date", "Procedure (CPT)", "Minutes", header=True)
-    loop_rows(t, "for v in progress.visits", "{{ v.date }}", "{{ v.cpt }}", "{{ v.minutes }}")
+    center = WD_ALIGN_PARAGRAPH.CENTER
+    t = new_table(doc, (2.5, 2.0, 2.0))
+    add_row(t, H("Date"), H("Procedure (CPT)"), H("Minutes"), header=True,
+            aligns=[None, center, center])
+    loop_rows(t, "for v in progress.visits", V("{{ v.date }}"), V("{{ v.cpt }}"),
+              V("{{ v.minutes }}"), aligns=[None, center, center])
+
     heading(doc, "Observations and plan")
-    blank_lines(doc, 4)
-    para(doc, "Thank you for the referral. Please call {{ practice.phone }} with any "
-         "questions about your patient's care.", before=6)
-    closing(doc, "Respectfully,")
+    write_on_lines(doc, 4, after=14, keep=True)
+    para(doc, "Thank you for referring your patient. Please call me at {{ practice.phone }} "
+         "with any questions about this report.", "Body Text", before=4, keep=True)
+    spacer(doc, 8).paragraph_format.keep_with_next = True
+    signature_lines(doc, [("{{ practice.signature }}  ·  {{ practice.license }}", 4.15),
+                          ("Date", 2.0)])
     return doc
 
 
-def sent_referral() -> Document:
-    doc = new_document(confidential=True)
-    inside_address(doc)
-    para(doc, "I am writing to let you know that on {{ sent.sent_on }} I referred my client "
-         "{{ client.name }} to your office. The reason for the referral: {{ sent.reason }}.")
-    para(doc, "{{ client.first_name }} can be reached at {{ client.phone }} to schedule a "
-         "visit. With {{ client.first_name }}'s written authorization, which is on file, I "
-         "am glad to share my notes on the treatment so far; please call me at "
-         "{{ practice.phone }} if they would help.")
-    para(doc, "Thank you for seeing your new patient.")
-    closing(doc, "Kind regards,")
+def sent_referral() -> DocumentObject:
+    doc = new_document("A client referred to you", confidential=True)
+    letter_opening(doc, "Re: {{ client.name }}, referred to your office")
+    para(doc, "I have referred my client {{ client.name }} to you on {{ sent.sent_on }}.",
+         "Body Text")
+    p = para(doc, "", "Body Text")
+    p.paragraph_format.left_indent = Inches(0.3)
+    add_run(p, "Reason for referral: ", bold=True)
+    add_run(p, "{{ sent.reason }}")
+    para(doc, "{{ client.name }} can be reached at {{ client.phone }} to arrange an "
+         "appointment. If my treatment notes would help you, I will gladly send them once "
+         "my client has signed a release authorizing me to share them with your office.",
+         "Body Text")
+    para(doc, "Thank you for seeing my client. Please call me at {{ practice.phone }} with any "
+         "questions.", "Body Text")
+    letter_closing(doc, "Kind regards,")
     return doc
 
 
-def fax_cover() -> Document:
-    doc = new_document(confidential=True)
-    para(doc, "FAX", size=30, bold=True, color=ACCENT, after=12)
-    fields(doc, [("To", "{{ provider.full_name }}"), ("Practice", "{{ provider.practice }}"),
-                 ("Fax", "{{ provider.fax }}"), ("Phone", "{{ provider.phone }}"),
-                 ("From", "{{ practice.signature }}, {{ practice.name }}"),
-                 ("Fax  ·  Phone", "{{ practice.fax }}  ·  {{ practice.phone }}"),
-                 ("Date", "{{ today }}"), ("Re", "{{ subject }}")])
+def fax_cover() -> DocumentObject:
+    """The cover sheet `refdesk merge --deliver` puts before a faxed document."""
+    doc = new_document("Fax", confidential=True)
+    title(doc, "Fax")
+    t = new_table(doc, (1.3, 2.45, 1.15, 1.6))
+    add_row(t, L("To"), V("{{ provider.full_name }}"), L("Date"), V("{{ today }}"),
+            height=0.32)
+    add_row(t, L("Practice"), V("{{ provider.practice }}"), L("Fax"), V("{{ provider.fax }}"),
+            height=0.32)
+    add_row(t, L("From"), V("{{ practice.signature }}"), L("Fax"), V("{{ practice.fax }}"),
+            height=0.32)
+    add_row(t, L("Re"), V("{{ subject }}"), spans=[1, 3], height=0.32)
     para(doc, "The pages that follow are for the person named above. They may contain health "
          "information that is confidential and protected by law. If you received this fax in "
-         "error, please call {{ practice.phone }} and destroy the pages; do not copy or pass "
-         "them on.", before=14)
+         "error, please call {{ practice.phone }} and destroy the pages; do not copy them or "
+         "pass them on.", before=14)
     return doc
 
 
-TEMPLATES = {
+TEMPLATES: dict[str, Callable[[], DocumentObject]] = {
     "intro-letter.docx": intro_letter,
     "referral-form.docx": referral_form,
     "needs-form.docx": needs_form,
@@ -502,19 +830,28 @@ TEMPLATES = {
 }
 
 
-CORE = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-    '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/'
-    'core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.'
-    'org/dc/terms/" xmlns:dcmitype="http://purl.org/dc/dcmitype/" xmlns:xsi="http://www.w3.org/'
-    '2001/XMLSchema-instance"><dc:creator>refdesk</dc:creator><cp:lastModifiedBy>refdesk'
-    '</cp:lastModifiedBy><cp:revision>1</cp:revision><dcterms:created xsi:type="dcterms:W3CDTF">'
-    f'{FIXED:%Y-%m-%dT%H:%M:%SZ}</dcterms:created><dcterms:modified xsi:type="dcterms:W3CDTF">'
-    f'{FIXED:%Y-%m-%dT%H:%M:%SZ}</dcterms:modified></cp:coreProperties>').encode()
+# -- saving ---------------------------------------------------------------------------------------
+def core_xml(title_text: str) -> bytes:
+    """The document properties: fixed author and dates. Written out here rather than through
+    python-docx, whose core properties come out differently once docxcompose is imported."""
+    stamp = f"{FIXED:%Y-%m-%dT%H:%M:%SZ}"
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/'
+        'core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        'xmlns:dcterms="http://purl.org/dc/terms/" xmlns:dcmitype="http://purl.org/dc/dcmitype/" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+        f"<dc:title>{escape(title_text)}</dc:title><dc:creator>{AUTHOR}</dc:creator>"
+        f"<cp:lastModifiedBy>{AUTHOR}</cp:lastModifiedBy><cp:revision>1</cp:revision>"
+        f"<cp:lastPrinted>{stamp}</cp:lastPrinted>"
+        f'<dcterms:created xsi:type="dcterms:W3CDTF">{stamp}</dcterms:created>'
+        f'<dcterms:modified xsi:type="dcterms:W3CDTF">{stamp}</dcterms:modified>'
+        "</cp:coreProperties>").encode()
 
 
-def reproducible(doc: Document) -> bytes:
-    """The document's bytes with fixed properties and zip times."""
+def reproducible(doc: DocumentObject) -> bytes:
+    """The document's bytes with fixed properties and zip times, and no thumbnail."""
+    core = core_xml(doc.core_properties.title or "")
     buffer = io.BytesIO()
     doc.save(buffer)
     out = io.BytesIO()
@@ -524,18 +861,16 @@ def reproducible(doc: Document) -> bytes:
                 continue
             data = src.read(info)
             if info.filename == "docProps/core.xml":
-                data = CORE
+                data = core
             if info.filename == "[Content_Types].xml":
                 data = data.replace(b'<Default Extension="jpeg" ContentType="image/jpeg"/>', b"")
             if info.filename == "_rels/.rels":
-                data = _drop_thumbnail(data)
+                data = re.sub(rb"<Relationship [^>]*docProps/thumbnail\.jpeg\"/>", b"", data)
+            if info.filename == "word/settings.xml":
+                data = data.replace(b"<w:savePreviewPicture/>", b"")
             dst.writestr(zipfile.ZipInfo(info.filename, (1980, 1, 1, 0, 0, 0)), data,
                          compress_type=zipfile.ZIP_DEFLATED)
     return out.getvalue()
-
-
-def _drop_thumbnail(rels: bytes) -> bytes:
-    return re.sub(rb"<Relationship [^>]*docProps/thumbnail\.jpeg\"/>", b"", rels)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -551,4 +886,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
