@@ -225,6 +225,95 @@ def todo(ctx: click.Context, config_path: Path | None, workbook: Path | None, as
 
 
 @cli.command()
+@source_options
+@click.option("--from", "start", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="First day of the range (YYYY-MM-DD) [default: 12 months by month, "
+                   "8 quarters by quarter, everything by year].")
+@click.option("--to", "end", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Last day of the range (YYYY-MM-DD) [default: today].")
+@click.option("--by", type=click.Choice(["month", "quarter", "year"]), default="month",
+              show_default=True, help="The periods figures are counted in.")
+@click.option("--table", "only", metavar="NAME",
+              help="Print one table whole: sources, source_details, referrals, providers, "
+                   "specialties, activity, reciprocity, pipeline, pipeline_providers, "
+                   "client_referrers (diagnoses with --with-names).")
+@click.option("--json", "as_json", is_flag=True, help="Print every table as JSON.")
+@click.option("--csv", "csv_folder", type=click.Path(path_type=Path, file_okay=False),
+              help="Write one CSV file per table into this folder.")
+@click.option("--html", "html_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write a one-page report with charts (opens offline, prints well).")
+@click.option("--xlsx", "xlsx_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write a stats workbook: one sheet per table, with Excel charts.")
+@click.option("--with-names", is_flag=True, help="Include client names and diagnoses (they "
+              "are left out otherwise). Keep such a report private.")
+@click.pass_context
+def stats(ctx: click.Context, config_path: Path | None, workbook: Path | None,
+          start: dt.datetime | None, end: dt.datetime | None, by: str, only: str | None,
+          as_json: bool, csv_folder: Path | None, html_path: Path | None,
+          xlsx_path: Path | None, with_names: bool) -> None:
+    """Where referrals come from, who sends them, and how the program is doing.
+
+    New clients by source (doctor, client, other); referrals per provider and specialty with
+    trend, conversion to a first visit, days to it and visits per referral; active and
+    dormant referrers; referrals received from and clients sent to each provider; the
+    pipeline by stage; clients who referred clients. Client names and diagnoses appear only
+    with --with-names. Nothing is written into the workbook.
+
+    \b
+    Examples:
+      refdesk stats                                  the last 12 months, by month
+      refdesk stats --by quarter --from 2025-01-01
+      refdesk stats --html report.html               a report to open, print or send
+      refdesk stats --xlsx stats.xlsx --csv stats/   a workbook with charts; CSV files
+      refdesk stats --table providers                every referring provider
+      refdesk stats --json > stats.json
+    """
+    from refdesk.stats import compute
+    from refdesk.stats.output import (describe_range, guard_output, print_stats, stats_json,
+                                      write_csv_folder, write_with)
+    from refdesk.todo import Rules
+
+    config, source = resolve(config_path, workbook)
+    day_to = end.date() if end else dt.date.today()
+    day_from = start.date() if start else None
+    if day_from is not None and day_from > day_to:
+        raise click.BadParameter(f"--from {day_from} is after --to {day_to}.",
+                                 param_hint="--from")
+    for path in (html_path, xlsx_path):
+        if path is not None:
+            guard_output(path, source.path)
+    progress(ctx, f"Reading {source} ...")
+    book = source.read()
+    result = compute(book, start=day_from, end=day_to, by=by,
+                     dormant_after_days=Rules.of(config).dormant_after_days,
+                     with_names=with_names)
+    if only is not None and only not in result.tables:
+        hint = " (it needs --with-names)" if only == "diagnoses" else ""
+        raise click.BadParameter(f"no table '{only}'{hint}; choose one of "
+                                 f"{', '.join(result.tables)}.", param_hint="--table")
+    if csv_folder is not None:
+        written = write_csv_folder(result, csv_folder, private=with_names)
+        progress(ctx, f"Wrote {len(written)} CSV files into {csv_folder}/.")
+    if xlsx_path is not None:
+        from refdesk.stats.workbook import write_xlsx
+
+        write_with(xlsx_path, lambda tmp: write_xlsx(result, tmp), private=with_names)
+        progress(ctx, f"Wrote {xlsx_path}: one sheet per table, with charts.")
+    if html_path is not None:
+        from refdesk.stats.html import render_html
+
+        name = config.practice.name if config else None
+        page = render_html(result, name).encode("utf-8")
+        write_with(html_path, lambda tmp: tmp.write_bytes(page), private=with_names)
+        progress(ctx, f"Wrote {html_path}: the report with charts; open it in a browser "
+                      f"({describe_range(result)}).")
+    if as_json:
+        click.echo(stats_json(result))
+    elif only is not None or not (csv_folder or xlsx_path or html_path):
+        print_stats(result, only=only)
+
+
+@cli.command()
 @click.argument("job", required=False)
 @source_options
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False),

@@ -10,6 +10,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 
 def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
@@ -17,7 +18,8 @@ def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]
     for name in columns:
         table.add_column(name, justify="right" if name.lower() in {"rows", "columns"} else "left")
     for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
+        # Text, not markup: a cell such as "[urgent]" prints as typed.
+        table.add_row(*(Text("" if v is None else str(v)) for v in row))
     Console(soft_wrap=False).print(table)
 
 
