@@ -3,6 +3,9 @@
 Check: refdesk's read + check against a plain fastexcel read of the same file (target: at most
 2x, and under 3 GiB), at 1,048,575 rows by default.
 
+Stats: refdesk's read + `refdesk stats` (every table, the last 12 months by month) against a
+plain fastexcel read of the same file (target: at most 2x), at 1,048,575 rows by default.
+
 Writing: setting 100 cells (found by referral_id) and appending 100 rows in the 100,000-row
 workbook, refdesk's safe write path (backup included) against openpyxl's load + save of the
 same file (target: refdesk at least 5x faster).
@@ -25,6 +28,8 @@ Examples:
     python scripts/bench.py --sizes 10k,100k       the quick run
     python scripts/bench.py --sizes 1m --naive-max 0 --json
     python scripts/bench.py --sizes none --check-sizes 100k   only the check section
+    python scripts/bench.py --sizes none --check-sizes none --write-sizes none \
+        --merge-letters 0 --pdf-letters 0                    only the stats section
     python scripts/bench.py --sizes none --check-sizes none   the write, merge and PDF sections
     python scripts/bench.py --sizes none --check-sizes none --write-sizes none --merge-letters 0
                                                    only the PDF section
@@ -186,6 +191,14 @@ def _read_and_check(path: Path) -> int:
     return len(book["Referrals"])
 
 
+def _read_and_stats(path: Path) -> int:
+    from refdesk.excel import ExcelSource
+    from refdesk.stats import compute
+
+    stats = compute(ExcelSource(path).read(), end=dt.date(2026, 11, 23), by="month")
+    return stats.headline["referrals"]
+
+
 WRITE_CELLS = WRITE_ROWS = 100
 
 
@@ -234,12 +247,14 @@ READERS: dict[str, Callable[[Path], int]] = {"refdesk": _read_refdesk,
                                              "pandas+openpyxl": _read_naive,
                                              "fastexcel": _read_fastexcel,
                                              "refdesk read+check": _read_and_check,
+                                             "refdesk read+stats": _read_and_stats,
                                              "refdesk write": _write_refdesk,
                                              "openpyxl load+save": _write_openpyxl}
 #: These change the file: the child works on a copy, made before the clock starts.
 WRITERS = {"refdesk write", "openpyxl load+save"}
 CHECK_TARGET_RATIO, CHECK_TARGET_MIB = 2.0, 3 * 1024
 WRITE_TARGET_RATIO = 5.0
+STATS_TARGET_RATIO = 2.0
 
 
 def _child(reader: str, path: Path) -> None:
@@ -307,6 +322,34 @@ def run_check_section(args: argparse.Namespace) -> tuple[list[dict[str, Any]], b
         results.append({"section": "check", "rows": SIZES[label], "fastexcel": floor,
                         "refdesk": ours, "ratio": ratio, "pass": passed})
     return results, ok
+
+
+def run_stats_section(args: argparse.Namespace) -> tuple[list[dict[str, Any]], bool]:
+    """read + stats against a plain fastexcel read of the same file, in the same run."""
+    results: list[dict[str, Any]] = []
+    ok = True
+    for label in args.stats_sizes:
+        path = workbook(args.cache, label, args.rebuild)
+        print(f"stats on {path.name} ...", file=sys.stderr)
+        floor = best_of("fastexcel", path, args.repeat)
+        ours = best_of("refdesk read+stats", path, args.repeat)
+        ratio = ours["seconds"] / floor["seconds"]
+        passed = ratio <= STATS_TARGET_RATIO
+        ok = ok and passed
+        results.append({"section": "stats", "rows": SIZES[label], "fastexcel": floor,
+                        "refdesk": ours, "ratio": ratio, "pass": passed})
+    return results, ok
+
+
+def print_stats_report(results: list[dict[str, Any]]) -> None:
+    print(f"\n{'rows':>10}  {'reader':<19} {'seconds':>8} {'peak MiB':>9} {'x fastexcel':>11}")
+    for r in results:
+        print(f"{r['rows']:>10,}  {'fastexcel (floor)':<19} {r['fastexcel']['seconds']:>8.2f} "
+              f"{r['fastexcel']['peak_mib']:>9.0f}")
+        print(f"{'':>10}  {'refdesk read+stats':<19} {r['refdesk']['seconds']:>8.2f} "
+              f"{r['refdesk']['peak_mib']:>9.0f} {r['ratio']:>10.2f}x")
+        print(f"stats {r['rows']:,}: read+stats {r['ratio']:.2f}x a fastexcel read (target <= "
+              f"{STATS_TARGET_RATIO:.0f}x): {'PASS' if r['pass'] else 'FAIL'}")
 
 
 def run_write_section(args: argparse.Namespace) -> tuple[list[dict[str, Any]], bool]:
@@ -493,6 +536,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="comma-separated sizes among 10k, 100k, 1m [default: all]")
     parser.add_argument("--check-sizes", default="1m",
                         help="sizes for the read+check section, or none [default: 1m]")
+    parser.add_argument("--stats-sizes", default="1m",
+                        help="sizes for the read+stats section, or none [default: 1m]")
     parser.add_argument("--write-sizes", default="100k",
                         help="sizes for the write section, or none [default: 100k]")
     parser.add_argument("--merge-letters", type=int, default=MERGE_LETTERS,
@@ -510,7 +555,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--child", nargs=2, metavar=("READER", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if not args.child:
-        for name in ("sizes", "check_sizes", "write_sizes"):
+        for name in ("sizes", "check_sizes", "stats_sizes", "write_sizes"):
             chosen = [x.strip().lower() for x in getattr(args, name).split(",") if x.strip()]
             chosen = [] if chosen == ["none"] else chosen
             unknown = [x for x in chosen if x not in SIZES]
@@ -527,23 +572,26 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     results, ok = run_read_section(args) if args.sizes else ([], True)
     checked, check_ok = run_check_section(args) if args.check_sizes else ([], True)
+    counted, stats_ok = run_stats_section(args) if args.stats_sizes else ([], True)
     written, write_ok = run_write_section(args) if args.write_sizes else ([], True)
     merged, merge_ok = run_merge_section(args) if args.merge_letters else ([], True)
     pdfs, pdf_ok = run_pdf_section(args) if args.pdf_letters else ([], True)
     if args.json:
-        print(json.dumps(results + checked + written + merged + pdfs, indent=2))
+        print(json.dumps(results + checked + counted + written + merged + pdfs, indent=2))
     else:
         if results:
             print_report(results)
         if checked:
             print_check_report(checked)
+        if counted:
+            print_stats_report(counted)
         if written:
             print_write_report(written)
         if merged:
             print_merge_report(merged)
         if pdfs:
             print_pdf_report(pdfs)
-    return 0 if ok and check_ok and write_ok and merge_ok and pdf_ok else 1
+    return 0 if ok and check_ok and stats_ok and write_ok and merge_ok and pdf_ok else 1
 
 
 if __name__ == "__main__":

@@ -96,12 +96,20 @@ class _Inputs:
         p = self.providers.drop_duplicates("provider_id")
         p = p[p["provider_id"].notna()].set_index("provider_id")
         self.provider = p
+        # Plain dictionaries for the per-provider loops: a pandas lookup per cell would cost
+        # seconds over thousands of providers.
+        self._fields = {column: {str(k): _text(v) for k, v in p[column].items()}
+                        for column in ("name", "practice", "specialty", "stage")}
 
     def provider_name(self, pid: str) -> str:
-        return _text(self.provider["name"].get(pid)) or pid
+        return self._fields["name"].get(pid) or pid
 
     def provider_field(self, pid: str, column: str) -> str | None:
-        return _text(self.provider[column].get(pid))
+        return self._fields[column].get(pid)
+
+
+def _dates(series: pd.Series) -> dict[str, pd.Timestamp]:
+    return {str(k): v for k, v in series.items() if not pd.isna(v)}
 
 
 def _text(value: Any) -> str | None:
@@ -385,9 +393,9 @@ def _activity(data: _Inputs, ref_upto: pd.DataFrame, dormant_after_days: int) ->
     known = ref_upto[ref_upto["provider_id"].notna()]
     g = known.groupby("provider_id", observed=True)["received_on"].agg(["size", "max"])
     rows = []
-    for pid, f in g.iterrows():
-        pid = str(pid)
-        since = int((data.end - f["max"]).days)
+    for pid, size, latest in zip(g.index.astype(str), g["size"].tolist(), g["max"],
+                                 strict=True):
+        since = int((data.end - latest).days)
         state = "active" if since <= dormant_after_days else "dormant"
         stage = data.provider_field(pid, "stage")
         hint = ""
@@ -397,7 +405,7 @@ def _activity(data: _Inputs, ref_upto: pd.DataFrame, dormant_after_days: int) ->
             hint = "referring again: stage says dormant"
         rows.append({"provider_id": pid, "provider": data.provider_name(pid),
                      "practice": data.provider_field(pid, "practice"), "stage": stage,
-                     "referrals": int(f["size"]), "latest_referral": _day(f["max"]),
+                     "referrals": int(size), "latest_referral": _day(latest),
                      "days_since": since, "activity": state, "note": hint})
     rows.sort(key=lambda r: (r["activity"] != "dormant", -r["referrals"], r["provider"]))
     active = sum(r["activity"] == "active" for r in rows)
@@ -460,26 +468,29 @@ def _pipeline(data: _Inputs, ref_upto: pd.DataFrame, dormant_after_days: int
     packet_ids = packets["provider_id"].fillna(packets["record"])
     packet_day = packets.assign(pid=packet_ids).groupby("pid", observed=True)["when"].max()
 
-    def get(frame: pd.DataFrame | pd.Series, pid: str, column: str | None = None) -> Any:
-        if pid not in frame.index:
-            return None
-        value = frame.loc[pid] if column is None else frame.loc[pid, column]
-        return None if pd.isna(value) else value
+    # Plain dictionaries: one lookup per provider, not a pandas indexing call.
+    counts = {str(k): int(v) for k, v in contacts["size"].items()}
+    first_contacts = _dates(contacts["min"])
+    last_contacts = _dates(contacts["max"])
+    first_refs, last_refs = _dates(refs["min"]), _dates(refs["max"])
+    packet_days = _dates(packet_day)
+    follow_ups = p["next_follow_up"].tolist()
 
     rows = []
-    for pid, row in p.iterrows():
-        pid = str(pid)
-        stage = _text(row.get("stage")) or NOT_SET
-        first_contact, last_contact = get(contacts, pid, "min"), get(contacts, pid, "max")
+    for pid, name, practice, stage, follow_up in zip(
+            p.index.astype(str), p["name"].tolist(), p["practice"].tolist(),
+            p["stage"].tolist(), follow_ups, strict=True):
+        stage = _text(stage) or NOT_SET
+        last_contact = last_contacts.get(pid)
         since = None
         if stage == "contacted":
-            since = first_contact
+            since = first_contacts.get(pid)
         elif stage == "packet sent":
-            since = get(packet_day, pid) or last_contact
+            since = packet_days.get(pid) or last_contact
         elif stage == "referring":
-            since = get(refs, pid, "min")
+            since = first_refs.get(pid)
         elif stage == "dormant":
-            latest = get(refs, pid, "max")
+            latest = last_refs.get(pid)
             since = (latest + pd.Timedelta(days=dormant_after_days)) if latest is not None \
                 else last_contact
         elif stage == "declined":
@@ -487,16 +498,14 @@ def _pipeline(data: _Inputs, ref_upto: pd.DataFrame, dormant_after_days: int
         since = None if since is None else pd.Timestamp(since).normalize()
         if since is not None and since > end:
             since = None
-        n_contacts = _int(get(contacts, pid, "size"))
-        rows.append({"provider_id": pid, "provider": _text(row.get("name")) or pid,
-                     "practice": _text(row.get("practice")), "stage": stage,
+        rows.append({"provider_id": pid, "provider": _text(name) or pid,
+                     "practice": _text(practice), "stage": stage,
                      "in_stage_since": _day(since),
                      "days_in_stage": int((end - since).days) if since is not None else None,
-                     "contacts": n_contacts, "last_contact": _day(last_contact),
+                     "contacts": counts.get(pid, 0), "last_contact": _day(last_contact),
                      "days_since_contact": int((end - last_contact).days)
                      if last_contact is not None else None,
-                     "next_follow_up": _day(row.get("next_follow_up"))
-                     if not pd.isna(row.get("next_follow_up")) else None})
+                     "next_follow_up": None if pd.isna(follow_up) else _day(follow_up)})
     order = {s: i for i, s in enumerate((*STAGES, NOT_SET))}
     rows.sort(key=lambda r: (order.get(r["stage"], len(order)), -(r["days_in_stage"] or -1),
                              r["provider"]))
@@ -544,17 +553,18 @@ def _client_referrers(data: _Inputs, new: pd.DataFrame, with_names: bool) -> Sta
     g = referred.groupby("referred_by_client", observed=True)["first_visit"].agg(
         ["size", "min", "max"])
     c = data.clients.drop_duplicates("client_id")
-    c = c[c["client_id"].notna()].set_index("client_id")
+    c = c[c["client_id"].notna() & c["client_id"].isin(g.index)].set_index("client_id")
+    sources = {str(k): _text(v) for k, v in c["source"].items()}
+    names = {str(k): " ".join(_text(x) for x in (first, last) if _text(x))
+             for k, first, last in zip(c.index, c["first_name"], c["last_name"], strict=True)}
     rows = []
-    for cid, f in g.iterrows():
-        cid = str(cid)
+    for cid, size, first_day, latest_day in zip(g.index.astype(str), g["size"].tolist(),
+                                                 g["min"], g["max"], strict=True):
         row: dict[str, Any] = {"client_id": cid}
         if with_names:
-            first, last = (_text(c["first_name"].get(cid)), _text(c["last_name"].get(cid)))
-            row["client"] = " ".join(x for x in (first, last) if x)
-        row.update({"their_source": _text(c["source"].get(cid)),
-                    "clients_referred": int(f["size"]),
-                    "first": _day(f["min"]), "latest": _day(f["max"])})
+            row["client"] = names.get(cid, "")
+        row.update({"their_source": sources.get(cid), "clients_referred": int(size),
+                    "first": _day(first_day), "latest": _day(latest_day)})
         rows.append(row)
     rows.sort(key=lambda r: (-r["clients_referred"], r["client_id"]))
     columns = [Column("client_id", "Client id")]
