@@ -17,6 +17,7 @@ from refdesk.config import DEFAULT_CONFIG, Config, load_config
 from refdesk.errors import RefdeskError
 from refdesk.excel import ExcelSource
 from refdesk.output import emit_records, print_table
+from refdesk.source import Source
 from refdesk.summary import summarize
 
 EXIT_PROBLEMS, EXIT_CANNOT_RUN = 1, 2
@@ -46,7 +47,10 @@ class RefdeskGroup(click.Group):
 
 
 def source_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """--config and --workbook, spelled the same for every command."""
+    """--config, --workbook and --sheet, spelled the same for every command."""
+    f = click.option("--sheet", "sheet", metavar="URL",
+                     help="Google Sheet (its address or key) to use instead of the workbook "
+                          "config.toml names.")(f)
     f = click.option("--workbook", "-w", type=click.Path(path_type=Path, dir_okay=False),
                      help="Workbook to read instead of the one config.toml names.")(f)
     f = click.option("--config", "-c", "config_path", type=click.Path(path_type=Path),
@@ -61,16 +65,30 @@ def format_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
-def resolve(config_path: Path | None, workbook: Path | None
-            ) -> tuple[Config | None, ExcelSource]:
-    """The configuration, when there is one to read, and the workbook to work on.
+def resolve(config_path: Path | None, workbook: Path | None, sheet: str | None = None
+            ) -> tuple[Config | None, Source]:
+    """The configuration, when there is one to read, and the records to work on.
 
-    --workbook wins over the workbook config.toml names; with only --workbook, a missing
-    ./config.toml is no error. A named config file must exist."""
-    if config_path is None and workbook is not None and not Path(DEFAULT_CONFIG).exists():
-        return None, ExcelSource(workbook)
-    config = load_config(config_path or Path(DEFAULT_CONFIG))
-    return config, ExcelSource(workbook if workbook is not None else config.excel)
+    --workbook or --sheet win over config.toml's [source]; with either, a missing
+    ./config.toml is no error. A named config file must exist. config.toml's [source] google
+    wins over its [source] excel."""
+    if workbook is not None and sheet is not None:
+        raise click.UsageError("give --workbook or --sheet, not both.")
+    config = None
+    if config_path is not None or Path(DEFAULT_CONFIG).exists() or (
+            workbook is None and sheet is None):
+        config = load_config(config_path or Path(DEFAULT_CONFIG))
+    if workbook is not None:
+        return config, ExcelSource(workbook)
+    if sheet is not None or (config is not None and config.google):
+        from refdesk.gsheets import GoogleSource
+
+        return config, GoogleSource(
+            sheet or (config.google if config else ""),
+            credentials=config.google_credentials if config else None,
+            auth=config.google_auth if config else "service_account")
+    assert config is not None
+    return config, ExcelSource(config.excel)
 
 
 @click.group(cls=RefdeskGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -97,8 +115,8 @@ def progress(ctx: click.Context, message: str) -> None:
 @source_options
 @format_options
 @click.pass_context
-def summary(ctx: click.Context, config_path: Path | None, workbook: Path | None, as_json: bool,
-            as_csv: bool) -> None:
+def summary(ctx: click.Context, config_path: Path | None, workbook: Path | None,
+            sheet: str | None, as_json: bool, as_csv: bool) -> None:
     """The sheets of the workbook, their row counts and the source they came from.
 
     \b
@@ -106,7 +124,7 @@ def summary(ctx: click.Context, config_path: Path | None, workbook: Path | None,
       refdesk summary
       refdesk summary --workbook workbooks/referrals.xlsx --json
     """
-    _config, source = resolve(config_path, workbook)
+    _config, source = resolve(config_path, workbook, sheet)
     progress(ctx, f"Reading {source} ...")
     result = summarize(source.read())
     if as_json or as_csv:
@@ -127,8 +145,8 @@ def summary(ctx: click.Context, config_path: Path | None, workbook: Path | None,
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]),
               help="Check dates against this day instead of today (YYYY-MM-DD).")
 @click.pass_context
-def check(ctx: click.Context, config_path: Path | None, workbook: Path | None, as_json: bool,
-          as_csv: bool, errors_only: bool, annotate: Path | None,
+def check(ctx: click.Context, config_path: Path | None, workbook: Path | None,
+          sheet: str | None, as_json: bool, as_csv: bool, errors_only: bool, annotate: Path | None,
           today: dt.datetime | None) -> None:
     """Check every row of the workbook; each problem is named by its cell, with a fix.
 
@@ -145,7 +163,10 @@ def check(ctx: click.Context, config_path: Path | None, workbook: Path | None, a
     from refdesk.check import practice as practice_rules
     from refdesk.check.report import print_problems, summary_line
 
-    config, source = resolve(config_path, workbook)
+    config, source = resolve(config_path, workbook, sheet)
+    if annotate is not None and source.path is None:
+        raise click.UsageError("--annotate marks up an Excel workbook; for a Google Sheet, "
+                               "export it first (refdesk export) and check the copy.")
     context = Context(today=(today.date() if today else dt.date.today()),
                       region=config.practice.country if config else "US")
     _book, found = read_and_check(source, context, lambda message: progress(ctx, message))
@@ -192,8 +213,8 @@ def init(ctx: click.Context, path: Path) -> None:
 @click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]),
               help="The day to plan for (YYYY-MM-DD) [default: today].")
 @click.pass_context
-def todo(ctx: click.Context, config_path: Path | None, workbook: Path | None, as_json: bool,
-         as_csv: bool, on: dt.datetime | None) -> None:
+def todo(ctx: click.Context, config_path: Path | None, workbook: Path | None,
+         sheet: str | None, as_json: bool, as_csv: bool, on: dt.datetime | None) -> None:
     """The week's actions: follow-ups due, letters and reports owed, packets to send,
     referrals not yet scheduled, releases ending, referrers going quiet.
 
@@ -208,7 +229,7 @@ def todo(ctx: click.Context, config_path: Path | None, workbook: Path | None, as
     from refdesk.todo import KINDS
     from refdesk.todo import todo as plan
 
-    config, source = resolve(config_path, workbook)
+    config, source = resolve(config_path, workbook, sheet)
     day = on.date() if on else dt.date.today()
     progress(ctx, f"Reading {source} ...")
     actions = plan(source.read(), config, day)
@@ -248,8 +269,8 @@ def todo(ctx: click.Context, config_path: Path | None, workbook: Path | None, as
               "are left out otherwise). Keep such a report private.")
 @click.pass_context
 def stats(ctx: click.Context, config_path: Path | None, workbook: Path | None,
-          start: dt.datetime | None, end: dt.datetime | None, by: str, only: str | None,
-          as_json: bool, csv_folder: Path | None, html_path: Path | None,
+          sheet: str | None, start: dt.datetime | None, end: dt.datetime | None, by: str,
+          only: str | None, as_json: bool, csv_folder: Path | None, html_path: Path | None,
           xlsx_path: Path | None, with_names: bool) -> None:
     """Where referrals come from, who sends them, and how the program is doing.
 
@@ -269,11 +290,17 @@ def stats(ctx: click.Context, config_path: Path | None, workbook: Path | None,
       refdesk stats --json > stats.json
     """
     from refdesk.stats import compute
-    from refdesk.stats.output import (describe_range, guard_output, print_stats, stats_json,
-                                      write_csv_folder, write_with)
+    from refdesk.stats.output import (
+        describe_range,
+        guard_output,
+        print_stats,
+        stats_json,
+        write_csv_folder,
+        write_with,
+    )
     from refdesk.todo import Rules
 
-    config, source = resolve(config_path, workbook)
+    config, source = resolve(config_path, workbook, sheet)
     day_to = end.date() if end else dt.date.today()
     day_from = start.date() if start else None
     if day_from is not None and day_from > day_to:
@@ -340,7 +367,7 @@ def stats(ctx: click.Context, config_path: Path | None, workbook: Path | None,
               help="Work as if today were this day (YYYY-MM-DD).")
 @click.pass_context
 def merge(ctx: click.Context, job: str | None, config_path: Path | None,
-          workbook: Path | None, out: Path | None, combine: bool, dry_run: bool,
+          workbook: Path | None, sheet: str | None, out: Path | None, combine: bool, dry_run: bool,
           preview: int | None, force: bool, pdf: bool, labels: bool, envelopes: bool,
           deliver: bool, drafts: bool, today: dt.datetime | None) -> None:
     """Mail-merge a job's documents from the workbook; log them in Letters.
@@ -365,7 +392,7 @@ def merge(ctx: click.Context, job: str | None, config_path: Path | None,
     from refdesk.merge.report import print_jobs, print_result
     from refdesk.merge.run import merge as run_merge
 
-    config, source = resolve(config_path, workbook)
+    config, source = resolve(config_path, workbook, sheet)
     if config is None:
         raise click.UsageError("merge needs config.toml: its [practice] and [jobs].")
     if job is None:

@@ -66,6 +66,12 @@ SECTIONS: dict[str, dict[str, Key]] = {
     "source": {
         "excel": _text("Path of the workbook, relative to this file.",
                        "workbooks/referrals.xlsx"),
+        "google": _text("Address (or key) of a Google Sheet to use instead of the workbook."),
+        "credentials": _text("Google credentials file, relative to this file: a service "
+                             "account's JSON key, or an OAuth client file with auth = "
+                             "\"oauth\"."),
+        "auth": _text("How to sign in to Google: service_account or oauth.",
+                      "service_account", choices=("service_account", "oauth")),
     },
     "program": {
         "dormant_after_days": Key(int, "A provider who referred before but not within this "
@@ -169,6 +175,10 @@ class Config:
     practice: Practice
     excel: Path
     templates: Path = Path("templates")
+    #: [source] google: a Google Sheet's address; when set, it is the records' source.
+    google: str = ""
+    google_credentials: Path | None = None
+    google_auth: str = "service_account"
     output: Path = Path("letters")
     #: Job name -> its checked keys (see JOB_KEYS); turned into Jobs by refdesk.merge.jobs.
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -303,4 +313,7 @@ def load_config(path: Path | str) -> Config:
                   excel=where(source.get("excel", SECTIONS["source"]["excel"].default)),
                   templates=where(merge.get("templates", "templates")),
                   output=where(merge.get("output", "letters")), jobs=jobs, job_lines=lines,
-                  email=email, program=program)
+                  email=email, program=program, google=source.get("google", ""),
+                  google_credentials=where(source["credentials"])
+                  if source.get("credentials") else None,
+                  google_auth=source.get("auth", "service_account"))

@@ -121,6 +121,13 @@ class ExcelSource:
                 grids[schema.name] = read_grid(reader, actual, self.path)
         return build_book(str(self.path), grids)
 
+    def check_writable(self) -> None:
+        """Refuse now if the workbook is open in Excel or LibreOffice, or changed since read."""
+        from refdesk.xlsxpatch import safety
+
+        safety.refuse_if_open(self.path)
+        safety.refuse_if_changed(self.path, self.fingerprint)
+
     def write(self, changes: Iterable[Change], *, backup: bool = True) -> PatchResult:
         """Apply changes through the safe write path (see refdesk.xlsxpatch). Rows are found
         by their id at write time; the write is refused if the file changed since read()."""

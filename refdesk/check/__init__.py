@@ -12,8 +12,8 @@ from refdesk.book import Book
 from refdesk.check import cells, links, logic, sheets
 from refdesk.check.formats import preload_icd
 from refdesk.check.problem import Context, Problem, Severity
-from refdesk.excel import ExcelSource
 from refdesk.schema import SHEETS
+from refdesk.source import Source
 
 __all__ = ["Context", "Problem", "Severity", "check_book", "read_and_check", "sort_problems"]
 
@@ -21,7 +21,7 @@ RULE_FAMILIES = (cells, sheets, links, logic)
 _SHEET_ORDER = {s.name: i for i, s in enumerate(SHEETS)}
 
 
-def read_and_check(source: ExcelSource, ctx: Context,
+def read_and_check(source: Source, ctx: Context,
                    progress: Callable[[str], None] = lambda _message: None
                    ) -> tuple[Book, list[Problem]]:
     """Read the source and check it, loading the ICD-10-CM code set meanwhile."""

@@ -79,7 +79,8 @@ def print_result(result: MergeResult, config: Config) -> None:
     elif result.preview:
         notes.append("preview: nothing was written back to the workbook")
     elif result.write is not None and result.write.written:
+        backup = f"; backup: {result.write.backup}" if result.write.backup else ""
         notes.append(f"wrote {len(result.documents)} Letters row(s) and the job's updates to "
-                     f"the workbook; backup: {result.write.backup}")
+                     f"the workbook{backup}")
     for note in notes:
         click.echo(note, err=True)

@@ -20,7 +20,6 @@ from typing import Any
 
 from refdesk.config import Config
 from refdesk.errors import RefdeskError
-from refdesk.excel import ExcelSource
 from refdesk.merge import mailing
 from refdesk.merge.data import (
     SOURCES,
@@ -50,7 +49,8 @@ from refdesk.merge.deliver import (
 from refdesk.merge.engine import CompiledTemplate
 from refdesk.merge.jobs import Job, load_jobs
 from refdesk.merge.mailing import Address
-from refdesk.xlsxpatch import AppendRows, Change, PatchResult, SetField, safety
+from refdesk.source import Source
+from refdesk.xlsxpatch import AppendRows, Change, PatchResult, SetField
 
 CHANNEL = {"mail": "letter", "email": "email", "fax": "fax"}
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
@@ -384,7 +384,7 @@ def _rows_of(data: Data, sheet: str) -> list[dict[str, Any]]:
     return _rows(data.book, sheet)
 
 
-def merge(config: Config, job_name: str, source: ExcelSource, *, today: dt.date,
+def merge(config: Config, job_name: str, source: Source, *, today: dt.date,
           out: Path | None = None, combine_all: bool = False, dry_run: bool = False,
           preview: int | None = None, force: bool = False, pdf: bool = False,
           labels: bool = False, envelopes: bool = False, deliver: bool = False,
@@ -442,8 +442,7 @@ def merge(config: Config, job_name: str, source: ExcelSource, *, today: dt.date,
         return result
     writing_back = preview is None
     if writing_back:  # refuse now, before any file is saved, if the log cannot be written
-        safety.refuse_if_open(source.path)
-        safety.refuse_if_changed(source.path, source.fingerprint)
+        source.check_writable()
     _private_folder(folder)
     if combine_all:
         combined = _unique(folder, f"{today.isoformat()} {job.name}.docx", taken)

@@ -1,0 +1,29 @@
+"""What every source of records offers: an Excel file (refdesk.excel) or a Google Sheet
+(refdesk.gsheets). Commands see only this; nothing else knows where the rows live."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Protocol
+
+from refdesk.book import Book
+from refdesk.xlsxpatch import Change
+
+
+class Source(Protocol):
+    #: The file, for an Excel workbook; None for a Google Sheet.
+    path: Path | None
+
+    def read(self) -> Book:
+        """Every refdesk sheet, read once, as a typed Book."""
+        ...
+
+    def check_writable(self) -> None:
+        """Raise now, before any document is saved, if a write is sure to be refused."""
+        ...
+
+    def write(self, changes: Iterable[Change], *, backup: bool = True) -> Any:
+        """Apply a command's changes at once, finding rows by id at write time. The result
+        has `written`, `cells`, `appended` and `backup` (None where there is none)."""
+        ...
