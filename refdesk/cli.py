@@ -188,23 +188,123 @@ def check(ctx: click.Context, config_path: Path | None, workbook: Path | None,
 
 
 @cli.command()
-@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False), required=False)
+@click.option("--sheet", metavar="URL", help="Set up a Google Sheet (its address or key) "
+              "instead of creating a workbook file.")
+@click.option("--config", "-c", "config_path", type=click.Path(path_type=Path),
+              envvar="REFDESK_CONFIG", help="Configuration file, for the Google credentials "
+              f"[default: ./{DEFAULT_CONFIG}].")
 @click.pass_context
-def init(ctx: click.Context, path: Path) -> None:
-    """Create a new, empty workbook at PATH, ready to fill in.
+def init(ctx: click.Context, path: Path | None, sheet: str | None,
+         config_path: Path | None) -> None:
+    """Create a new, empty workbook at PATH, or set up a Google Sheet, ready to fill in.
 
     Every sheet gets its header row, an Excel table, drop-down lists and a hint on each column;
-    a "Read me" sheet explains them. An existing file is never overwritten.
+    a "Read me" sheet explains them. An existing file is never overwritten. With --sheet,
+    refdesk's tabs are added to the Google Sheet (headers, frozen and protected header rows,
+    drop-downs, date formats); tabs that exist are left as they are.
 
     \b
-    Example:
+    Examples:
       refdesk init my-referrals.xlsx
+      refdesk init --sheet https://docs.google.com/spreadsheets/d/KEY/edit
     """
+    if (path is None) == (sheet is None):
+        raise click.UsageError("give a new workbook's PATH, or --sheet URL (not both).")
+    if sheet is not None:
+        from refdesk.gsheets_setup import init_sheet
+
+        source = _google(config_path, sheet)
+        progress(ctx, f"Setting up {source} ...")
+        done = init_sheet(source)
+        if done.created:
+            click.echo(f"Added the tabs {', '.join(done.created)} to {source}.")
+        if done.existing:
+            click.echo(f"Left as they were: {', '.join(done.existing)}.")
+        click.echo(f"Set [source] google = \"{sheet}\" in config.toml to work on it.")
+        return
     from refdesk.newbook import write_workbook
 
+    assert path is not None
     write_workbook(path)
     click.echo(f"Created {path}. Open it, read the 'Read me' sheet, then set "
                f"[source] excel = \"{path}\" in config.toml.")
+
+
+def _google(config_path: Path | None, sheet: str) -> Any:
+    """A Google Sheet source, with the credentials config.toml names (when there is one)."""
+    from refdesk.gsheets import GoogleSource
+
+    config = None
+    if config_path is not None or Path(DEFAULT_CONFIG).exists():
+        config = load_config(config_path or Path(DEFAULT_CONFIG))
+    return GoogleSource(sheet, credentials=config.google_credentials if config else None,
+                        auth=config.google_auth if config else "service_account")
+
+
+@cli.command("export")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--sheet", metavar="URL", help="The Google Sheet [default: [source] google in "
+              "config.toml].")
+@click.option("--config", "-c", "config_path", type=click.Path(path_type=Path),
+              envvar="REFDESK_CONFIG", help=f"Configuration file [default: ./{DEFAULT_CONFIG}].")
+@click.pass_context
+def export(ctx: click.Context, path: Path, sheet: str | None, config_path: Path | None) -> None:
+    """Copy a Google Sheet's records into a new Excel workbook at PATH.
+
+    The workbook is made as `refdesk init` makes one (tables, drop-downs, formats). An
+    existing file is never overwritten.
+
+    \b
+    Example:
+      refdesk export --sheet https://docs.google.com/spreadsheets/d/KEY/edit practice.xlsx
+    """
+    from refdesk.gsheets_setup import export_sheet
+
+    source = _google(config_path, _sheet_or_config(config_path, sheet))
+    progress(ctx, f"Reading {source} ...")
+    counts = export_sheet(source, path)
+    click.echo(f"Wrote {path}: " + ", ".join(f"{n} {name}" for name, n in counts.items() if n)
+               + ".")
+
+
+@cli.command("import")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--sheet", metavar="URL", help="The Google Sheet [default: [source] google in "
+              "config.toml].")
+@click.option("--config", "-c", "config_path", type=click.Path(path_type=Path),
+              envvar="REFDESK_CONFIG", help=f"Configuration file [default: ./{DEFAULT_CONFIG}].")
+@click.pass_context
+def import_(ctx: click.Context, path: Path, sheet: str | None, config_path: Path | None) -> None:
+    """Copy an Excel workbook's records (PATH) into a Google Sheet.
+
+    Missing tabs are created as `refdesk init --sheet` makes them. The sheet's refdesk tabs
+    must hold no records yet: nothing there is ever overwritten.
+
+    \b
+    Example:
+      refdesk import practice.xlsx --sheet https://docs.google.com/spreadsheets/d/KEY/edit
+    """
+    from refdesk.gsheets_setup import import_workbook
+
+    source = _google(config_path, _sheet_or_config(config_path, sheet))
+    progress(ctx, f"Reading {path} ...")
+    book = ExcelSource(path).read()
+    progress(ctx, f"Copying into {source} ...")
+    done = import_workbook(book, source)
+    click.echo(f"Copied into {source}: " + ", ".join(
+        f"{n} {name}" for name, n in done.rows.items() if n) + ".")
+
+
+def _sheet_or_config(config_path: Path | None, sheet: str | None) -> str:
+    if sheet:
+        return sheet
+    if config_path is not None or Path(DEFAULT_CONFIG).exists():
+        config = load_config(config_path or Path(DEFAULT_CONFIG))
+        if config.google:
+            return config.google
+    raise click.UsageError("name the Google Sheet with --sheet URL (or [source] google in "
+                           "config.toml).")
 
 
 @cli.command()
