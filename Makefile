@@ -25,8 +25,8 @@ demo: $(STAMP)
 	@echo "== refdesk check: the sample's planted mistakes (exit 1 means errors were found) =="
 	@$(BIN)/refdesk check; status=$$?; [ $$status -le 1 ]
 	@echo "== refdesk stats: where the sample practice's referrals come from =="
-	@mkdir -p out && $(BIN)/refdesk --quiet stats --to 2026-11-23 --html out/report.html \
-	  --xlsx out/stats.xlsx --csv out/stats && $(BIN)/refdesk --quiet stats --to 2026-11-23
+	@mkdir -p out && $(BIN)/refdesk --quiet stats --to 2026-10-31 --html out/report.html \
+	  --xlsx out/stats.xlsx --csv out/stats && $(BIN)/refdesk --quiet stats --to 2026-10-31
 	@echo "The report with charts: $(CURDIR)/out/report.html (open it in a browser);" \
 	  "the stats workbook: out/stats.xlsx; one CSV file per table: out/stats/"
 	@echo "== refdesk todo: this week's actions on the sample practice =="

@@ -424,7 +424,7 @@ def stats(ctx: click.Context, config_path: Path | None, workbook: Path | None,
     if xlsx_path is not None:
         from refdesk.stats.workbook import write_xlsx
 
-        write_with(xlsx_path, lambda tmp: write_xlsx(result, tmp), private=with_names)
+        write_xlsx(result, xlsx_path, config.practice.name if config else None)
         progress(ctx, f"Wrote {xlsx_path}: one sheet per table, with charts.")
     if html_path is not None:
         from refdesk.stats.html import render_html

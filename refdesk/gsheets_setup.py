@@ -114,10 +114,12 @@ def init_sheet(source: GoogleSource, *, rows: dict[str, int] | None = None) -> S
     return result
 
 
-def _records(table: Table) -> Iterator[dict[str, Any]]:
-    """A table's rows as values by column, with a cell that could not be typed kept as the
-    text it was (an export or import never loses what someone typed)."""
+def _records(table: Table) -> Iterator[tuple[int, dict[str, Any]]]:
+    """A table's rows (with their row numbers) as values by column. A cell that could not be
+    typed, or whose spelling refdesk would correct, keeps the text as it was typed: an export
+    or import never loses or changes what someone wrote, and `check` finds the same."""
     raw = {(b.row, b.column): b.value for b in table.bad_values}
+    raw.update({(r.row, r.column): r.typed for r in table.respelled})
     columns = [c.name for c in table.schema.columns]
     frame = table.df[columns]
     for row, values in zip(frame.index, frame.itertuples(index=False, name=None), strict=True):
@@ -126,7 +128,7 @@ def _records(table: Table) -> Iterator[dict[str, Any]]:
             if (row, name) in raw:
                 value = raw[(row, name)]
             record[name] = _plain(value)
-        yield record
+        yield int(row), record
 
 
 def _plain(value: Any) -> Any:
@@ -147,7 +149,7 @@ def export_sheet(source: GoogleSource, path: Path) -> dict[str, int]:
     from refdesk.newbook import write_workbook
 
     book = source.read()
-    rows = {t.name: list(_records(t)) for t in book}
+    rows = {t.name: [r for _, r in _records(t)] for t in book}
     write_workbook(path, rows)
     return {name: len(r) for name, r in rows.items()}
 
@@ -177,16 +179,21 @@ def import_workbook(book: Book, source: GoogleSource) -> SetupResult:
             raise WriteError(f"{source}: tab {table.name} lacks the columns {', '.join(missing)} "
                              "in row 1; add them, or import into a new sheet.")
         order = [c for c in header if c in columns] if tab.header else columns
-        records = list(_records(table))
-        if tab.rows < len(records) + 1:
-            grow[table.name] = len(records) + 1
-        for start in range(0, len(records), IMPORT_CHUNK):
-            block = records[start:start + IMPORT_CHUNK]
-            values = [[raw_value(r.get(c))[0] for c in order] for r in block]
-            data.append({"range": f"{quote(tab.title)}!A{start + 2}:"
-                                  f"{column_letter(len(order) - 1)}{start + 1 + len(block)}",
+        # Each record goes to the row it had in the workbook, so that every cell keeps its
+        # address (Referrals!F12 stays F12) and `check` names the same places.
+        by_row = dict(_records(table))
+        last = max(by_row, default=1)
+        if tab.rows < last:
+            grow[table.name] = last
+        blank: dict[str, Any] = {}
+        for start in range(2, last + 1, IMPORT_CHUNK):
+            end = min(last, start + IMPORT_CHUNK - 1)
+            values = [[raw_value(by_row.get(r, blank).get(c))[0] for c in order]
+                      for r in range(start, end + 1)]
+            data.append({"range": f"{quote(tab.title)}!A{start}:"
+                                  f"{column_letter(len(order) - 1)}{end}",
                          "majorDimension": "ROWS", "values": values})
-        result.rows[table.name] = len(records)
+        result.rows[table.name] = len(by_row)
     if grow:
         requests = source._grow_requests(grow)
         source._call("the growth of the tabs", lambda: source.http.batch_update(

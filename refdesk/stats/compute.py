@@ -237,8 +237,11 @@ def _sources(data: _Inputs, start: pd.Timestamp, end: pd.Timestamp, freq: str,
              ) -> tuple[StatTable, StatTable, pd.DataFrame]:
     c = data.clients
     new = c[c["first_visit"].notna() & (c["first_visit"] >= start) & (c["first_visit"] <= end)]
-    new = new.assign(period=_periods(new["first_visit"], freq),
-                     src=new["source"].fillna(NOT_RECORDED).astype(str))
+    # A source outside the list (check reports it) counts as "other", so that every new
+    # client is in exactly one column and the shares add up.
+    src = new["source"].astype("string")
+    src = src.where(src.isna() | src.isin(SOURCES), "other").fillna(NOT_RECORDED)
+    new = new.assign(period=_periods(new["first_visit"], freq), src=src.astype(str))
     kinds = [*SOURCES, NOT_RECORDED]
     counts = (new.groupby(["period", "src"], observed=True).size().unstack(fill_value=0)
               if len(new) else pd.DataFrame())
@@ -267,7 +270,9 @@ def _sources(data: _Inputs, start: pd.Timestamp, end: pd.Timestamp, freq: str,
         rows.append({"period": label, **row(values)})
     totals = new["src"].value_counts().to_dict()
     table = StatTable("sources", "New clients by source: who referred them", columns, rows,
-                      total={"period": "All", **row(totals)})
+                      total={"period": "All", **row(totals)},
+                      note="A source other than doctor, client or other counts as other "
+                           "(refdesk check lists such cells).")
 
     # source_detail: the answer in the client's words. For clients sent by another client it
     # would often be that client's name, so it is shown only with --with-names.
@@ -507,7 +512,8 @@ def _pipeline(data: _Inputs, ref_upto: pd.DataFrame, dormant_after_days: int
                      if last_contact is not None else None,
                      "next_follow_up": None if pd.isna(follow_up) else _day(follow_up)})
     order = {s: i for i, s in enumerate((*STAGES, NOT_SET))}
-    rows.sort(key=lambda r: (order.get(r["stage"], len(order)), -(r["days_in_stage"] or -1),
+    rows.sort(key=lambda r: (order.get(r["stage"], len(order)),
+                             -(r["days_in_stage"] if r["days_in_stage"] is not None else -1),
                              r["provider"]))
     detail_columns = [
         Column("provider_id", "Id"), Column("provider", "Provider"),

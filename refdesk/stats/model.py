@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 #: How a column's values read: the kinds the outputs format.
@@ -76,8 +77,8 @@ def cell_text(value: Any, kind: str) -> str:
     """A value as the terminal and the report print it."""
     if value is None:
         return ""
-    if kind == "pct":
-        return f"{value:.0%}"
+    if kind == "pct":  # half up, as Excel shows it: 0.125 is 13%
+        return f"{Decimal(str(value)).scaleb(2).quantize(Decimal(1), ROUND_HALF_UP)}%"
     if kind == "delta":
         return f"+{value}" if value > 0 else ("0" if value == 0 else f"\u2212{-value}")
     if kind == "number":
