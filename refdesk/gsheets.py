@@ -301,6 +301,11 @@ class GoogleSource:
 
     # -- reading -----------------------------------------------------------------------------
     def read(self) -> Book:
+        grids = self.read_grids()  # first: it learns the sheet's title
+        return build_book(str(self), grids)
+
+    def read_grids(self) -> dict[str, Grid]:
+        """Every refdesk tab the sheet has, as text cells: two requests in all."""
         tabs = self.metadata()
         by_lower = {t.strip().lower(): t for t in tabs}
         chosen = {s.name: by_lower[s.name.lower()] for s in SHEETS if s.name.lower() in by_lower}
@@ -316,7 +321,7 @@ class GoogleSource:
             tab.header = [cell_text(v) or "" for v in (rows[0] if rows else [])]
             self.tabs[name] = tab
             grids[name] = grid_of(title, rows)
-        return build_book(str(self), grids)
+        return grids
 
     def check_writable(self) -> None:
         """Nothing to check ahead: the write itself finds every row again by its id."""

@@ -157,8 +157,9 @@ def export_sheet(source: GoogleSource, path: Path) -> dict[str, int]:
 def import_workbook(book: Book, source: GoogleSource) -> SetupResult:
     """An Excel workbook's records into the Google Sheet: missing tabs are created; the
     refdesk tabs must hold no records yet, so nothing there is overwritten."""
-    current = source.read()
-    busy = [t.name for t in current if len(t) and t.present]
+    current = source.read_grids()
+    busy = [name for name, grid in current.items()
+            if grid.cells.iloc[1:].notna().any(axis=None)]
     if busy:
         raise WriteError(f"{source}: the tabs {', '.join(busy)} already hold records; import "
                          "only into a new or empty sheet, so nothing there is overwritten. "
