@@ -52,9 +52,9 @@ READ_PARAMS = {"valueRenderOption": "UNFORMATTED_VALUE",
 @dataclass(frozen=True)
 class Retry:
     """Exponential backoff with full jitter: waits of up to base, 2*base, 4*base ... (each at
-    most `cap`), until the next wait would pass `max_wait` seconds in all."""
+    most `cap`), until the attempts and the waits would pass `max_wait` seconds in all."""
 
-    max_wait: float = 60.0
+    max_wait: float = 90.0
     base: float = 0.5
     cap: float = 16.0
     #: Seconds to wait for each response.
@@ -149,20 +149,23 @@ def _retryable(exc: BaseException) -> bool:
 
 def with_retries(call: Callable[[], T], policy: Retry, what: str) -> T:
     """Run `call`, retrying what may pass (rate limits, server errors, timeouts, dropped
-    connections). Other errors, and the last one once the wait is used up, are raised."""
-    waited = 0.0
+    connections). Other errors, and the last one once `max_wait` seconds (the waits between
+    attempts and the attempts themselves) are used up, are raised."""
+    spent = 0.0
     attempt = 0
     while True:
+        started = time.monotonic()
         try:
             return call()
         except Exception as exc:
+            spent += time.monotonic() - started
             if not _retryable(exc):
                 raise
             wait = random.uniform(0, min(policy.cap, policy.base * 2 ** attempt))
-            if waited + wait > policy.max_wait:
+            if spent + wait > policy.max_wait:
                 raise GoogleUnavailable(what, exc, attempt + 1) from None
             _sleep(wait)
-            waited += wait
+            spent += wait
             attempt += 1
 
 

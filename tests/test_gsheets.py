@@ -26,7 +26,7 @@ from tests import sheets_server as fake
 from tests.conftest import ROOT, run
 
 SAMPLE = ROOT / "workbooks" / "referrals.xlsx"
-FAST = Retry(max_wait=2.0, base=0.01, cap=0.05, timeout=2.0)
+FAST = Retry(max_wait=10.0, base=0.01, cap=0.05, timeout=2.0)
 
 
 # -- the few places that know the loopback server's API ----------------------------------------
