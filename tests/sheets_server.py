@@ -41,8 +41,20 @@ guess, marked "Guess:" where it is made. The choices a test author should know:
   apostrophe forces text. Google's parser accepts more (times, other date spellings); those
   stay text here.
 * Writing "" clears a cell's value; null leaves the cell alone (both as in the recordings).
+* Ranges Google returns name the sheet bare when it is a plain identifier ("Sheet1!A1:Z1000")
+  and quoted otherwise ("'My Sheet'!A1", "'D3'!A1"), as recorded. A write past the grid fails
+  with "Range (Sheet1!A1001) exceeds grid limits. Max rows: 1000, max columns: 26", naming the
+  part outside the grid (as in reports of the error); a write past an explicit range fails
+  with "Requested writing within range [...], but tried writing to row [N]" (Guess: wording).
+  `:append` grows the grid, rows and columns (Guess: columns too).
+* Requests Google knows but this server does not implement (sortRange, copyPaste, Drive
+  export ...) answer 501 UNIMPLEMENTED, so a test never mistakes them for success; unknown
+  request kinds get Google's 400 "Invalid JSON payload received. Unknown name ...".
 * Every mutating request is atomic: it runs on a copy of the spreadsheet that replaces the
-  original only on success, so a request that fails, or is faulted, changes nothing.
+  original only on success, so a request that fails, or is faulted, changes nothing (except
+  `delay_next(..., then_apply=True)`, which models a write landing after the client gave up).
+* Answers are compact JSON (Google indents; the content is the same and big sheets are
+  quicker), and every request and answer is in `server.requests()`.
 """
 
 from __future__ import annotations
@@ -1357,12 +1369,13 @@ class SheetsBackend:
         """The values of a range, trimmed as Google does: trailing empty cells and rows go,
         inner empty cells are "", inner empty rows []."""
         (r0, r1), (c0, c1) = target.rows, target.cols
-        found: dict[int, dict[int, Any]] = {}  # row -> column -> value, both from 0
         # Unformatted with serial dates, a stored number is its own rendering (stored numbers
         # are normalised on entry): the quick path for 100,000-row sheets.
         plain_numbers = value_render != "FORMATTED_VALUE" and datetime_render == "SERIAL_NUMBER"
+        formatted = value_render == "FORMATTED_VALUE"
+        lines: list[list[Any]] = []  # one per row from r0, [] for empty rows
         for r, row in target.tab.lines(r0, r1):
-            got = {}
+            line = [""] * (min(max(row) + 1, c1) - c0) if row else []
             for c, cell in row.items():
                 if c < c0 or c >= c1:
                     continue
@@ -1370,26 +1383,30 @@ class SheetsBackend:
                 if not entered:
                     continue
                 value = entered.get("stringValue")  # the common cases, quickly
-                if value is None and plain_numbers:
-                    value = entered.get("numberValue")
                 if value is None:
-                    value = render(cell, value_render, datetime_render)
-                if value is not None and value != "":
-                    got[c - c0] = value
-            if got:
-                found[r - r0] = got
-        if major == "COLUMNS":
-            transposed: dict[int, dict[int, Any]] = {}
-            for r, got in found.items():
-                for c, value in got.items():
-                    transposed.setdefault(c, {})[r] = value
-            found = transposed
-        if not found:
-            return []
-        lines: list[list[Any]] = []
-        for i in range(max(found) + 1):
-            got = found.get(i)
-            lines.append([got.get(j, "") for j in range(max(got) + 1)] if got else [])
+                    number = entered.get("numberValue")
+                    if number is not None and plain_numbers:
+                        value = number
+                    elif type(number) is int and "userEnteredFormat" not in cell:
+                        value = format_automatic(number) if formatted else number
+                    else:
+                        value = render(cell, value_render, datetime_render)
+                if value is not None:
+                    line[c - c0] = value
+            while line and line[-1] == "":
+                line.pop()
+            if line:
+                lines.extend([] for _ in range(r - r0 - len(lines)))
+                lines.append(line)
+        if major == "COLUMNS" and lines:
+            columns: list[list[Any]] = [[] for _ in range(max(len(line) for line in lines))]
+            for i, line in enumerate(lines):
+                for j, value in enumerate(line):
+                    if value != "":
+                        column = columns[j]
+                        column.extend([""] * (i - len(column)))
+                        column.append(value)
+            lines = columns
         return lines
 
     def value_range(self, target: Target, major: str, value_render: str,
@@ -1541,6 +1558,7 @@ class SheetsBackend:
                 start_row, start_col = table[1], table[2]
             if insert == "INSERT_ROWS":
                 _insert_dimension(tab, "ROWS", start_row, max(n_rows, 1))
+                _shift_named(work, tab, "ROWS", start_row, max(n_rows, 1))
             tab.grid["rowCount"] = max(tab.rows, start_row + max(n_rows, 1))
             tab.grid["columnCount"] = max(tab.cols, start_col + max(n_cols, 1))
             anchor = f"{sheet_ref(tab.title)}!{a1_cell(start_row, start_col)}"
@@ -1721,9 +1739,7 @@ class SheetsBackend:
             raise _bad_request(f"{where}Cannot inherit from before the first "
                                f"{dimension.lower()[:-1]}.")  # Guess
         _insert_dimension(tab, dimension, start, end - start)
-        for named in book.named_ranges:
-            if named["range"].get("sheetId", 0) == tab.sheet_id:
-                _shift_range(named["range"], dimension, start, end - start)
+        _shift_named(book, tab, dimension, start, end - start)
         return None
 
     def _req_deleteDimension(self, book: _Book, spec: Mapping[str, Any], i: int,
@@ -1734,9 +1750,7 @@ class SheetsBackend:
             raise _bad_request(f"{where}You can't delete all the {dimension.lower()} on the "
                                "sheet.")
         _delete_dimension(tab, dimension, start, end)
-        for named in book.named_ranges:
-            if named["range"].get("sheetId", 0) == tab.sheet_id:
-                _shift_range(named["range"], dimension, start, -(end - start))
+        _shift_named(book, tab, dimension, start, -(end - start))
         return None
 
     def _req_updateDimensionProperties(self, book: _Book, spec: Mapping[str, Any], i: int,
@@ -2202,6 +2216,13 @@ def _delete_dimension(tab: _Tab, dimension: str, start: int, end: int, *,
         tab.basic_filter = None
     if resize:
         tab.set_count(dimension, tab.count(dimension) - count)
+
+
+def _shift_named(book: _Book, tab: _Tab, dimension: str, at: int, delta: int) -> None:
+    """Move the named ranges on a tab for rows/columns inserted or deleted."""
+    book.named_ranges = [n for n in book.named_ranges
+                         if n["range"].get("sheetId", 0) != tab.sheet_id
+                         or _shift_range(n["range"], dimension, at, delta)]
 
 
 def _tab_ranges(tab: _Tab) -> list[dict[str, Any]]:
@@ -2789,6 +2810,7 @@ class SheetsServer:
     # --- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> SheetsServer:
+        self._stopping.clear()
         self._httpd = _LoopbackHTTPServer(self)
         self._thread = threading.Thread(target=self._httpd.serve_forever,
                                         kwargs={"poll_interval": 0.05},
