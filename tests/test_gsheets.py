@@ -163,7 +163,7 @@ def _practice(referrals: int) -> dict[str, list[list]]:
         first = 46337 if recent else received + 5
         rows.append([f"R{i:07d}", received, f"P{(i % 20) + 1:03d}", f"C{(i % 100) + 1:06d}",
                      "G43.909", "deep tissue", 1, 6, 6, "in care", first,
-                     None if recent else first + 2])
+                     None if recent else first + 2, None, f"intake {i}"])  # no two alike
     # Client j is referred by provider P((j - 1) % 20 + 1), and has signed a release for it.
     releases = [header("Releases")] + [
         [f"L{j:03d}", f"C{j:06d}", f"P{(j - 1) % 20 + 1:03d}", 46000, 47000,
