@@ -367,3 +367,24 @@ def test_init_sets_up_the_tabs_in_three_requests(server):
     assert received["type"] == "DATE"
     again = init_sheet(source(server, key))
     assert again.created == [] and len(again.existing) == len(SHEETS_BY_NAME)
+
+
+def test_a_service_account_key_gives_a_client(tmp_path, monkeypatch):
+    """A key file as Google's console downloads it (a fresh RSA key here) is accepted, and a
+    403 names that account's email, the one to share the sheet with."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()).decode()
+    key_file = tmp_path / "key.json"
+    key_file.write_text(json.dumps({
+        "type": "service_account", "project_id": "practice", "private_key_id": "1",
+        "private_key": pem, "client_email": "refdesk@practice.iam.gserviceaccount.com",
+        "client_id": "1", "token_uri": "https://oauth2.googleapis.com/token"}))
+    monkeypatch.setenv(gsheets.CREDENTIALS_ENV, str(key_file))
+    client = gsheets.connect(None)
+    assert client.http_client.auth.service_account_email == \
+        "refdesk@practice.iam.gserviceaccount.com"
+    assert gsheets.service_account_email(None) == "refdesk@practice.iam.gserviceaccount.com"
