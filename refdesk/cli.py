@@ -242,12 +242,19 @@ def _google(config_path: Path | None, sheet: str) -> Any:
                         auth=config.google_auth if config else "service_account")
 
 
+def google_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--sheet and --config, for the commands that move records to or from Google."""
+    f = click.option("--config", "-c", "config_path", type=click.Path(path_type=Path),
+                     envvar="REFDESK_CONFIG",
+                     help=f"Configuration file [default: ./{DEFAULT_CONFIG}].")(f)
+    f = click.option("--sheet", metavar="URL", help="The Google Sheet [default: [source] "
+                     "google in config.toml].")(f)
+    return f
+
+
 @cli.command("export")
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--sheet", metavar="URL", help="The Google Sheet [default: [source] google in "
-              "config.toml].")
-@click.option("--config", "-c", "config_path", type=click.Path(path_type=Path),
-              envvar="REFDESK_CONFIG", help=f"Configuration file [default: ./{DEFAULT_CONFIG}].")
+@google_options
 @click.pass_context
 def export(ctx: click.Context, path: Path, sheet: str | None, config_path: Path | None) -> None:
     """Copy a Google Sheet's records into a new Excel workbook at PATH.
@@ -270,10 +277,7 @@ def export(ctx: click.Context, path: Path, sheet: str | None, config_path: Path 
 
 @cli.command("import")
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--sheet", metavar="URL", help="The Google Sheet [default: [source] google in "
-              "config.toml].")
-@click.option("--config", "-c", "config_path", type=click.Path(path_type=Path),
-              envvar="REFDESK_CONFIG", help=f"Configuration file [default: ./{DEFAULT_CONFIG}].")
+@google_options
 @click.pass_context
 def import_(ctx: click.Context, path: Path, sheet: str | None, config_path: Path | None) -> None:
     """Copy an Excel workbook's records (PATH) into a Google Sheet.

@@ -307,49 +307,44 @@ def run_read_section(args: argparse.Namespace) -> tuple[list[dict[str, Any]], bo
     return results, verdict_ok
 
 
-def run_check_section(args: argparse.Namespace) -> tuple[list[dict[str, Any]], bool]:
-    """read + check against a plain fastexcel read of the same file."""
+#: The sections timed against a plain fastexcel read of the same file: their reader, the
+#: ratio they must stay under, and the peak memory they must stay under (None: no target).
+AGAINST_FASTEXCEL = {"check": ("refdesk read+check", CHECK_TARGET_RATIO, CHECK_TARGET_MIB),
+                     "stats": ("refdesk read+stats", STATS_TARGET_RATIO, None)}
+
+
+def run_against_fastexcel(section: str, sizes: list[str], args: argparse.Namespace
+                          ) -> tuple[list[dict[str, Any]], bool]:
+    """refdesk's read + check (or + stats) against a fastexcel read, in the same run."""
+    reader, target_ratio, target_mib = AGAINST_FASTEXCEL[section]
     results: list[dict[str, Any]] = []
     ok = True
-    for label in args.check_sizes:
+    for label in sizes:
         path = workbook(args.cache, label, args.rebuild)
-        print(f"checking {path.name} ...", file=sys.stderr)
+        print(f"{section}: {path.name} ...", file=sys.stderr)
         floor = best_of("fastexcel", path, args.repeat)
-        ours = best_of("refdesk read+check", path, args.repeat)
+        ours = best_of(reader, path, args.repeat)
         ratio = ours["seconds"] / floor["seconds"]
-        passed = ratio <= CHECK_TARGET_RATIO and ours["peak_mib"] < CHECK_TARGET_MIB
+        passed = ratio <= target_ratio and (target_mib is None
+                                            or ours["peak_mib"] < target_mib)
         ok = ok and passed
-        results.append({"section": "check", "rows": SIZES[label], "fastexcel": floor,
+        results.append({"section": section, "rows": SIZES[label], "fastexcel": floor,
                         "refdesk": ours, "ratio": ratio, "pass": passed})
     return results, ok
 
 
-def run_stats_section(args: argparse.Namespace) -> tuple[list[dict[str, Any]], bool]:
-    """read + stats against a plain fastexcel read of the same file, in the same run."""
-    results: list[dict[str, Any]] = []
-    ok = True
-    for label in args.stats_sizes:
-        path = workbook(args.cache, label, args.rebuild)
-        print(f"stats on {path.name} ...", file=sys.stderr)
-        floor = best_of("fastexcel", path, args.repeat)
-        ours = best_of("refdesk read+stats", path, args.repeat)
-        ratio = ours["seconds"] / floor["seconds"]
-        passed = ratio <= STATS_TARGET_RATIO
-        ok = ok and passed
-        results.append({"section": "stats", "rows": SIZES[label], "fastexcel": floor,
-                        "refdesk": ours, "ratio": ratio, "pass": passed})
-    return results, ok
-
-
-def print_stats_report(results: list[dict[str, Any]]) -> None:
+def print_against_fastexcel(results: list[dict[str, Any]]) -> None:
     print(f"\n{'rows':>10}  {'reader':<19} {'seconds':>8} {'peak MiB':>9} {'x fastexcel':>11}")
     for r in results:
+        reader, target_ratio, target_mib = AGAINST_FASTEXCEL[r["section"]]
         print(f"{r['rows']:>10,}  {'fastexcel (floor)':<19} {r['fastexcel']['seconds']:>8.2f} "
               f"{r['fastexcel']['peak_mib']:>9.0f}")
-        print(f"{'':>10}  {'refdesk read+stats':<19} {r['refdesk']['seconds']:>8.2f} "
+        print(f"{'':>10}  {reader[8:]:<19} {r['refdesk']['seconds']:>8.2f} "
               f"{r['refdesk']['peak_mib']:>9.0f} {r['ratio']:>10.2f}x")
-        print(f"stats {r['rows']:,}: read+stats {r['ratio']:.2f}x a fastexcel read (target <= "
-              f"{STATS_TARGET_RATIO:.0f}x): {'PASS' if r['pass'] else 'FAIL'}")
+        memory = (f", peak {r['refdesk']['peak_mib']:.0f} MiB (target < {target_mib} MiB)"
+                  if target_mib else "")
+        print(f"{r['section']} {r['rows']:,}: {reader[8:]} {r['ratio']:.2f}x a fastexcel read "
+              f"(target <= {target_ratio:.0f}x){memory}: {'PASS' if r['pass'] else 'FAIL'}")
 
 
 def run_write_section(args: argparse.Namespace) -> tuple[list[dict[str, Any]], bool]:
@@ -499,18 +494,6 @@ def print_merge_report(results: list[dict[str, Any]]) -> None:
               f"{'PASS' if r['pass'] else 'FAIL'}")
 
 
-def print_check_report(results: list[dict[str, Any]]) -> None:
-    print(f"\n{'rows':>10}  {'reader':<19} {'seconds':>8} {'peak MiB':>9} {'x fastexcel':>11}")
-    for r in results:
-        print(f"{r['rows']:>10,}  {'fastexcel (floor)':<19} {r['fastexcel']['seconds']:>8.2f} "
-              f"{r['fastexcel']['peak_mib']:>9.0f}")
-        print(f"{'':>10}  {'refdesk read+check':<19} {r['refdesk']['seconds']:>8.2f} "
-              f"{r['refdesk']['peak_mib']:>9.0f} {r['ratio']:>10.2f}x")
-        print(f"check {r['rows']:,}: read+check {r['ratio']:.2f}x a fastexcel read (target <= "
-              f"{CHECK_TARGET_RATIO:.0f}x), peak {r['refdesk']['peak_mib']:.0f} MiB (target < "
-              f"{CHECK_TARGET_MIB} MiB): {'PASS' if r['pass'] else 'FAIL'}")
-
-
 def print_report(results: list[dict[str, Any]]) -> None:
     print(f"{'rows':>10}  {'reader':<16} {'seconds':>8} {'peak MiB':>9} {'ratio':>7}")
     for r in results:
@@ -571,8 +554,8 @@ def main(argv: list[str] | None = None) -> int:
         _child(args.child[0], Path(args.child[1]))
         return 0
     results, ok = run_read_section(args) if args.sizes else ([], True)
-    checked, check_ok = run_check_section(args) if args.check_sizes else ([], True)
-    counted, stats_ok = run_stats_section(args) if args.stats_sizes else ([], True)
+    checked, check_ok = run_against_fastexcel("check", args.check_sizes, args)
+    counted, stats_ok = run_against_fastexcel("stats", args.stats_sizes, args)
     written, write_ok = run_write_section(args) if args.write_sizes else ([], True)
     merged, merge_ok = run_merge_section(args) if args.merge_letters else ([], True)
     pdfs, pdf_ok = run_pdf_section(args) if args.pdf_letters else ([], True)
@@ -582,9 +565,9 @@ def main(argv: list[str] | None = None) -> int:
         if results:
             print_report(results)
         if checked:
-            print_check_report(checked)
+            print_against_fastexcel(checked)
         if counted:
-            print_stats_report(counted)
+            print_against_fastexcel(counted)
         if written:
             print_write_report(written)
         if merged:

@@ -388,3 +388,19 @@ def test_a_service_account_key_gives_a_client(tmp_path, monkeypatch):
     assert client.http_client.auth.service_account_email == \
         "refdesk@practice.iam.gserviceaccount.com"
     assert gsheets.service_account_email(None) == "refdesk@practice.iam.gserviceaccount.com"
+
+
+def test_the_init_import_and_export_commands(google, tmp_path):
+    key = new_sheet(google)
+    done = run("-q", "init", "--sheet", key)
+    assert done.exit_code == 0 and "Added the tabs Providers" in done.stdout, done.stderr
+    done = run("-q", "import", SAMPLE, "--sheet", key)
+    assert done.exit_code == 0 and "Copied into Google Sheet 'Practice'" in done.stdout, \
+        done.stderr
+    out = tmp_path / "practice.xlsx"
+    done = run("-q", "export", out, "--sheet", key)
+    assert done.exit_code == 0 and out.exists() and "40 Providers" in done.stdout, done.stderr
+    done = run("-q", "export", out, "--sheet", key)
+    assert done.exit_code == 2 and "never overwrites" in done.stderr
+    done = run("-q", "import", SAMPLE, "--sheet", key)
+    assert done.exit_code == 2 and "already hold records" in done.stderr
