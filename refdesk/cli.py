@@ -74,21 +74,36 @@ def resolve(config_path: Path | None, workbook: Path | None, sheet: str | None =
     wins over its [source] excel."""
     if workbook is not None and sheet is not None:
         raise click.UsageError("give --workbook or --sheet, not both.")
-    config = None
-    if config_path is not None or Path(DEFAULT_CONFIG).exists() or (
-            workbook is None and sheet is None):
-        config = load_config(config_path or Path(DEFAULT_CONFIG))
+    if workbook is None and sheet is None:
+        config: Config | None = load_config(config_path or Path(DEFAULT_CONFIG))
+    else:
+        config = _config_if_any(config_path)
     if workbook is not None:
         return config, ExcelSource(workbook)
     if sheet is not None or (config is not None and config.google):
-        from refdesk.gsheets import GoogleSource
-
-        return config, GoogleSource(
-            sheet or (config.google if config else ""),
-            credentials=config.google_credentials if config else None,
-            auth=config.google_auth if config else "service_account")
+        return config, _google_source(sheet or "", config)
     assert config is not None
     return config, ExcelSource(config.excel)
+
+
+def _config_if_any(config_path: Path | None) -> Config | None:
+    """The named config file, or ./config.toml when there is one."""
+    if config_path is not None or Path(DEFAULT_CONFIG).exists():
+        return load_config(config_path or Path(DEFAULT_CONFIG))
+    return None
+
+
+def _google_source(sheet: str, config: Config | None) -> Any:
+    """The Google Sheet `sheet` names, or else config.toml's [source] google, with the
+    credentials config.toml names."""
+    from refdesk.gsheets import GoogleSource
+
+    ref = sheet or (config.google if config else "")
+    if not ref:
+        raise click.UsageError("name the Google Sheet with --sheet URL (or [source] google in "
+                               "config.toml).")
+    return GoogleSource(ref, credentials=config.google_credentials if config else None,
+                        auth=config.google_auth if config else "service_account")
 
 
 @click.group(cls=RefdeskGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -214,7 +229,7 @@ def init(ctx: click.Context, path: Path | None, sheet: str | None,
     if sheet is not None:
         from refdesk.gsheets_setup import init_sheet
 
-        source = _google(config_path, sheet)
+        source = _google_source(sheet, _config_if_any(config_path))
         progress(ctx, f"Setting up {source} ...")
         done = init_sheet(source)
         if done.created:
@@ -229,17 +244,6 @@ def init(ctx: click.Context, path: Path | None, sheet: str | None,
     write_workbook(path)
     click.echo(f"Created {path}. Open it, read the 'Read me' sheet, then set "
                f"[source] excel = \"{path}\" in config.toml.")
-
-
-def _google(config_path: Path | None, sheet: str) -> Any:
-    """A Google Sheet source, with the credentials config.toml names (when there is one)."""
-    from refdesk.gsheets import GoogleSource
-
-    config = None
-    if config_path is not None or Path(DEFAULT_CONFIG).exists():
-        config = load_config(config_path or Path(DEFAULT_CONFIG))
-    return GoogleSource(sheet, credentials=config.google_credentials if config else None,
-                        auth=config.google_auth if config else "service_account")
 
 
 def google_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -268,7 +272,7 @@ def export(ctx: click.Context, path: Path, sheet: str | None, config_path: Path 
     """
     from refdesk.gsheets_setup import export_sheet
 
-    source = _google(config_path, _sheet_or_config(config_path, sheet))
+    source = _google_source(sheet or "", _config_if_any(config_path))
     progress(ctx, f"Reading {source} ...")
     counts = export_sheet(source, path)
     click.echo(f"Wrote {path}: " + ", ".join(f"{n} {name}" for name, n in counts.items() if n)
@@ -291,24 +295,13 @@ def import_(ctx: click.Context, path: Path, sheet: str | None, config_path: Path
     """
     from refdesk.gsheets_setup import import_workbook
 
-    source = _google(config_path, _sheet_or_config(config_path, sheet))
+    source = _google_source(sheet or "", _config_if_any(config_path))
     progress(ctx, f"Reading {path} ...")
     book = ExcelSource(path).read()
     progress(ctx, f"Copying into {source} ...")
     done = import_workbook(book, source)
     click.echo(f"Copied into {source}: " + ", ".join(
         f"{n} {name}" for name, n in done.rows.items() if n) + ".")
-
-
-def _sheet_or_config(config_path: Path | None, sheet: str | None) -> str:
-    if sheet:
-        return sheet
-    if config_path is not None or Path(DEFAULT_CONFIG).exists():
-        config = load_config(config_path or Path(DEFAULT_CONFIG))
-        if config.google:
-            return config.google
-    raise click.UsageError("name the Google Sheet with --sheet URL (or [source] google in "
-                           "config.toml).")
 
 
 @cli.command()
@@ -400,7 +393,7 @@ def stats(ctx: click.Context, config_path: Path | None, workbook: Path | None,
         print_stats,
         stats_json,
         write_csv_folder,
-        write_with,
+        write_file,
     )
     from refdesk.todo import Rules
 
@@ -435,7 +428,7 @@ def stats(ctx: click.Context, config_path: Path | None, workbook: Path | None,
 
         name = config.practice.name if config else None
         page = render_html(result, name).encode("utf-8")
-        write_with(html_path, lambda tmp: tmp.write_bytes(page), private=with_names)
+        write_file(html_path, page, private=with_names)
         progress(ctx, f"Wrote {html_path}: the report with charts; open it in a browser "
                       f"({describe_range(result)}).")
     if as_json:
