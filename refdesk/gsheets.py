@@ -250,7 +250,10 @@ class GoogleSource:
         self._client = client
         self.retry = retry or DEFAULT_RETRY
         self.title: str | None = None
+        #: The refdesk tabs by schema name, as the last read found them.
         self.tabs: dict[str, Tab] = {}
+        #: Every tab by its title, as the last metadata request found them.
+        self.all_tabs: dict[str, Tab] = {}
 
     def __str__(self) -> str:
         return f"Google Sheet '{self.title}'" if self.title else f"Google Sheet {self.key}"
@@ -300,6 +303,7 @@ class GoogleSource:
             grid = p.get("gridProperties", {})
             tabs[p.get("title", "")] = Tab(p.get("title", ""), p.get("sheetId", 0),
                                            grid.get("rowCount", 0), grid.get("columnCount", 0))
+        self.all_tabs = tabs
         return tabs
 
     # -- reading -----------------------------------------------------------------------------
@@ -386,25 +390,17 @@ class GoogleSource:
             title = quote(self.tabs[c.sheet].title)
             add(c.sheet, "header", f"{title}!1:1")
             if isinstance(c, SetField):
-                letter = self._letter(c.sheet, c.id_column)
+                letter = column_letter(self._column(c.sheet, c.id_column))
                 add(c.sheet, f"id:{c.id_column}", f"{title}!{letter}:{letter}")
             elif isinstance(c, AppendRows):
                 add(c.sheet, "all", title)
         return ranges, layout
 
-    def _letter(self, sheet: str, column: str) -> str:
-        header = [normalize_header(h) for h in self.tabs[sheet].header]
-        if column not in header:
-            raise WriteError(f"{self}: tab {sheet} has no column '{column}' in row 1. Add it, "
-                             "then run again; nothing was written.")
-        return column_letter(header.index(column))
-
     def _plan(self, changes: list[Change], fresh: dict[tuple[str, str], list[list[Any]]],
-              result: SheetWrite) -> tuple[list[dict[str, Any]], list[tuple[str, str, int, int,
-                                                                            int]],
+              result: SheetWrite) -> tuple[list[dict[str, Any]], list[tuple[str, str, int, int]],
                                            dict[str, int]]:
         data: list[dict[str, Any]] = []
-        formats: list[tuple[str, str, int, int, int]] = []  # sheet, kind, row, col, ncols
+        formats: list[tuple[str, str, int, int]] = []  # sheet, kind, row, column
         grow: dict[str, int] = {}
         for name in {c.sheet for c in changes}:
             now = [cell_text(v) or "" for v in (fresh[(name, "header")] or [[]])[0]]
@@ -425,7 +421,7 @@ class GoogleSource:
                          "majorDimension": "ROWS", "values": [sent]})
             for i, kind in enumerate(kinds):
                 if kind:
-                    formats.append((sheet, kind, row, col + i, 1))
+                    formats.append((sheet, kind, row, col + i))
 
         missing: list[str] = []
         for c in changes:
@@ -504,12 +500,12 @@ class GoogleSource:
             self._call("the undo of the tabs' growth", lambda: self.http.batch_update(
                 self.key, {"requests": undo}))
 
-    def _format_requests(self, formats: list[tuple[str, str, int, int, int]]
+    def _format_requests(self, formats: list[tuple[str, str, int, int]]
                          ) -> list[dict[str, Any]]:
         """Date cells get a date format, so the serial number written reads as a date."""
         patterns = {"DATE": "yyyy-mm-dd", "DATE_TIME": "yyyy-mm-dd hh:mm"}
         merged: dict[tuple[str, str, int], list[int]] = {}
-        for sheet, kind, row, col, _n in formats:
+        for sheet, kind, row, col in formats:
             merged.setdefault((sheet, kind, col), []).append(row)
         requests = []
         for (sheet, kind, col), rows in sorted(merged.items()):

@@ -81,11 +81,14 @@ def _tab_requests(sheet: Sheet, sheet_id: int, rows: int) -> list[dict[str, Any]
     return requests
 
 
-def init_sheet(source: GoogleSource, *, rows: dict[str, int] | None = None) -> SetupResult:
-    """Add every missing refdesk tab, ready to fill in. Existing tabs are left as they are."""
+def init_sheet(source: GoogleSource, *, rows: dict[str, int] | None = None,
+               tabs: dict[str, Tab] | None = None) -> SetupResult:
+    """Add every missing refdesk tab, ready to fill in. Existing tabs are left as they are.
+    `tabs` are the spreadsheet's tabs when the caller has just asked for them."""
     result = SetupResult()
-    tabs = source.metadata()
-    result.requests += 1
+    if tabs is None:
+        tabs = source.metadata()
+        result.requests += 1
     by_lower = {t.strip().lower(): t for t in tabs}
     used = {t.sheet_id for t in tabs.values()}
     requests: list[dict[str, Any]] = []
@@ -165,8 +168,8 @@ def import_workbook(book: Book, source: GoogleSource) -> SetupResult:
                          "only into a new or empty sheet, so nothing there is overwritten. "
                          "Make a new Google Sheet and import into it.")
     counts = {t.name: len(t) for t in book}
-    result = init_sheet(source, rows=counts)
-    result.requests += 2  # the read above
+    result = init_sheet(source, rows=counts, tabs=source.all_tabs)
+    result.requests += 2  # the read above, whose list of tabs init_sheet reuses
     data: list[dict[str, Any]] = []
     grow: dict[str, int] = {}
     for table in book:
