@@ -304,11 +304,16 @@ def _sources_chart(book: Any, stats: Stats, names: dict[str, str],
                           "values": [sheet, first, col, last, col],
                           "fill": {"color": SOURCE_COLOURS.get(kind, "#5B6776")},
                           "border": {"color": "#FFFFFF", "width": 0.5}, "gap": 60})
-    _style_chart(chart, "New clients by source")
-    chart.set_y_axis({"name": "New clients", "major_gridlines": {
-        "visible": True, "line": {"color": "#E3E7EC"}}, "line": {"none": True}})
-    chart.set_x_axis({"num_font": {"rotation": -45} if len(table.rows) > 12 else {}})
+    _period_axes(chart, "New clients by source", "New clients", len(table.rows))
     return chart
+
+
+def _period_axes(chart: Any, title: str, y_name: str, periods: int) -> None:
+    """The look of a chart over periods: gridlines across, labels slanted past a year."""
+    _style_chart(chart, title)
+    chart.set_y_axis({"name": y_name, "major_gridlines": {
+        "visible": True, "line": {"color": "#E3E7EC"}}, "line": {"none": True}})
+    chart.set_x_axis({"num_font": {"rotation": -45} if periods > 12 else {}})
 
 
 def _conversion_chart(book: Any, stats: Stats, names: dict[str, str],
@@ -339,10 +344,8 @@ def _conversion_chart(book: Any, stats: Stats, names: dict[str, str],
         line.set_y2_axis({"name": "Conversion", "num_format": "0%", "min": 0, "max": 1,
                           "major_unit": 0.25})
         chart.combine(line)
-    _style_chart(chart, "Referrals received and reached a first visit")
-    chart.set_y_axis({"name": "Referrals", "major_gridlines": {
-        "visible": True, "line": {"color": "#E3E7EC"}}, "line": {"none": True}})
-    chart.set_x_axis({"num_font": {"rotation": -45} if len(table.rows) > 12 else {}})
+    _period_axes(chart, "Referrals received and reached a first visit", "Referrals",
+                 len(table.rows))
     return chart
 
 
