@@ -386,6 +386,7 @@ def stats(ctx: click.Context, config_path: Path | None, workbook: Path | None,
       refdesk stats --table providers                every referring provider
       refdesk stats --json > stats.json
     """
+    from refdesk.fileio import write_file
     from refdesk.stats import compute
     from refdesk.stats.output import (
         describe_range,
@@ -393,7 +394,6 @@ def stats(ctx: click.Context, config_path: Path | None, workbook: Path | None,
         print_stats,
         stats_json,
         write_csv_folder,
-        write_file,
     )
     from refdesk.todo import Rules
 

@@ -37,6 +37,10 @@ class InitError(RefdeskError):
     """A new workbook cannot be created where asked."""
 
 
+class OutputError(RefdeskError):
+    """A file refdesk makes (a document, a report, a copy) cannot be written where asked."""
+
+
 class WriteError(RefdeskError):
     """A change to the workbook cannot be made safely; nothing was written."""
 

@@ -7,10 +7,7 @@ hint for every column, and a "Read me" sheet that explains the sheets.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,7 +15,8 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-from refdesk.errors import InitError
+from refdesk.errors import InitError, OutputError
+from refdesk.fileio import write_file
 from refdesk.schema import LIST_SEPARATOR, SHEETS, Column, Kind, Sheet
 
 README_SHEET = "Read me"
@@ -215,10 +213,7 @@ def write_workbook(path: Path | str, rows: Mapping[str, Iterable[Row]] | None = 
     if not path.parent.is_dir():
         raise InitError(f"{path.parent}: no such folder. Create it first.")
     rows = rows or {}
-    fd, tmp_name = tempfile.mkstemp(prefix=".refdesk-new-", suffix=".xlsx", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    def make(tmp: Path) -> None:
         wb = xlsxwriter.Workbook(tmp, {
             "strings_to_numbers": False,
             "strings_to_formulas": False,
@@ -238,19 +233,9 @@ def write_workbook(path: Path | str, rows: Mapping[str, Iterable[Row]] | None = 
         if extra_sheets:
             extra_sheets(wb)
         wb.close()
-        _link_no_clobber(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-    return path
 
-
-def _link_no_clobber(tmp: Path, path: Path) -> None:
-    """Put the finished file in place in one step, failing if something appeared meanwhile."""
     try:
-        os.link(tmp, path)
-    except FileExistsError:
-        raise InitError(f"{path}: already exists; refdesk init never overwrites a file.") from None
-    except OSError:
-        # File systems without hard links: the existence check above has to do.
-        os.replace(tmp, path)
+        write_file(path, make, replace=False)
+    except OutputError as exc:
+        raise InitError(exc.message) from None
+    return path

@@ -7,9 +7,6 @@ shapes): it is a copy to review, not a replacement for the workbook.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +18,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 
 from refdesk.check.problem import Problem, Severity
 from refdesk.errors import RefdeskError
+from refdesk.fileio import write_file
 
 PROBLEMS_SHEET = "Problems"
 FILLS = {Severity.ERROR: PatternFill("solid", start_color="FFC7CE"),
@@ -55,14 +53,7 @@ def annotate(source: Path, problems: Sequence[Problem], out: Path) -> Path:
         text = "\n".join(f"{p.severity.value}: {p.message}" for p in found)
         cell.comment = Comment(text, "refdesk check", width=320, height=120)
     _problems_sheet(wb, problems)
-    fd, tmp = tempfile.mkstemp(prefix=".refdesk-annotate-", suffix=out.suffix, dir=out.parent)
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        os.replace(tmp, out)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    write_file(out, wb.save)  # the copy holds client records: the owner's only
     return out
 
 

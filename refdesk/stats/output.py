@@ -9,9 +9,7 @@ import csv
 import io
 import json
 import os
-import tempfile
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from refdesk.errors import RefdeskError
+from refdesk.errors import OutputError
+from refdesk.fileio import write_file
 from refdesk.schema import SHEETS
 from refdesk.stats.model import Stats, StatTable, cell_text
 
@@ -55,9 +54,6 @@ HEADLINE = [("new_clients", "New clients", "int"), ("referrals", "Referrals rece
             ("active_referrers", "Active referrers", "int"),
             ("dormant_referrers", "Dormant referrers", "int")]
 
-
-class OutputError(RefdeskError):
-    """An output file that cannot or must not be written."""
 
 
 def describe_range(stats: Stats) -> str:
@@ -177,34 +173,3 @@ def _holds_refdesk(path: Path) -> bool:
         return False
     names = {s.name for s in SHEETS if s.required}
     return all(f'name="{n}"' in workbook for n in names)
-
-
-def write_file(path: Path, data: bytes, *, private: bool) -> None:
-    write_with(path, lambda tmp: tmp.write_bytes(data), private=private)
-
-
-def write_with(path: Path, make: Callable[[Path], None], *, private: bool) -> None:
-    """Make the file under a temporary name beside `path`, then rename it into place: a
-    reader never sees half a file, and a failure leaves what was there before."""
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise OutputError(f"{path}: the folder {folder} does not exist.")
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        make(tmp)
-        os.chmod(tmp, 0o600 if private else 0o644 & ~_umask())
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(f"{path}: cannot be written ({exc.strerror}).") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

@@ -14,6 +14,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from refdesk.fileio import write_file
 from refdesk.schema import SOURCES
 from refdesk.stats.html import (
     DORMANT_COLOUR,
@@ -26,7 +27,6 @@ from refdesk.stats.html import (
     source_name,
 )
 from refdesk.stats.model import Stats, StatTable
-from refdesk.stats.output import write_with
 
 #: Sheet names for the tables; a table not listed is named after its key.
 SHEET_NAMES = {"referrals": "Referrals", "sources": "Sources", "source_details": "Source details",
@@ -61,7 +61,7 @@ def write_xlsx(stats: Stats, path: Path, practice_name: str | None = None, *,
                made_on: dt.date | None = None) -> None:
     """Write the stats workbook to `path`, whole or not at all. With client names in the stats
     (`with_names`) the file is readable by its owner only."""
-    write_with(path, lambda tmp: _build(stats, tmp, practice_name,
+    write_file(path, lambda tmp: _build(stats, tmp, practice_name,
                                         made_on or dt.date.today()),
                private=stats.with_names)
 

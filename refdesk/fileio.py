@@ -1,0 +1,139 @@
+"""Writing a whole file, or nothing: the one way refdesk puts a file it made on disk.
+
+The file is made under a temporary name in the target's own folder (so the final rename stays on
+one file system and is atomic), flushed to disk, given its mode, then renamed into place. A
+failure at any step removes the temporary file and leaves what was there before. Files that hold
+client information are private (0600) in private folders (0700).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from refdesk.errors import OutputError
+
+PRIVATE_FILE = 0o600
+PRIVATE_FOLDER = 0o700
+
+
+def os_fix(exc: OSError) -> str:
+    """What the user can do about an operating-system error, in a sentence."""
+    code = exc.errno
+    if code in (errno.EACCES, errno.EPERM):
+        return ("you may not write there: check the file's and the folder's permissions (and "
+                "that the file is not read-only), or choose another folder.")
+    if code == errno.EROFS:
+        return "that disk is read-only: choose a folder on a disk you can write to."
+    if code in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return "the disk is full: free some space, then run refdesk again."
+    if code == errno.ENAMETOOLONG:
+        return "the name is too long for the file system: choose a shorter folder or name."
+    if code == errno.ENOENT:
+        return "the folder does not exist (was it moved?): create it or choose another."
+    if code == errno.EISDIR:
+        return "that is a folder: give a file name."
+    return "check the disk and the folder, then run refdesk again."
+
+
+def describe(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
+def private_folder(folder: Path) -> Path:
+    """Make `folder` (and its parents) if needed, and make it the owner's only (0700), also
+    when it already existed with a wider mode."""
+    try:
+        folder.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
+    except FileExistsError:
+        raise OutputError(f"{folder}: is a file, not a folder. Choose a folder for the "
+                          "output.") from None
+    except OSError as exc:
+        raise OutputError(f"{folder}: cannot create the folder ({describe(exc)}); "
+                          f"{os_fix(exc)}") from None
+    if not folder.is_dir():
+        raise OutputError(f"{folder}: is a file, not a folder. Choose a folder for the output.")
+    with contextlib.suppress(OSError):  # a folder the user does not own keeps its mode
+        if stat.S_IMODE(folder.stat().st_mode) & 0o077:
+            os.chmod(folder, PRIVATE_FOLDER)
+    return folder
+
+
+def write_file(path: Path, content: bytes | Callable[[Path], None], *, private: bool = True,
+               replace: bool = True, sync: bool = True) -> Path:
+    """Put a whole file at `path`: `content` is its bytes, or a function that writes the file
+    at the temporary path it is given (openpyxl, xlsxwriter and matplotlib write to paths).
+
+    `private` makes it 0600 (else 0644 less the umask); `replace=False` refuses to replace a
+    file that exists, even one that appears while the file is being made. Raises OutputError
+    naming the file and the fix; nothing is left behind on failure.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise OutputError(f"{path}: the folder {folder} does not exist. Create it first, or "
+                          "choose another.")
+    if path.is_dir():
+        raise OutputError(f"{path}: is a folder. Give a file name.")
+    if not replace and path.exists():
+        raise OutputError(f"{path}: already exists; refdesk never overwrites it. Choose another "
+                          "name or move the old file away first.")
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.name[:60]}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot be written ({describe(exc)}); {os_fix(exc)}") from None
+    temp = Path(name)
+    try:
+        if isinstance(content, bytes | bytearray | memoryview):
+            with os.fdopen(fd, "wb") as fh:
+                fd = -1
+                fh.write(content)
+                if sync:
+                    fh.flush()
+                    os.fsync(fh.fileno())
+        else:
+            os.close(fd)
+            fd = -1
+            content(temp)
+            if sync:
+                with temp.open("rb+") as fh:
+                    os.fsync(fh.fileno())
+        os.chmod(temp, PRIVATE_FILE if private else 0o644 & ~_umask())
+        if replace:
+            os.replace(temp, path)
+        else:
+            _link_no_clobber(temp, path)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot be written ({describe(exc)}); {os_fix(exc)} Nothing "
+                          "was written there.") from None
+    finally:
+        if fd >= 0:
+            os.close(fd)
+        with contextlib.suppress(OSError):
+            temp.unlink()
+    return path
+
+
+def _link_no_clobber(temp: Path, path: Path) -> None:
+    """Put the finished file in place in one step, failing if something appeared meanwhile."""
+    try:
+        os.link(temp, path)
+    except FileExistsError:
+        raise OutputError(f"{path}: already exists; refdesk never overwrites it. Choose another "
+                          "name or move the old file away first.") from None
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
+        # File systems without hard links: the existence check before has to do.
+        os.replace(temp, path)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
