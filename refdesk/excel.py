@@ -7,7 +7,6 @@ is ten times slower and would tempt a load-and-save round trip of the user's fil
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -19,49 +18,10 @@ from refdesk.errors import SourceError
 from refdesk.schema import SHEETS
 from refdesk.xlsxpatch import Change, Fingerprint, PatchResult, fingerprint, patch_workbook
 
+# The first look at a file lives beside the writer, which needs it too; callers import it here.
+from refdesk.xlsxpatch.package import OLE_MAGIC, check_workbook_file  # noqa: F401
+
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
-OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-
-
-def check_workbook_file(path: Path) -> None:
-    """Tell a missing, empty, encrypted, foreign or damaged file apart before parsing it."""
-    if not path.exists():
-        raise SourceError(f"{path}: no such file. Check the path, or create a workbook with "
-                          "`refdesk init PATH`.")
-    if path.is_dir():
-        raise SourceError(f"{path}: is a folder, not a workbook file.")
-    try:
-        size = path.stat().st_size
-        with path.open("rb") as fh:
-            head = fh.read(8)
-    except OSError as exc:
-        raise SourceError(f"{path}: cannot be opened ({exc.strerror}).") from None
-    if size == 0:
-        raise SourceError(f"{path}: the file is empty (0 bytes). Restore it from a backup or "
-                          "create a new workbook with `refdesk init`.")
-    if head == OLE_MAGIC:
-        raise SourceError(
-            f"{path}: the workbook is password-protected (encrypted) or an old .xls file. Open "
-            "it in Excel, remove the password (File > Info > Protect Workbook) and save it as "
-            "Excel Workbook (.xlsx)."
-        )
-    if not zipfile.is_zipfile(path):
-        raise SourceError(f"{path}: not an Excel workbook (.xlsx or .xlsm). Save it from your "
-                          "spreadsheet program as Excel Workbook (.xlsx).")
-    try:
-        # The central directory only: a CRC check of every part would cost a full
-        # decompression, and calamine reports damaged parts as it reads them.
-        with zipfile.ZipFile(path) as zf:
-            names = set(zf.namelist())
-        broken = False
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
-        broken, names = True, set()
-    if broken:
-        raise SourceError(f"{path}: the file is damaged or truncated (its zip container is "
-                          "broken). Restore it from a backup, e.g. .refdesk-backups/ beside it.")
-    if "xl/workbook.xml" not in names:
-        raise SourceError(f"{path}: not an Excel workbook: it has no workbook part (is it a "
-                          "Word or other Office file?). Save it as Excel Workbook (.xlsx).")
 
 
 def _fastexcel_message(exc: Exception) -> str:
@@ -101,8 +61,10 @@ def read_grid(reader: fastexcel.ExcelReader, name: str, path: Path) -> Grid:
 class ExcelSource:
     """A workbook file on disk."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, country: str = "US") -> None:
         self.path = Path(path)
+        #: [practice] country: the order of day and month in dates typed as numbers.
+        self.country = country
         #: The file as it was when read: a write refuses if it changed since.
         self.fingerprint: Fingerprint | None = None
 
@@ -119,7 +81,7 @@ class ExcelSource:
             actual = by_lower.get(schema.name.lower())
             if actual is not None:
                 grids[schema.name] = read_grid(reader, actual, self.path)
-        return build_book(str(self.path), grids)
+        return build_book(str(self.path), grids, self.country)
 
     def check_writable(self) -> None:
         """Refuse now if the workbook is open in Excel or LibreOffice, or changed since read."""

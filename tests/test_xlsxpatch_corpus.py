@@ -155,7 +155,8 @@ def _strip_styles(data: bytes, keep: int) -> str:
     xfs = root.find(f"{M}cellXfs")
     assert xfs is not None
     for extra in list(xfs)[keep:]:
-        assert extra.get("numFmtId") in ("14", "22"), "only date formats are added"
+        # a date format, or General for a value unlike the row above (a number below a date)
+        assert extra.get("numFmtId") in ("0", "14", "22"), "only date or General formats"
         xfs.remove(extra)
     xfs.attrib.pop("count", None)
     return _canonical(root)

@@ -42,14 +42,24 @@ from refdesk.xlsxpatch.package import (
     REL_TABLE,
     Package,
     SheetEntry,
+    check_workbook_file,
+    main_prefixes,
     prefix_of,
     rels_part,
 )
 from refdesk.xlsxpatch.safety import Fingerprint, fingerprint
-from refdesk.xlsxpatch.sheet import SharedStrings, SheetXml
+from refdesk.xlsxpatch.sheet import SharedStrings, SheetXml, id_key
 from refdesk.xlsxpatch.styles import Styles
 from refdesk.xlsxpatch.table import Table
-from refdesk.xlsxpatch.xmltext import MAX_ROW, cell_ref, split_range, split_ref
+from refdesk.xlsxpatch.xmltext import (
+    MAX_ROW,
+    attr_pattern,
+    cell_ref,
+    get_attr,
+    set_attr,
+    split_range,
+    split_ref,
+)
 
 __all__ = ["AppendRows", "Change", "Fingerprint", "PatchResult", "SetCell", "SetField",
            "fingerprint", "patch_workbook", "plan_patch"]
@@ -247,10 +257,11 @@ class _Planner:
         if id_col not in state.keys:
             index: dict[str, list[int]] = {}
             for row, text in state.xml.column_texts(id_col).items():
-                if row > header_row and text.strip():
-                    index.setdefault(text.strip(), []).append(row)
+                key = id_key(text)
+                if row > header_row and key:
+                    index.setdefault(key, []).append(row)
             state.keys[id_col] = index
-        rows = state.keys[id_col].get(str(change.id).strip(), [])
+        rows = state.keys[id_col].get(id_key(str(change.id)), [])
         name = state.entry.name
         if not rows:
             raise WriteError(f"{name}: no row has {change.id_column} {change.id!r} any more "
@@ -335,7 +346,12 @@ class _Planner:
     def encode(self, value: object, where: str) -> Encoded:
         return encode_value(value, where, self.book.date1904)
 
-    def style_for(self, encoded: Encoded, base: int | None, where: str) -> int | None:
+    def style_for(self, encoded: Encoded, base: int | None, where: str,
+                  borrowed: bool = False) -> int | None:
+        """The cell format for a value. A format borrowed from the row above keeps its number
+        format only for a value of the same kind (a number below a date stays a number)."""
+        if borrowed and encoded.kind in ("number", "text"):
+            return self.styles.for_value(base, encoded.kind)
         if encoded.kind not in ("date", "datetime"):
             return base
         style = self.styles.date_style(base, encoded.kind == "datetime")
@@ -380,7 +396,8 @@ class _Planner:
                              "Nothing was written.")
         rels_name = rels_part(self.book.part)
         rels = self.pkg.read(rels_name)
-        ids = {int(n) for n in re.findall(rb'Id="rId(\d+)"', rels)}
+        ids = {int(m.group(2)[3:]) for m in attr_pattern(b"Id").finditer(rels)
+               if re.fullmatch(rb"rId\d+", m.group(2))}
         rel = (f'<Relationship Id="rId{max(ids, default=0) + 1}" Type="{REL_STYLES}" '
                'Target="styles.xml"/>').encode()
         types = self.pkg.read("[Content_Types].xml")
@@ -403,37 +420,37 @@ class _Planner:
         for entry in self.book.sheets:
             if entry.kind == "worksheet" and entry.part and self.pkg.has(entry.part):
                 data = self.pkg.read(entry.part)
-                p = prefix_of(data, b"worksheet")
-                if any(b"<" + p + b"f" + end in data for end in (b">", b" ", b"/>")):
+                if re.search(rb"<" + main_prefixes(data, b"worksheet") + rb"f[\s>/]", data):
                     return True
         return False
 
 
 def _pivot_location(data: bytes) -> tuple[str, tuple[int, int, int, int]] | None:
-    root = re.search(rb"<(?:[\w.\-]+:)?pivotTableDefinition\s[^>]*>", data)
-    loc = re.search(rb"<(?:[\w.\-]+:)?location\s[^>]*?ref=\"([^\"]+)\"", data)
-    if not loc:
+    p = main_prefixes(data, b"pivotTableDefinition")
+    root = re.search(rb"<" + p + rb"pivotTableDefinition\s[^>]*>", data)
+    loc = re.search(rb"<" + p + rb"location\s[^>]*>", data)
+    ref = get_attr(loc.group(), b"ref") if loc else None
+    if ref is None:
         return None
-    name = re.search(rb'\sname="([^"]*)"', root.group()) if root else None
+    name = get_attr(root.group(), b"name") if root else None
     try:
-        area = split_range(loc.group(1).decode())
+        area = split_range(ref.decode())
     except ValueError:
         return None
-    return (name.group(1).decode("utf-8", "replace") if name else "?"), area
+    return (name.decode("utf-8", "replace") if name is not None else "?"), area
 
 
 def _recalculate_on_load(data: bytes) -> bytes | None:
     """workbook.xml asking Excel to recalculate formulas when it opens the file, so that none
     shows a result computed from the old values; None when it already asks."""
     p = prefix_of(data, b"workbook")
-    ep = re.escape(p)
-    calc = re.search(rb"<" + ep + rb"calcPr\b([^>]*?)(/?)>", data)
+    ep = main_prefixes(data, b"workbook")
+    calc = re.search(rb"<" + ep + rb"calcPr\b[^>]*?/?>", data)
     if calc:
-        if re.search(rb'\sfullCalcOnLoad="(1|true)"', calc.group(1)):
+        if (get_attr(calc.group(), b"fullCalcOnLoad") or b"").strip() in (b"1", b"true"):
             return None
-        attrs = re.sub(rb'\sfullCalcOnLoad="[^"]*"', b"", calc.group(1))
-        tag = b"<" + p + b"calcPr" + attrs + b' fullCalcOnLoad="1"' + calc.group(2) + b">"
-        return data[:calc.start()] + tag + data[calc.end():]
+        return data[:calc.start()] + set_attr(calc.group(), b"fullCalcOnLoad", b"1") \
+            + data[calc.end():]
     # calcPr comes after these, in this order (ECMA-376 CT_Workbook)
     for before in (b"definedNames", b"externalReferences", b"functionGroups", b"sheets"):
         m = re.search(rb"</" + ep + before + rb">|<" + ep + before + rb"\s*/>", data)
@@ -494,8 +511,6 @@ def patch_workbook(path: Path | str, changes: Iterable[Change], *,
                    keep_backups: int = safety.KEEP_BACKUPS,
                    now: dt.datetime | None = None) -> PatchResult:
     """Apply `changes` to the workbook at `path`, safely; see the module's docstring."""
-    from refdesk.excel import check_workbook_file  # the reader's checks, one set of messages
-
     path = Path(path)
     check_workbook_file(path)
     path = path.resolve()

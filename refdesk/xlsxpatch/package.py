@@ -11,9 +11,10 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 from xml.etree import ElementTree as ET
 
-from refdesk.errors import WriteError
+from refdesk.errors import SourceError, WriteError
 
 PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -68,7 +69,16 @@ def rels_part(part: str) -> str:
     return posixpath.join(folder, "_rels", name + ".rels")
 
 
+def part_key(name: str) -> str:
+    """A zip entry or part name as OPC compares them: `/` separators (some .NET tools write
+    `xl\\worksheets\\sheet1.xml`), no leading slash, any case."""
+    return name.replace("\\", "/").lstrip("/").lower()
+
+
 def resolve_target(source_part: str, target: str) -> str:
+    """A relationship's target as a part name: relative to the source part's folder, or
+    absolute (`/xl/worksheets/sheet1.xml`); backslashes read as slashes."""
+    target = target.replace("\\", "/")
     if target.startswith("/"):
         return posixpath.normpath(target.lstrip("/"))
     return posixpath.normpath(posixpath.join(posixpath.dirname(source_part), target))
@@ -86,7 +96,7 @@ class Package:
             raise WriteError(f"{path}: the file is damaged ({exc}). Nothing was written.") from None
         self._by_lower: dict[str, str] = {}
         for info in self.infos:
-            key = info.filename.lower()
+            key = part_key(info.filename)
             if key in self._by_lower:
                 raise WriteError(f"{path}: the file holds the part {info.filename} twice, which "
                                  "Excel would not write; open and re-save it in Excel before "
@@ -98,7 +108,8 @@ class Package:
         self.zip.close()
 
     def name(self, part: str) -> str | None:
-        return self._by_lower.get(part.lower())
+        """The zip entry holding a part, spelled as the zip spells it (kept when writing)."""
+        return self._by_lower.get(part_key(part))
 
     def has(self, part: str) -> bool:
         return self.name(part) is not None
@@ -135,7 +146,10 @@ class Package:
             external = rel.get("TargetMode", "") == "External"
             target = rel.get("Target", "")
             if not external:
-                target = self.name(resolve_target(part, target)) or resolve_target(part, target)
+                # A part name with `/` separators; name() finds its zip entry, any spelling.
+                target = resolve_target(part, target)
+                if not self.has(target) and "%" in target:  # a URI-escaped name
+                    target = unquote(target)
             found[rel.get("Id", "")] = Relationship(rel.get("Id", ""), rel.get("Type", ""),
                                                     target, external)
         return found
@@ -180,8 +194,119 @@ def _strict(path: Path) -> WriteError:
 
 
 def prefix_of(data: bytes, root: bytes) -> bytes:
-    """The namespace prefix (b'' or b'x:') the part uses for SpreadsheetML elements."""
+    """The namespace prefix (b'' or b'x:') the part's root element uses; new elements get it."""
     m = re.search(rb"<(?:([A-Za-z_][\w.\-]*):)?" + root + rb"[\s>/]", data)
     if not m or not m.group(1):
         return b""
     return m.group(1) + b":"
+
+
+_XMLNS = re.compile(rb"xmlns(?::([A-Za-z_][\w.\-]*))?\s*=\s*([\"'])([^\"']*)\2")
+
+
+def main_prefixes(data: bytes, root: bytes) -> bytes:
+    """A regex fragment matching every prefix bound to SpreadsheetML in the part (`x:`, the
+    default namespace, or both when a writer mixes them), the root's own first."""
+    found = [prefix_of(data, root)]
+    at = data.find(b"xmlns")
+    while at >= 0:  # a literal search: a sheet part can be hundreds of megabytes
+        m = _XMLNS.match(data, at)
+        if m and m.group(3).decode("ascii", "replace") == MAIN_NS:
+            prefix = m.group(1) + b":" if m.group(1) else b""
+            if prefix not in found:
+                found.append(prefix)
+        at = data.find(b"xmlns", at + 5)
+    if len(found) == 1:
+        return re.escape(found[0])
+    found.sort(key=len, reverse=True)  # `x:` is tried before the empty prefix
+    return b"(?:" + b"|".join(re.escape(p) for p in found) + b")"
+
+
+# -- the first look at a file, shared by the reader and the writer -------------------------------
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_SPREADSHEET_TYPES = ("spreadsheetml", "ms-excel")
+
+
+def check_workbook_file(path: Path) -> None:
+    """Tell a missing, empty, encrypted, foreign or damaged file apart before parsing it, and
+    refuse package layouts refdesk's reader (calamine) cannot follow."""
+    if not path.exists():
+        raise SourceError(f"{path}: no such file. Check the path, or create a workbook with "
+                          "`refdesk init PATH`.")
+    if path.is_dir():
+        raise SourceError(f"{path}: is a folder, not a workbook file.")
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot be opened ({exc.strerror}).") from None
+    if size == 0:
+        raise SourceError(f"{path}: the file is empty (0 bytes). Restore it from a backup or "
+                          "create a new workbook with `refdesk init`.")
+    if head == OLE_MAGIC:
+        raise SourceError(
+            f"{path}: the workbook is password-protected (encrypted) or an old .xls file. Open "
+            "it in Excel, remove the password (File > Info > Protect Workbook) and save it as "
+            "Excel Workbook (.xlsx)."
+        )
+    if not zipfile.is_zipfile(path):
+        raise SourceError(f"{path}: not an Excel workbook (.xlsx or .xlsm). Save it from your "
+                          "spreadsheet program as Excel Workbook (.xlsx).")
+    try:
+        # The central directory and two small parts only: a CRC check of every part would
+        # cost a full decompression, and calamine reports damaged parts as it reads them.
+        with zipfile.ZipFile(path) as zf:
+            _check_layout(path, zf)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError,
+            RuntimeError):
+        raise SourceError(f"{path}: the file is damaged or truncated (its zip container is "
+                          "broken). Restore it from a backup, e.g. .refdesk-backups/ beside "
+                          "it.") from None
+
+
+def _check_layout(path: Path, zf: zipfile.ZipFile) -> None:
+    """The workbook part, found as Excel finds it: through `_rels/.rels`."""
+    # Backslashes and case are forgiven (calamine forgives them too); a leading `/` is not.
+    names = {n.replace("\\", "/").lower(): n for n in zf.namelist()}
+    resave = "Open it in Excel and save it as Excel Workbook (.xlsx)."
+    not_excel = (f"{path}: not an Excel workbook: it has no workbook part (is it a Word or "
+                 "other Office file?). Save it as Excel Workbook (.xlsx).")
+    if "_rels/.rels" not in names:
+        if "xl/workbook.xml" in names or any(n.startswith("/") for n in names):
+            raise SourceError(f"{path}: the workbook's package has no relationships part "
+                              f"(_rels/.rels), which refdesk needs to find its sheets. {resave}")
+        raise SourceError(not_excel)
+    targets = [target for kind, target in _internal_rels(path, zf, names["_rels/.rels"])
+               if kind.endswith("/officeDocument")]
+    if not targets:
+        raise SourceError(not_excel)
+    target = targets[0]
+    part = resolve_target("", target)
+    entry = names.get(part.lower())
+    if entry is None:
+        raise SourceError(not_excel if "\\" not in target else
+                          f"{path}: the workbook's package names its workbook part with "
+                          f"backslashes ({target}), which refdesk cannot follow. {resave}")
+    if posixpath.basename(part).lower() != "workbook.xml":
+        types = names.get("[content_types].xml")
+        listed = zf.read(types).decode("utf-8", "replace").lower() if types else ""
+        if not any(t in listed for t in _SPREADSHEET_TYPES):
+            raise SourceError(not_excel)
+        raise SourceError(f"{path}: the workbook part is named {entry} rather than "
+                          f"workbook.xml, which refdesk's reader cannot follow. {resave}")
+    rels = names.get(rels_part(part).lower())
+    if rels is not None and any("\\" in t for _, t in _internal_rels(path, zf, rels)):
+        raise SourceError(f"{path}: the workbook names its sheets with backslashes ({rels}), "
+                          f"which refdesk's reader cannot follow. {resave}")
+
+
+def _internal_rels(path: Path, zf: zipfile.ZipFile, entry: str) -> list[tuple[str, str]]:
+    """(type, target) of the relationships to parts inside the package."""
+    try:
+        root = ET.fromstring(zf.read(entry))
+    except ET.ParseError:
+        raise SourceError(f"{path}: the workbook's package list {entry} is damaged. Open it "
+                          "in Excel and save it as Excel Workbook (.xlsx).") from None
+    return [(rel.get("Type", ""), rel.get("Target", "")) for rel in root
+            if rel.get("TargetMode", "") != "External"]

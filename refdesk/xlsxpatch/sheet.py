@@ -15,21 +15,28 @@ from dataclasses import dataclass
 
 from refdesk.errors import WriteError
 from refdesk.xlsxpatch.cells import Encoded
-from refdesk.xlsxpatch.package import prefix_of
+from refdesk.xlsxpatch.package import main_prefixes, prefix_of
 from refdesk.xlsxpatch.xmltext import (
+    attr_pattern,
     cell_ref,
     col_letter,
     col_number,
     decode_xstring,
+    get_attr,
     range_ref,
+    set_attr,
     split_range,
     xml_unescape,
 )
 
-_R_ATTR = re.compile(rb'\sr="([A-Za-z]*)(\d+)"')
-_S_ATTR = re.compile(rb'\ss="(\d+)"')
-_T_ATTR = re.compile(rb'\st="(\w+)"')
-_SPANS = re.compile(rb'\sspans="([^"]*)"')
+# Attributes in either quote style: `r="B8"` and `r='B8'` are the same XML.
+_R_ATTR = re.compile(rb"\sr\s*=\s*[\"']([A-Za-z]*)(\d+)[\"']")
+_S_ATTR = re.compile(rb"\ss\s*=\s*[\"'](\d+)[\"']")
+_T_ATTR = re.compile(rb"\st\s*=\s*[\"'](\w+)[\"']")
+_NAME_END = re.compile(rb"<[\w.\-:]+")
+#: What Excel computes into a range of cells: writing a value there is lost at recalculation.
+_RANGE_FORMULAS = {b"array": "the array formula", b"shared": "the shared formula",
+                   b"dataTable": "the data table"}
 _V = re.compile(rb"<(?:[\w.\-]+:)?v(?:\s[^>]*)?>(.*?)</(?:[\w.\-]+:)?v>", re.S)
 _T = re.compile(rb"<(?:[\w.\-]+:)?t(?:\s[^>]*)?>(.*?)</(?:[\w.\-]+:)?t>", re.S)
 _PHONETIC = re.compile(rb"<(?:[\w.\-]+:)?rPh\b.*?</(?:[\w.\-]+:)?rPh>", re.S)
@@ -61,14 +68,28 @@ def _inline_text(body: bytes) -> str:
 
 
 def number_text(raw: str) -> str:
-    """`17.0` and `1.7E1` read as 17: ids typed as numbers match the text refdesk read."""
+    """A stored number as refdesk's reader (fastexcel) shows it as text: at most nine decimals,
+    no trailing zeros, never an exponent (`17.0` and `1.7E1` read as 17, `0.1+0.2` as 0.3)."""
     try:
         number = float(raw)
     except ValueError:
         return raw
-    if number.is_integer() and abs(number) < 1e15:
-        return str(int(number))
-    return repr(number)
+    if number != number or number in (float("inf"), float("-inf")):
+        return raw
+    text = f"{number:.9f}".rstrip("0")
+    return text[:-1] if text.endswith(".") else text
+
+
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+
+
+def id_key(text: str) -> str:
+    """An id as the reader compares it: trimmed, and a number written any way (`1`, `1.0`,
+    `1E0`) as the reader shows the number. `0042` stays text: its zeros are part of the id."""
+    text = text.strip()
+    if text[:1] in "0123456789+-" and _PLAIN_NUMBER.fullmatch(text):
+        return number_text(text)
+    return text
 
 
 @dataclass
@@ -79,6 +100,7 @@ class RowSpan:
     end: int
     closed: bool
     explicit: bool
+    prefix: bytes = b""
 
 
 @dataclass
@@ -104,8 +126,9 @@ class CellSpan:
         return _FORMULA.search(self.inner) is not None
 
 
-#: Decides the style index of a cell: (encoded value, style the cell would get) -> style.
-StyleFor = Callable[[Encoded, "int | None", str], "int | None"]
+#: Decides the style index of a cell: (encoded value, style the cell would get, the cell's
+#: name, whether that style is borrowed from the row above) -> style.
+StyleFor = Callable[[Encoded, "int | None", str, bool], "int | None"]
 
 
 class SheetXml:
@@ -113,22 +136,23 @@ class SheetXml:
         self.label = label
         self.data = data
         self.shared = shared
-        self.p = prefix_of(data, b"worksheet")
-        p = re.escape(self.p)
-        self._row_re = re.compile(rb"<" + p + rb"row(?=[\s/>])([^>]*?)(/?)>")
+        self.p = prefix_of(data, b"worksheet")  # what new elements are written with
+        #: Every prefix the part binds to SpreadsheetML (`x:`, none, or both): a regex.
+        self.pp = p = main_prefixes(data, b"worksheet")
+        self._row_re = re.compile(rb"<(" + p + rb")row(?=[\s/>])([^>]*?)(/?)>")
         self._row_end = b"</" + self.p + b"row>"
-        self._cell_re = re.compile(rb"<" + p + rb"c(?=[\s/>])([^>]*?)(/?)>")
-        self._cell_end = b"</" + self.p + b"c>"
-        m = re.search(rb"<" + p + rb"sheetData\b[^>]*?(/?)>", data)
+        self._cell_re = re.compile(rb"<(" + p + rb")c(?=[\s/>])([^>]*?)(/?)>")
+        m = re.search(rb"<(" + p + rb")sheetData\b[^>]*?(/?)>", data)
         if not m:
             raise WriteError(f"{label}: the sheet has no cell data part; the file is damaged. "
                              "Nothing was written.")
         self._sd_tag = m
-        if m.group(1):
+        self._sd_end = b"</" + m.group(1) + b"sheetData>"
+        if m.group(2):
             self.body_start = self.body_end = m.end()
         else:
             self.body_start = m.end()
-            self.body_end = data.find(b"</" + self.p + b"sheetData>", m.end())
+            self.body_end = data.find(self._sd_end, m.end())
             if self.body_end < 0:
                 raise WriteError(f"{label}: the sheet's cell data is cut short; the file is "
                                  "damaged. Nothing was written.")
@@ -149,12 +173,16 @@ class SheetXml:
             last = 0
             data, end_tag = self.data, self._row_end
             for m in self._row_re.finditer(data, self.body_start, self.body_end):
-                r = _R_ATTR.search(m.group(1))
+                r = _R_ATTR.search(m.group(2))
                 number = int(r.group(2)) if r else last + 1
-                if m.group(2):
+                prefix = m.group(1)
+                if m.group(3):
                     end = m.end()
                 else:
+                    if prefix != self.p:  # a writer mixing prefixes
+                        end_tag = b"</" + prefix + b"row>"
                     end = data.find(end_tag, m.end(), self.body_end)
+                    end_tag = self._row_end
                     if end < 0:
                         raise WriteError(f"{self.label}: row {number} is not closed; the file "
                                          "is damaged. Nothing was written.")
@@ -163,8 +191,8 @@ class SheetXml:
                     raise WriteError(f"{self.label}: rows are stored out of order (row {number} "
                                      f"after row {last}); open and re-save the workbook in "
                                      "Excel. Nothing was written.")
-                rows.append(RowSpan(number, m.start(), m.end(), end, bool(m.group(2)),
-                                    r is not None))
+                rows.append(RowSpan(number, m.start(), m.end(), end, bool(m.group(3)),
+                                    r is not None, prefix))
                 last = number
             self._rows = rows
             self._numbers = [r.number for r in rows]
@@ -181,20 +209,21 @@ class SheetXml:
         cells: list[CellSpan] = []
         last = 0
         data = self.data
-        stop = row.end - len(self._row_end)
+        stop = row.end - len(row.prefix) - 6  # `</row>`
         for m in self._cell_re.finditer(data, row.open_end, stop):
-            r = _R_ATTR.search(m.group(1))
+            r = _R_ATTR.search(m.group(2))
             col = col_number(r.group(1).decode()) if r and r.group(1) else last + 1
-            if m.group(2):
+            if m.group(3):
                 end, inner = m.end(), b""
             else:
-                end = data.find(self._cell_end, m.end(), stop)
+                cell_end = b"</" + m.group(1) + b"c>"
+                end = data.find(cell_end, m.end(), stop)
                 if end < 0:
                     raise WriteError(f"{self.label}: a cell in row {row.number} is not closed; "
                                      "the file is damaged. Nothing was written.")
                 inner = data[m.end():end]
-                end += len(self._cell_end)
-            cells.append(CellSpan(col, m.start(), end, m.group(1), inner, r is not None))
+                end += len(cell_end)
+            cells.append(CellSpan(col, m.start(), end, m.group(2), inner, r is not None))
             last = col
         return cells
 
@@ -240,22 +269,23 @@ class SheetXml:
                             found[row.number] = text
             return found
         letters = col_letter(col).encode()
-        p = re.escape(self.p)
+        p = self.pp
         data, start, stop = self.data, self.body_start, self.body_end
-        r_first = data.count(b"<" + self.p + b"c ", start, stop) == data.count(
-            b"<" + self.p + b'c r="', start, stop)
+        c = b"<" + self.p + b"c "
+        r_first = p == re.escape(self.p) and data.count(c, start, stop) == (
+            data.count(c + b'r="', start, stop) + data.count(c + b"r='", start, stop))
         # Nearly every writer puts r= first; a literal prefix lets the search skip ahead.
-        head = (rb"<" + p + rb"c r=\"" + letters if r_first
-                else rb"<" + p + rb"c\s(?:[^>]*?\s)?r=\"" + letters)
-        pattern = re.compile(head + rb"(\d+)\"([^>]*?)(?:/>|>(.*?)</" + p + rb"c>)", re.S)
+        head = (rb"<(" + p + rb")c r=[\"']" + letters if r_first
+                else rb"<(" + p + rb")c\s(?:[^>]*?\s)?r\s*=\s*[\"']" + letters)
+        pattern = re.compile(head + rb"(\d+)[\"']([^>]*?)(?:/>|>(.*?)</\1c>)", re.S)
         simple = re.compile(rb"<" + p + rb"is><" + p + rb"t(?:\s[^>]*)?>([^<]*)</" + p
                             + rb"t></" + p + rb"is>$")
         for m in pattern.finditer(data, start, stop):
-            inner = m.group(3)
+            inner = m.group(4)
             if not inner:
                 continue
-            attrs = m.group(2)
-            if b'inlineStr"' in attrs:
+            attrs = m.group(3)
+            if b"inlineStr" in attrs:
                 quick = simple.match(inner)
                 if quick:
                     raw = quick.group(1).decode("utf-8")
@@ -266,12 +296,11 @@ class SheetXml:
             else:
                 text = self.text(CellSpan(col, m.start(), m.end(), b" " + attrs, inner, True))
             if text is not None:
-                found[int(m.group(1))] = text
+                found[int(m.group(2))] = text
         return found
 
     def _implicit_cells(self) -> bool:
-        p = re.escape(self.p)
-        pattern = re.compile(rb"<" + p + rb"c(?=[\s/>])(?![^>]*\sr=\")")
+        pattern = re.compile(rb"<" + self.pp + rb"c(?=[\s/>])(?![^>]*\sr\s*=)")
         return pattern.search(self.data, self.body_start, self.body_end) is not None
 
     def row_texts(self, number: int) -> dict[int, str]:
@@ -299,35 +328,50 @@ class SheetXml:
         return None
 
     def column_style(self, col: int) -> int | None:
-        p = re.escape(self.p)
-        m = re.search(rb"<" + p + rb"cols>(.*?)</" + p + rb"cols>", self.data[:self.body_start],
-                      re.S)
+        p = self.pp
+        m = re.search(rb"<" + p + rb"cols\b[^>]*>(.*?)</" + p + rb"cols>",
+                      self.data[:self.body_start], re.S)
         if not m:
             return None
         for c in re.finditer(rb"<" + p + rb"col\s[^>]*>", m.group(1)):
-            lo = re.search(rb'\smin="(\d+)"', c.group())
-            hi = re.search(rb'\smax="(\d+)"', c.group())
-            style = re.search(rb'\sstyle="(\d+)"', c.group())
-            if lo and hi and int(lo.group(1)) <= col <= int(hi.group(1)):
-                return int(style.group(1)) if style else None
+            lo, hi = _int_attr(c.group(), b"min"), _int_attr(c.group(), b"max")
+            if lo is not None and hi is not None and lo <= col <= hi:
+                return _int_attr(c.group(), b"style")
         return None
 
-    def merged(self) -> list[tuple[int, int, int, int]]:
-        tail = self.data[self.body_end:]
-        p = re.escape(self.p)
+    def _ranges(self, element: bytes, data: bytes) -> list[tuple[int, int, int, int]]:
         ranges = []
-        for m in re.finditer(rb"<" + p + rb"mergeCell\s[^>]*?ref=\"([^\"]+)\"", tail):
+        for m in re.finditer(rb"<" + self.pp + element + rb"\s[^>]*>", data):
+            ref = get_attr(m.group(), b"ref")
             try:
-                ranges.append(split_range(m.group(1).decode()))
-            except ValueError:
+                ranges.append(split_range(ref.decode()))
+            except (AttributeError, ValueError):
                 continue
         return ranges
 
+    def merged(self) -> list[tuple[int, int, int, int]]:
+        return self._ranges(b"mergeCell", self.data[self.body_end:])
+
+    def formula_ranges(self) -> list[tuple[str, tuple[int, int, int, int]]]:
+        """Ranges Excel fills from one formula (array formulas, shared formulas, data tables),
+        each with what it is."""
+        found = []
+        body = self.data[self.body_start:self.body_end]
+        for m in re.finditer(rb"<" + self.pp + rb"f\s[^>]*>", body):
+            kind = _RANGE_FORMULAS.get(get_attr(m.group(), b"t") or b"")
+            ref = get_attr(m.group(), b"ref")
+            if kind is None or ref is None:
+                continue
+            try:
+                found.append((kind, split_range(ref.decode())))
+            except ValueError:
+                continue
+        return found
+
     @property
     def protected(self) -> bool:
-        p = re.escape(self.p)
-        m = re.search(rb"<" + p + rb"sheetProtection\s[^>]*>", self.data[self.body_end:])
-        return bool(m and re.search(rb'\ssheet="(1|true)"', m.group()))
+        m = re.search(rb"<" + self.pp + rb"sheetProtection\s[^>]*>", self.data[self.body_end:])
+        return bool(m and (get_attr(m.group(), b"sheet") or b"").strip() in (b"1", b"true"))
 
     # -- writing ---------------------------------------------------------------------------
     def set(self, row: int, col: int, value: object) -> None:
@@ -348,6 +392,7 @@ class SheetXml:
             return self.data
         data, p = self.data, self.p.decode()
         merges = self.merged()
+        computed = self.formula_ranges()
         edits: list[tuple[int, int, int, bytes]] = []  # (start, end, order, bytes)
         inserted_before: set[int] = set()
         for number in sorted(self._pending):
@@ -365,19 +410,26 @@ class SheetXml:
                         raise WriteError(f"{where} is inside the merged cells "
                                          f"{range_ref(r1, c1, r2, c2)}; unmerge them in Excel "
                                          "first. Nothing was written.")
+                for kind, (r1, c1, r2, c2) in computed:
+                    if r1 <= number <= r2 and c1 <= col <= c2 and (number, col) != (r1, c1):
+                        raise WriteError(f"{where} is inside {kind} {range_ref(r1, c1, r2, c2)}"
+                                         f" (entered in {cell_ref(r1, c1)}), whose values Excel "
+                                         "computes; change the formula in Excel instead. "
+                                         "Nothing was written.")
                 cell = old.get(col)
                 if cell is not None and cell.has_formula:
                     raise WriteError(f"{where} holds a formula, which refdesk never overwrites; "
                                      "clear the cell or move the formula, then run refdesk "
                                      "again. Nothing was written.")
                 encoded = encode(value, where)
+                borrowed = False
                 if cell is not None and cell.style is not None:
                     base = cell.style
                 elif col in above and above[col].style is not None:
-                    base = above[col].style
+                    base, borrowed = above[col].style, True
                 else:
                     base = self.column_style(col)
-                style = style_for(encoded, base, where)
+                style = style_for(encoded, base, where, borrowed)
                 attrs = f' r="{cell_ref(number, col)}"'
                 if style:
                     attrs += f' s="{style}"'
@@ -393,7 +445,7 @@ class SheetXml:
                              + self._row_end)
                 i = bisect.bisect_left(self._numbers, number)
                 at = self.rows[i].start if i < len(self.rows) else self.body_end
-                if self._sd_tag.group(1):  # `<sheetData/>`: open it around the new rows
+                if self._sd_tag.group(2):  # `<sheetData/>`: open it around the new rows
                     at = self._sd_tag.start()
                 edits.append((at, at, number, row_bytes))
                 if i < len(self.rows) and not self.rows[i].explicit:
@@ -405,14 +457,14 @@ class SheetXml:
             nxt = self.rows[i]
             if not any(e[0] == nxt.start and e[1] == nxt.end for e in edits):
                 tag = data[nxt.start:nxt.open_end]
-                fixed = tag[:len(p) + 4] + f' r="{nxt.number}"'.encode() + tag[len(p) + 4:]
+                fixed = set_attr(tag, b"r", str(nxt.number).encode())
                 edits.append((nxt.start, nxt.open_end, nxt.number, fixed))
         edits.sort(key=lambda e: (e[0], e[2]))
-        if self._sd_tag.group(1):
+        if self._sd_tag.group(2):
             tag = self._sd_tag
             rows = b"".join(e[3] for e in edits)
             edits = [(tag.start(), tag.end(), 0,
-                      tag.group()[:-2].rstrip() + b">" + rows + b"</" + self.p + b"sheetData>")]
+                      tag.group()[:-2].rstrip() + b">" + rows + self._sd_end)]
         out, pos = [], 0
         for start, end, _, chunk in edits:
             out.append(data[pos:start])
@@ -423,18 +475,18 @@ class SheetXml:
 
     def _rebuild_row(self, span: RowSpan, old: dict[int, CellSpan],
                      new_cells: dict[int, bytes]) -> bytes:
-        data, p = self.data, self.p.decode()
+        data = self.data
         tag = data[span.start:span.open_end]
         if span.closed:
             tag = tag[:-2].rstrip() + b">"
         if not span.explicit:
-            tag = tag[:len(p) + 4] + f' r="{span.number}"'.encode() + tag[len(p) + 4:]
-        spans = _SPANS.search(tag)
-        if spans:
-            numbers = [int(n) for n in re.findall(rb"\d+", spans.group(1))]
+            tag = set_attr(tag, b"r", str(span.number).encode())
+        spans = get_attr(tag, b"spans")
+        if spans is not None:
+            numbers = [int(n) for n in re.findall(rb"\d+", spans)]
             lo, hi = min(numbers + list(new_cells)), max(numbers + list(new_cells))
             if numbers and (lo, hi) != (min(numbers), max(numbers)):
-                tag = tag[:spans.start()] + f' spans="{lo}:{hi}"'.encode() + tag[spans.end():]
+                tag = set_attr(tag, b"spans", f"{lo}:{hi}".encode())
         # Splice inside the row, so that whatever lies between its cells stays as it was.
         edits: list[tuple[int, int, int, bytes]] = []  # (start, end, column, bytes)
         cells = sorted(old.values(), key=lambda c: c.start)
@@ -442,7 +494,8 @@ class SheetXml:
             if cell.col in new_cells:
                 edits.append((cell.start, cell.end, cell.col, new_cells[cell.col]))
             elif not cell.explicit:  # the positions in this row are about to change
-                cut = cell.start + len(p) + 2
+                name = _NAME_END.match(data, cell.start)
+                cut = name.end() if name else cell.start + 2
                 edits.append((cut, cut, cell.col,
                               f' r="{cell_ref(span.number, cell.col)}"'.encode()))
         for col, raw in new_cells.items():
@@ -459,7 +512,7 @@ class SheetXml:
         edits.sort(key=lambda e: (e[0], e[2]))
         if span.closed:
             body = b"".join(e[3] for e in edits)
-            return tag + body + self._row_end
+            return tag + body + b"</" + span.prefix + b"row>"
         out, pos = [tag], span.open_end
         for start, end, _, chunk in edits:
             out.append(data[pos:start])
@@ -469,9 +522,9 @@ class SheetXml:
         return b"".join(out)
 
     def _update_dimension(self, patched: bytes) -> bytes:
-        p = re.escape(self.p)
-        m = re.search(rb"(<" + p + rb"dimension\s[^>]*?ref=\")([^\"]*)(\")", patched)
-        if not m:
+        tag = re.search(rb"<" + self.pp + rb"dimension\s[^>]*>", patched[:self._sd_tag.start()])
+        m = attr_pattern(b"ref").search(tag.group()) if tag else None
+        if not tag or not m:
             return patched
         r1, c1 = min(self._pending), min(min(c) for c in self._pending.values())
         r2, c2 = max(self._pending), max(max(c) for c in self._pending.values())
@@ -485,4 +538,14 @@ class SheetXml:
             new = (min(o1, r1), min(oc1, c1), max(o2, r2), max(oc2, c2))
         if new == (o1, oc1, o2, oc2):
             return patched
-        return (patched[:m.start(2)] + range_ref(*new).encode() + patched[m.end(2):])
+        at = tag.start()
+        return (patched[:at + m.start(2)] + range_ref(*new).encode()
+                + patched[at + m.end(2):])
+
+
+def _int_attr(tag: bytes, name: bytes) -> int | None:
+    value = get_attr(tag, name)
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None

@@ -5,13 +5,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from refdesk.xlsxpatch.package import prefix_of
-from refdesk.xlsxpatch.xmltext import decode_xstring, range_ref, split_range, xml_unescape
+from refdesk.xlsxpatch.package import main_prefixes
+from refdesk.xlsxpatch.xmltext import (
+    attr_pattern,
+    decode_xstring,
+    drop_attr,
+    get_attr,
+    range_ref,
+    set_attr,
+    split_range,
+    xml_unescape,
+)
 
 
 def _attr(tag: bytes, name: bytes) -> str | None:
-    m = re.search(rb"\s" + name + rb'="([^"]*)"', tag)
-    return xml_unescape(m.group(1).decode("utf-8")) if m else None
+    value = get_attr(tag, name)
+    return xml_unescape(value.decode("utf-8")) if value is not None else None
 
 
 @dataclass
@@ -29,7 +38,7 @@ class Table:
 
     @classmethod
     def parse(cls, part: str, data: bytes) -> Table | None:
-        p = re.escape(prefix_of(data, b"table"))
+        p = main_prefixes(data, b"table")
         root = re.search(rb"<" + p + rb"table\s[^>]*>", data)
         if not root:
             return None
@@ -41,8 +50,12 @@ class Table:
         columns = [decode_xstring(_attr(m.group(), b"name") or "")
                    for m in re.finditer(rb"<" + p + rb"tableColumn\s[^>]*>", data)]
         name = _attr(tag, b"displayName") or _attr(tag, b"name") or part
-        return cls(part, data, name, r1, c1, r2, c2, int(_attr(tag, b"headerRowCount") or 1),
-                   int(_attr(tag, b"totalsRowCount") or 0), columns)
+        try:
+            headers = int(_attr(tag, b"headerRowCount") or 1)
+            totals = int(_attr(tag, b"totalsRowCount") or 0)
+        except ValueError:
+            return None
+        return cls(part, data, name, r1, c1, r2, c2, headers, totals, columns)
 
     @property
     def first_data_row(self) -> int:
@@ -59,15 +72,16 @@ class Table:
         old_ref = range_ref(self.r1, self.c1, self.r2, self.c2).encode()
         new_ref = range_ref(self.r1, self.c1, last_row, self.c2).encode()
         data = self.data
-        p = re.escape(prefix_of(data, b"table"))
+        p = main_prefixes(data, b"table")
         root = re.search(rb"<" + p + rb"table\s[^>]*>", data)
         assert root is not None
-        tag = re.sub(rb'(\sref=")[^"]*(")', rb"\g<1>" + new_ref + rb"\g<2>", root.group(),
-                     count=1)
+        tag = set_attr(root.group(), b"ref", new_ref)
         # Excel's "insert row" marker belongs to an empty last row that is now filled.
-        tag = re.sub(rb'\sinsertRow(Shift)?="[^"]*"', b"", tag)
+        tag = drop_attr(drop_attr(tag, b"insertRow"), b"insertRowShift")
         data = data[:root.start()] + tag + data[root.end():]
-        auto = re.search(rb"(<" + p + rb"autoFilter\s[^>]*?ref=\")([^\"]*)(\")", data)
-        if auto and auto.group(2).upper() == old_ref:
-            data = data[:auto.start(2)] + new_ref + data[auto.end(2):]
+        auto = re.search(rb"<" + p + rb"autoFilter\s[^>]*>", data)
+        ref = attr_pattern(b"ref").search(auto.group()) if auto else None
+        if auto and ref and ref.group(2).upper() == old_ref:
+            at = auto.start()
+            data = data[:at + ref.start(2)] + new_ref + data[at + ref.end(2):]
         return data

@@ -108,3 +108,41 @@ def split_range(ref: str) -> tuple[int, int, int, int]:
 def range_ref(r1: int, c1: int, r2: int, c2: int) -> str:
     start, end = cell_ref(r1, c1), cell_ref(r2, c2)
     return start if start == end else f"{start}:{end}"
+
+
+# -- attributes, in either quote style ---------------------------------------------------------
+_ATTR_CACHE: dict[bytes, re.Pattern[bytes]] = {}
+_ELEMENT_NAME = re.compile(rb"<[\w.\-:]+")
+
+
+def attr_pattern(name: bytes) -> re.Pattern[bytes]:
+    """`name="value"` or `name='value'` (XML allows both, and spaces around `=`); the value
+    is group 2. Names are matched after whitespace, so `x:r` is not `r`."""
+    pattern = _ATTR_CACHE.get(name)
+    if pattern is None:
+        pattern = re.compile(rb"\s" + re.escape(name) + rb"\s*=\s*([\"'])(.*?)\1", re.S)
+        _ATTR_CACHE[name] = pattern
+    return pattern
+
+
+def get_attr(tag: bytes, name: bytes) -> bytes | None:
+    """The raw (still escaped) value of one attribute of a start tag, or None."""
+    m = attr_pattern(name).search(tag)
+    return m.group(2) if m else None
+
+
+def set_attr(tag: bytes, name: bytes, value: bytes) -> bytes:
+    """The start tag with `name` set to `value`: replaced where it is (whatever its quotes),
+    or added right after the element's name. Never two of the same attribute."""
+    pattern = attr_pattern(name)
+    m = pattern.search(tag)
+    new = b" " + name + b'="' + value + b'"'
+    if m:
+        return tag[:m.start()] + new + pattern.sub(b"", tag[m.end():])
+    head = _ELEMENT_NAME.match(tag)
+    at = head.end() if head else 0
+    return tag[:at] + new + tag[at:]
+
+
+def drop_attr(tag: bytes, name: bytes) -> bytes:
+    return attr_pattern(name).sub(b"", tag)
