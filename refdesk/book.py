@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from refdesk.dates import read_date
 from refdesk.errors import HeaderError
 from refdesk.schema import LIST_SEPARATOR, SHEETS, Kind, Sheet
 
@@ -66,6 +67,9 @@ class BadValue:
     letter: str
     value: str
     kind: Kind
+    #: Why, when there is more to say than "not a date": ambiguous, or a year out of range.
+    #: Worded to follow the quoted value ("could be 1 March 2026 or 3 January 2026; ...").
+    reason: str = ""
 
     @property
     def cell(self) -> str:
@@ -125,9 +129,10 @@ class Book:
         return iter(self.tables.values())
 
 
-def build_book(source: str, grids: dict[str, Grid]) -> Book:
+def build_book(source: str, grids: dict[str, Grid], country: str = "US") -> Book:
     """Check every sheet's header, then type every column. Header problems of all sheets are
-    raised together, so the user fixes them in one go."""
+    raised together, so the user fixes them in one go. `country` (config.toml's [practice]
+    country) settles the order of day and month in dates typed as numbers."""
     problems: list[str] = []
     missing_sheets = [s.name for s in SHEETS if s.required and s.name not in grids]
     if missing_sheets:
@@ -144,7 +149,7 @@ def build_book(source: str, grids: dict[str, Grid]) -> Book:
             tables[schema.name] = empty_table(schema)
             continue
         try:
-            tables[schema.name] = build_table(schema, grid)
+            tables[schema.name] = build_table(schema, grid, country)
         except HeaderError as exc:
             problems.extend(exc.lines())
     if problems:
@@ -183,7 +188,7 @@ def _find_header_row(schema: Sheet, cells: pd.DataFrame) -> int | None:
     return None
 
 
-def build_table(schema: Sheet, grid: Grid) -> Table:
+def build_table(schema: Sheet, grid: Grid, country: str = "US") -> Table:
     cells = grid.cells
     name = grid.name
     header = _row_values(cells, 0) if len(cells) else {}
@@ -237,9 +242,11 @@ def build_table(schema: Sheet, grid: Grid) -> Table:
             respelled.extend(Respelled(name, int(row), column.name, letter or "?", typed, fixed)
                              for row, typed, fixed in changes)
             continue
-        data[column.name], problems_found = convert(raw, column.kind)
-        bad.extend(BadValue(name, int(row), column.name, letter or "?", value, column.kind)
-                   for row, value in problems_found)
+        data[column.name], problems_found = convert(raw, column.kind, country)
+        reasons = ({value: read_date(value, country).problem for _, value in problems_found}
+                   if column.kind in (Kind.DATE, Kind.DATETIME) else {})
+        bad.extend(BadValue(name, int(row), column.name, letter or "?", value, column.kind,
+                            reasons.get(value, "")) for row, value in problems_found)
     for letter in extra:
         data[f"{header[letter]} ({letter})" if header[letter] in data else header[letter]] = (
             _clean_text(body[letter]))
@@ -291,12 +298,13 @@ def canonical_choices(raw: pd.Series, choices: tuple[str, ...], *, multi: bool
     return column, changes
 
 
-def convert(raw: pd.Series, kind: Kind) -> tuple[pd.Series, list[tuple[int, str]]]:
+def convert(raw: pd.Series, kind: Kind, country: str = "US"
+            ) -> tuple[pd.Series, list[tuple[int, str]]]:
     """Text cells to the column's type. Returns the typed column and the (row, text) pairs that
     did not convert (left missing)."""
     text = _clean_text(raw)
     if kind in (Kind.DATE, Kind.DATETIME):
-        typed = parse_dates(text, keep_time=kind is Kind.DATETIME)
+        typed = parse_dates(text, keep_time=kind is Kind.DATETIME, country=country)
     elif kind is Kind.INT:
         number = to_number(text)
         whole = number.notna() & np.isclose(number.fillna(0) % 1, 0)
@@ -322,10 +330,12 @@ def to_number(text: pd.Series) -> pd.Series:
     return text.where(ok).astype("float64[pyarrow]").astype("Float64")
 
 
-def parse_dates(text: pd.Series, *, keep_time: bool = False) -> pd.Series:
+def parse_dates(text: pd.Series, *, keep_time: bool = False, country: str = "US"
+                ) -> pd.Series:
     """ISO text or real date cells (`2025-03-01`, `2025-03-01 09:30:00`), Excel serial
-    numbers (`45717`) and US text (`3/1/2025`). Anything else, or a year outside 1800-2199,
-    is left missing for the caller to report."""
+    numbers (`45717`) and dates as people type them (`March 1, 2025`, `3/1/25`, `01.03.2025`:
+    refdesk.dates, the order of day and month from `country`). Anything else, an ambiguous
+    date, or a year outside 1800-2199, is left missing for the caller to report."""
     # Real date cells arrive as "2025-03-01 00:00:00": Arrow parses those in one fast pass;
     # only the cells it could not read take the slower general path below.
     cells = pa.array(text.astype(TEXT_DTYPE).array)
@@ -356,10 +366,16 @@ def parse_dates(text: pd.Series, *, keep_time: bool = False) -> pd.Series:
         serial = serial[(serial >= 1) & (serial <= MAX_SERIAL)]
         if len(serial):
             parsed.loc[serial.index] = EXCEL_EPOCH + pd.to_timedelta(serial, unit="D")
-        rest = rest & parsed.isna() & text.str.contains("/").fillna(False).astype(bool)
+        rest = rest & parsed.isna()
         if rest.any():
-            us = pd.to_datetime(text[rest], format="%m/%d/%Y", errors="coerce")
-            parsed.loc[rest] = _in_range(us)
+            # What is left is typed by hand: few distinct texts even in a million rows, so
+            # each is read once and the readings mapped back.
+            left = text[rest]
+            readings = {value: read_date(value, country).day for value in left.unique()}
+            found = {value: pd.Timestamp(day) for value, day in readings.items()
+                     if day is not None}
+            if found:
+                parsed.loc[rest] = pd.to_datetime(left.map(found).astype(object))
     if not keep_time:
         parsed = parsed.dt.normalize()
     return parsed

@@ -78,12 +78,13 @@ def resolve(config_path: Path | None, workbook: Path | None, sheet: str | None =
         config: Config | None = load_config(config_path or Path(DEFAULT_CONFIG))
     else:
         config = _config_if_any(config_path)
+    country = config.practice.country if config else "US"
     if workbook is not None:
-        return config, ExcelSource(workbook)
+        return config, ExcelSource(workbook, country=country)
     if sheet is not None or (config is not None and config.google):
         return config, _google_source(sheet or "", config)
     assert config is not None
-    return config, ExcelSource(config.excel)
+    return config, ExcelSource(config.excel, country=country)
 
 
 def _config_if_any(config_path: Path | None) -> Config | None:
@@ -103,7 +104,8 @@ def _google_source(sheet: str, config: Config | None) -> Any:
         raise click.UsageError("name the Google Sheet with --sheet URL (or [source] google in "
                                "config.toml).")
     return GoogleSource(ref, credentials=config.google_credentials if config else None,
-                        auth=config.google_auth if config else "service_account")
+                        auth=config.google_auth if config else "service_account",
+                        country=config.practice.country if config else "US")
 
 
 @click.group(cls=RefdeskGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -295,9 +297,10 @@ def import_(ctx: click.Context, path: Path, sheet: str | None, config_path: Path
     """
     from refdesk.gsheets_setup import import_workbook
 
-    source = _google_source(sheet or "", _config_if_any(config_path))
+    config = _config_if_any(config_path)
+    source = _google_source(sheet or "", config)
     progress(ctx, f"Reading {path} ...")
-    book = ExcelSource(path).read()
+    book = ExcelSource(path, country=config.practice.country if config else "US").read()
     progress(ctx, f"Copying into {source} ...")
     done = import_workbook(book, source)
     click.echo(f"Copied into {source}: " + ", ".join(

@@ -242,8 +242,10 @@ class GoogleSource:
 
     def __init__(self, ref: str, *, credentials: Path | None = None,
                  auth: str = "service_account", client: Any = None,
-                 retry: Retry | None = None) -> None:
+                 retry: Retry | None = None, country: str = "US") -> None:
         self.ref = ref
+        #: [practice] country: the order of day and month in dates typed as numbers.
+        self.country = country
         self.key = spreadsheet_key(ref)
         self.credentials = credentials
         self.auth = auth
@@ -309,7 +311,7 @@ class GoogleSource:
     # -- reading -----------------------------------------------------------------------------
     def read(self) -> Book:
         grids = self.read_grids()  # first: it learns the sheet's title
-        return build_book(str(self), grids)
+        return build_book(str(self), grids, self.country)
 
     def read_grids(self) -> dict[str, Grid]:
         """Every refdesk tab the sheet has, as text cells: two requests in all."""

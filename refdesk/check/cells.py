@@ -41,8 +41,8 @@ def rules(book: Book, ctx: Context) -> Iterator[Problem]:
 def unreadable(table: Table) -> Iterator[Problem]:
     for bad in table.bad_values:
         value = "this value" if table.schema.column(bad.column).health else repr(bad.value)
-        yield problem(table, bad.row, bad.column, "type",
-                      f"{bad.column} {value} is not {KIND_WORDS[bad.kind]}; retype it",
+        why = bad.reason or f"is not {KIND_WORDS[bad.kind]}; retype it"
+        yield problem(table, bad.row, bad.column, "type", f"{bad.column} {value} {why}",
                       value=bad.value)
 
 

@@ -6,7 +6,6 @@ Messages name ids, dates and document kinds only, never a client's condition."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterator
 
 import pandas as pd
@@ -14,7 +13,18 @@ import pandas as pd
 from refdesk.book import Book, Table
 from refdesk.check.links import positions
 from refdesk.check.problem import Context, Problem, Severity, emit
-from refdesk.schema import LIST_SEPARATOR, RELEASE_SCOPE
+from refdesk.consent import (
+    RELEASE_COLUMNS,
+    date_faults,
+    day,
+    fails,
+    granted_scopes,
+    needed_scopes,
+    why,
+)
+from refdesk.schema import RELEASE_SCOPE
+
+__all__ = ["PAST_DATES", "consent", "needed_scopes", "rules"]
 
 #: Dates that record something that has happened, so cannot lie after today. Follow-up dates
 #: (next_follow_up, follow_up_on) and a release's expires_on are plans: they may.
@@ -29,30 +39,13 @@ PAST_DATES: dict[str, tuple[str, ...]] = {
     "Letters": ("when",),
 }
 
-#: The release scope a document needs, by words in its merge job's name (case ignored); a job
-#: matching several needs all of them. Thank-you notes, introductions and notes that a client
-#: was sent to a provider match none: they say no more than that the person is a client, which
-#: any valid release naming the provider allows, so they need a release but no particular
-#: scope. So does any other job, which keeps a user's own jobs under the release rule.
-JOB_SCOPES: tuple[tuple[str, str], ...] = (
-    ("progress", "progress"),
-    ("soap", "SOAP notes"),
-    ("treatment", "treatment plan"),
-    ("plan", "treatment plan"),
-    ("diagnosis", "diagnosis"),
-)
-
 
 def rules(book: Book, ctx: Context) -> Iterator[Problem]:
     yield from future_dates(book, ctx.today)
     yield from referral_dates(book["Referrals"])
     yield from release_dates(book["Releases"])
     yield from visits(book["Visits"], book["Referrals"])
-    yield from consent(book["Letters"], book["Releases"])
-
-
-def day(value: pd.Timestamp) -> str:
-    return value.strftime("%Y-%m-%d")
+    yield from consent(book["Letters"], book["Releases"], ctx.today)
 
 
 def future_dates(book: Book, today: dt.date) -> Iterator[Problem]:
@@ -136,42 +129,13 @@ def visits(table: Table, referrals: Table) -> Iterator[Problem]:
                                  "or the referral_id")
 
 
-def needed_scopes(jobs: pd.Series) -> pd.DataFrame:
-    """One boolean column per release scope: does the row's job need it. Worked out once per
-    distinct job, then mapped."""
-    needs = {job: {scope for word, scope in JOB_SCOPES if word in job.lower()}
-             for job in jobs.dropna().unique()}
-    return pd.DataFrame({scope: jobs.map({j: scope in s for j, s in needs.items()})
-                         .fillna(False).astype(bool) for scope in RELEASE_SCOPE},
-                        index=jobs.index)
-
-
-def granted_scopes(scopes: pd.Series) -> pd.DataFrame:
-    """One boolean column per release scope: does the release grant it."""
-    return pd.DataFrame({
-        scope: scopes.str.contains(rf"(?:^|{LIST_SEPARATOR}) *{re.escape(scope)} *"
-                                   rf"(?:{LIST_SEPARATOR}|$)", regex=True)
-        .fillna(False).astype(bool) for scope in RELEASE_SCOPE}, index=scopes.index)
-
-
-def _fails(on: pd.Series, signed: pd.Series, expires: pd.Series, revoked: pd.Series
-           ) -> dict[str, pd.Series]:
-    """Which date conditions a release fails on the day `on`, by rule."""
-    return {
-        "release-not-yet-signed": ~(signed <= on).fillna(False).astype(bool),
-        "release-expired": (expires < on).fillna(False).astype(bool),
-        "release-revoked": (revoked <= on).fillna(False).astype(bool),
-    }
-
-
 SIGN = "have the client sign a release naming this provider before sending more"
-RELEASE_COLUMNS = ["release_id", "client_id", "provider_id", "signed_on", "expires_on",
-                   "revoked_on", "scope"]
 
 
-def consent(letters: Table, releases: Table) -> Iterator[Problem]:
+def consent(letters: Table, releases: Table, today: dt.date) -> Iterator[Problem]:
     """A document about a client sent to a provider needs, on its date, a release signed by
-    then, not expired, not revoked, naming both, with the scope of what was sent."""
+    then, not expired, not revoked, naming both, with the scope of what was sent, and whose
+    dates all read as dates (refdesk.consent: the rules merge applies too)."""
     df = letters.df
     about = df["client_id"].notna() & df["provider_id"].notna() & df["when"].notna()
     if not about.any():
@@ -180,7 +144,8 @@ def consent(letters: Table, releases: Table) -> Iterator[Problem]:
     sent["on"] = df.loc[about, "when"].dt.normalize()
     needs = needed_scopes(sent["job"])
     rel = releases.df[releases.df["release_id"].notna()].drop_duplicates("release_id")
-    rel = rel[RELEASE_COLUMNS].join(granted_scopes(rel["scope"]).add_prefix("grants "))
+    rel = (rel[RELEASE_COLUMNS].join(granted_scopes(rel["scope"]).add_prefix("grants "))
+           .join(date_faults(releases, today)))
     suggestion = _suggestions(sent.join(needs), rel)
 
     def what(r: pd.Series) -> str:
@@ -210,10 +175,10 @@ def consent(letters: Table, releases: Table) -> Iterator[Problem]:
                         f"so it does not cover the {what(r)}; {fix(r)}")
     # Dates and scope matter only once the release names the right people.
     named = named[~wrong]
-    for rule, failed in _fails(named["on"], named["signed_on"], named["expires_on"],
-                               named["revoked_on"]).items():
+    for rule, failed in fails(named["on"], named["signed_on"], named["expires_on"],
+                              named["revoked_on"], named["rule"]).items():
         yield from emit(letters, _spread(df, failed), "release_id", rule,
-                        lambda v, r, rule=rule: f"release {v} {_when(rule, named.loc[r.name])}, "
+                        lambda v, r, rule=rule: f"release {v} {why(rule, named.loc[r.name])}, "
                         f"so it does not cover the {what(r)}; {fix(r)}")
     lacking = pd.DataFrame({scope: needs.loc[named.index, scope] & ~named[f"grants {scope}"]
                             for scope in RELEASE_SCOPE}, index=named.index)
@@ -228,21 +193,12 @@ def _suggestions(sent: pd.DataFrame, rel: pd.DataFrame) -> pd.Series:
     scope enough), the latest signed: what to put in release_id."""
     pairs = sent.drop(columns="release_id").reset_index().merge(
         rel, on=["client_id", "provider_id"])
-    ok = ~pd.concat(_fails(pairs["on"], pairs["signed_on"], pairs["expires_on"],
-                           pairs["revoked_on"]), axis=1).any(axis=1)
+    ok = ~pd.concat(fails(pairs["on"], pairs["signed_on"], pairs["expires_on"],
+                          pairs["revoked_on"], pairs["rule"]), axis=1).any(axis=1)
     for scope in RELEASE_SCOPE:
         ok &= ~pairs[scope] | pairs[f"grants {scope}"]
     return (pairs[ok].sort_values(["signed_on", "release_id"])
             .drop_duplicates("row", keep="last").set_index("row")["release_id"])
-
-
-def _when(rule: str, release: pd.Series) -> str:
-    if rule == "release-expired":
-        return f"expired on {day(release['expires_on'])}"
-    if rule == "release-revoked":
-        return f"was revoked on {day(release['revoked_on'])}"
-    signed = release["signed_on"]
-    return f"was signed only on {day(signed)}" if pd.notna(signed) else "has no signing date"
 
 
 def _spread(df: pd.DataFrame, mask: pd.Series) -> pd.Series:

@@ -21,6 +21,7 @@ import pandas as pd
 
 from refdesk.book import Book
 from refdesk.config import Practice
+from refdesk.consent import Consent
 from refdesk.merge.jobs import Condition, Job
 from refdesk.schema import DELIVERY, LIST_SEPARATOR, RELEASE_SCOPE, WANTS
 
@@ -127,6 +128,8 @@ class Data:
     sent: list[dict[str, Any]] = field(default_factory=list)
     testimonials: list[dict[str, Any]] = field(default_factory=list)
     letters: list[dict[str, Any]] = field(default_factory=list)
+    #: The releases judged on `today` (refdesk.consent: the rules check applies too).
+    consent: Consent | None = None
 
     @classmethod
     def of(cls, book: Book, today: dt.date) -> Data:
@@ -140,6 +143,7 @@ class Data:
             if r.get("client_id") and r.get("provider_id"):
                 releases[(r["client_id"], r["provider_id"])].append(r)
         data.releases = dict(releases)
+        data.consent = Consent(book["Releases"], today)
         by_referral: dict[str, list[dict[str, Any]]] = defaultdict(list)
         by_client: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for v in _rows(book, "Visits"):
@@ -171,31 +175,17 @@ class Data:
 
     def valid_release(self, client_id: str, provider_id: str,
                       scope: Iterable[str]) -> tuple[dict[str, Any] | None, str]:
-        """The latest release allowing `scope` today, or None and why not (ids and dates
-        only: never the client's condition)."""
-        candidates = self.releases.get((client_id, provider_id), [])
-        if not candidates:
-            return None, f"no release from client {client_id} naming provider {provider_id}"
-        needed = set(scope)
-        reasons = []
-        for release in sorted(candidates, key=lambda r: _day(r.get("signed_on")) or dt.date.min,
-                              reverse=True):
-            rid = release.get("release_id") or f"row {release['_row']}"
-            signed, expires, revoked = (_day(release.get(k)) for k in
-                                        ("signed_on", "expires_on", "revoked_on"))
-            if signed is None or signed > self.today:
-                reasons.append(f"release {rid} is not signed yet")
-            elif expires is not None and expires < self.today:
-                reasons.append(f"release {rid} expired on {letter_date(expires)}")
-            elif revoked is not None and revoked <= self.today:
-                reasons.append(f"release {rid} was revoked on {letter_date(revoked)}")
-            elif not needed <= set(items(release.get("scope"))):
-                missing = ", ".join(s for s in RELEASE_SCOPE if s in needed - set(
-                    items(release.get("scope"))))
-                reasons.append(f"release {rid} does not allow sharing {missing}")
-            else:
-                return release, ""
-        return None, reasons[0]
+        """The latest release allowing `scope` today, or None and why not (ids, cells and
+        dates only: never the client's condition). Fails closed: a release with a date that
+        does not read as one allows nothing."""
+        if self.consent is None:
+            self.consent = Consent(self.book["Releases"], self.today)
+        row, why = self.consent.allow(client_id, provider_id, scope)
+        if row is None:
+            return None, why
+        release = next((r for r in self.releases.get((client_id, provider_id), [])
+                        if r["_row"] == row), None)
+        return release, "" if release is not None else f"release on row {row} has no ids"
 
 
 def _day(value: Any) -> dt.date | None:

@@ -1,0 +1,200 @@
+"""Consent: whether a client's release lets a document about them go to a provider on a day.
+
+One set of rules for both commands: `check` judges every Letters row at once (vectorised over
+pandas, for workbooks of a million rows), `merge` asks record by record on the day it runs
+(`Consent.allow`). Both come down to `date_faults` and `fails` below.
+
+Consent fails closed. A release counts only when every date it needs reads as a date: a
+signed_on, expires_on or revoked_on holding text refdesk cannot read (`yes`, a year 9999, a
+`01.03.2026` whose order of day and month the practice's country does not settle) makes the
+release count for nothing until it is fixed, and so does a revoked_on dated after today (a
+revocation cannot be recorded ahead of time: it is a typing mistake). A signed_on after the day
+means not signed yet. Reasons name releases, cells and dates only, never a client's condition.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+
+import pandas as pd
+
+from refdesk.book import Table
+from refdesk.dates import EXAMPLE
+from refdesk.schema import LIST_SEPARATOR, RELEASE_SCOPE
+
+#: The release's dates consent depends on, in the sheet's order.
+CONSENT_DATES = ("signed_on", "expires_on", "revoked_on")
+RELEASE_COLUMNS = ["release_id", "client_id", "provider_id", "signed_on", "expires_on",
+                   "revoked_on", "scope"]
+
+#: The date rules, in the order they are tried: the first a release fails says why.
+UNREADABLE = "release-date-unreadable"
+NOT_SIGNED = "release-not-yet-signed"
+EXPIRED = "release-expired"
+REVOKED = "release-revoked"
+DATE_RULES = (UNREADABLE, NOT_SIGNED, EXPIRED, REVOKED)
+
+#: For each date: what to type, and what the release is taken to be until then.
+_FIX = {
+    "signed_on": ("type the day the client signed it", "not signed"),
+    "expires_on": ("type the day it ends, or empty the cell if it does not end", "expired"),
+    "revoked_on": ("type the day the client revoked it", "revoked"),
+}
+
+#: The release scope a document needs, by words in its merge job's name (case ignored); a job
+#: matching several needs all of them. Thank-you notes, introductions and notes that a client
+#: was sent to a provider match none: they say no more than that the person is a client, which
+#: any valid release naming the provider allows, so they need a release but no particular
+#: scope. So does any other job, which keeps a user's own jobs under the release rule. (Merge
+#: jobs declare their scope in config.toml; `check` reads a Letters row's job by this.)
+JOB_SCOPES: tuple[tuple[str, str], ...] = (
+    ("progress", "progress"),
+    ("soap", "SOAP notes"),
+    ("treatment", "treatment plan"),
+    ("plan", "treatment plan"),
+    ("diagnosis", "diagnosis"),
+)
+
+
+def day(value: pd.Timestamp | dt.date) -> str:
+    return value.strftime("%Y-%m-%d")
+
+
+def needed_scopes(jobs: pd.Series) -> pd.DataFrame:
+    """One boolean column per release scope: does the row's job need it. Worked out once per
+    distinct job, then mapped."""
+    needs = {job: {scope for word, scope in JOB_SCOPES if word in job.lower()}
+             for job in jobs.dropna().unique()}
+    return pd.DataFrame({scope: jobs.map({j: scope in s for j, s in needs.items()})
+                         .fillna(False).astype(bool) for scope in RELEASE_SCOPE},
+                        index=jobs.index)
+
+
+def granted_scopes(scopes: pd.Series) -> pd.DataFrame:
+    """One boolean column per release scope: does the release grant it."""
+    return pd.DataFrame({
+        scope: scopes.str.contains(rf"(?:^|{LIST_SEPARATOR}) *{re.escape(scope)} *"
+                                   rf"(?:{LIST_SEPARATOR}|$)", regex=True)
+        .fillna(False).astype(bool) for scope in RELEASE_SCOPE}, index=scopes.index)
+
+
+def date_faults(releases: Table, today: dt.date) -> pd.DataFrame:
+    """Releases whose dates cannot be trusted, by sheet row: the rule they fail on any day
+    (`release-date-unreadable`, or `release-revoked` for a revocation dated after today) and
+    the fault, naming the cell and the fix. Only the few faulty rows are visited."""
+    found: dict[int, list[tuple[int, str]]] = {}
+    for bad in releases.bad_values:
+        if bad.column in _FIX:
+            what, until = _FIX[bad.column]
+            said = (f"which {bad.reason}" if bad.reason else
+                    f"not a date: {what} as year-month-day, e.g. {EXAMPLE}")
+            found.setdefault(bad.row, []).append((CONSENT_DATES.index(bad.column), (
+                f"{releases.cell(bad.row, bad.column)} ({bad.column}) reads {bad.value!r}, "
+                f"{said}; until then this release is treated as {until}")))
+    revoked = releases.df["revoked_on"]
+    ahead = revoked[revoked > pd.Timestamp(today)]
+    for row, value in ahead.items():
+        found.setdefault(int(row), []).append((2, (
+            f"{releases.cell(row, 'revoked_on')} (revoked_on) is {day(value)}, after today "
+            f"({day(today)}): a revocation cannot be dated ahead; type the day the client "
+            "revoked it; until then this release is treated as revoked")))
+    unreadable = {b.row for b in releases.bad_values if b.column in _FIX}
+    rows = sorted(found)
+    return pd.DataFrame({
+        "rule": [UNREADABLE if r in unreadable else REVOKED for r in rows],
+        "fault": ["; ".join(text for _, text in sorted(found[r])) for r in rows],
+    }, index=pd.Index(rows, name="row"), dtype=object)
+
+
+def fails(on: pd.Series, signed: pd.Series, expires: pd.Series, revoked: pd.Series,
+          fault: pd.Series) -> dict[str, pd.Series]:
+    """Which date rule each release fails on the day `on` (one release and day per entry;
+    `fault` is date_faults' rule for the release, or missing). A release with a date fault
+    fails that rule alone: its other dates say nothing until it is fixed."""
+    faulty = fault.notna().astype(bool)
+
+    def holds(mask: pd.Series) -> pd.Series:
+        return mask.fillna(False).astype(bool)
+
+    return {
+        UNREADABLE: holds(fault == UNREADABLE),
+        NOT_SIGNED: ~holds(signed <= on) & ~faulty,
+        EXPIRED: holds(expires < on) & ~faulty,
+        REVOKED: (holds(revoked <= on) & ~faulty) | holds(fault == REVOKED),
+    }
+
+
+def why(rule: str, release: pd.Series | dict, cell: str = "") -> str:
+    """What a failed date rule says of a release (its dates, its fault), after "release X".
+    `cell` (merge, judging on today) names the signed_on cell of a release not signed yet."""
+    if rule in (UNREADABLE, REVOKED) and isinstance(release.get("fault"), str):
+        return f"cannot be relied on: {release['fault']}"
+    if rule == EXPIRED:
+        return f"expired on {day(release['expires_on'])}"
+    if rule == REVOKED:
+        return f"was revoked on {day(release['revoked_on'])}"
+    signed = release["signed_on"]
+    if not cell:  # check: against the day of a document
+        return f"was signed only on {day(signed)}" if pd.notna(signed) else "has no signing date"
+    return (f"is not signed yet: {cell} (signed_on) is {day(signed)}, after today"
+            if pd.notna(signed) else f"has no signing date: {cell} (signed_on) is empty")
+
+
+class Consent:
+    """The Releases sheet judged on one day, asked client and provider at a time: `merge`.
+
+    The dates of every release are judged once, by the rules `check` applies to Letters."""
+
+    def __init__(self, releases: Table, on: dt.date) -> None:
+        df = releases.df[releases.df["client_id"].notna() & releases.df["provider_id"].notna()]
+        faults = date_faults(releases, on).reindex(df.index)
+        failed = fails(pd.Series(pd.Timestamp(on), index=df.index), df["signed_on"],
+                       df["expires_on"], df["revoked_on"], faults["rule"])
+        rows = df.assign(fault=faults["fault"]).to_dict("index")
+        #: By sheet row: why the release does not count on the day, and if for a date fault.
+        self._why: dict[int, tuple[bool, str]] = {}
+        for rule in reversed(DATE_RULES):  # the first rule's reason wins
+            for row in df.index[failed[rule]]:
+                release = rows[row]
+                self._why[int(row)] = (isinstance(release["fault"], str), (
+                    f"release {_name(release, row)} "
+                    f"{why(rule, release, releases.cell(row, 'signed_on'))}"))
+        grants = granted_scopes(df["scope"])
+        self._grants = {int(r): {s for s in RELEASE_SCOPE if g[s]}
+                        for r, g in grants.to_dict("index").items()}
+        self._names = {int(r): _name(v, r) for r, v in rows.items()}
+        # Latest signed first (undated last), then lowest row: the release a document names.
+        ordered = sorted(rows, key=lambda r: (pd.isna(rows[r]["signed_on"]),
+                                              -(rows[r]["signed_on"].value
+                                                if pd.notna(rows[r]["signed_on"]) else 0), r))
+        self._pairs: dict[tuple[str, str], list[int]] = {}
+        for row in ordered:
+            key = (str(rows[row]["client_id"]), str(rows[row]["provider_id"]))
+            self._pairs.setdefault(key, []).append(int(row))
+
+    def allow(self, client_id: str, provider_id: str, scope: Iterable[str]
+              ) -> tuple[int | None, str]:
+        """The sheet row of the latest release allowing `scope` on the day, or None and why
+        not: every release with a date fault (what the user must fix), then the latest."""
+        rows = self._pairs.get((client_id, provider_id))
+        if not rows:
+            return None, f"no release from client {client_id} naming provider {provider_id}"
+        needed = set(scope)
+        faults: list[str] = []
+        others: list[str] = []
+        for row in rows:
+            fault, reason = self._why.get(row, (False, ""))
+            if not reason:
+                missing = [s for s in RELEASE_SCOPE if s in needed - self._grants[row]]
+                if not missing:
+                    return row, ""
+                reason = f"release {self._names[row]} does not allow sharing {', '.join(missing)}"
+            (faults if fault else others).append(reason)
+        return None, "; ".join(faults + others[:1])
+
+
+def _name(release: dict, row: object) -> str:
+    rid = release.get("release_id")
+    return str(rid) if isinstance(rid, str) and rid else f"on row {row}"
