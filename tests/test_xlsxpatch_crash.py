@@ -16,6 +16,7 @@ with SIGKILL at its step and the driver reports how each one ended.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import re
@@ -29,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from refdesk.xlsxpatch import AppendRows, SetField, patch_workbook, safety
-from refdesk.xlsxpatch.safety import BACKUP_DIR
+from refdesk.xlsxpatch.safety import BACKUP_DIR, backups_of
 from tests.conftest import ROOT
 
 SAMPLE = ROOT / "workbooks" / "referrals.xlsx"
@@ -111,10 +112,19 @@ def _same(a: dict[str, bytes], b: dict[str, bytes]) -> bool:
 
 
 def _backups(folder: Path) -> list[Path]:
-    """Files in the backup folder under a final name (temporary names start with a dot)."""
+    """Backups under a final name (temporary names start with a dot; records end in .json)."""
+    return backups_of(folder / NAME)
+
+
+def _records(folder: Path) -> list[dict]:
+    """The records of writes kept beside the backups, oldest first."""
     backups = folder / BACKUP_DIR
-    return sorted(p for p in backups.iterdir() if not p.name.startswith(".")) \
+    return [json.loads(p.read_text()) for p in sorted(backups.glob("[!.]*.json"))] \
         if backups.is_dir() else []
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _partials(folder: Path) -> list[str]:
@@ -150,8 +160,8 @@ def test_the_recorded_steps_cover_the_whole_write(expected) -> None:
     assert list(new) == list(_parts(SAMPLE))  # the same entries, in the same order
     # safety.py's bare checkpoint() calls go through the replaced module attribute too.
     assert [s for s in steps if not s.startswith("part:")] == [
-        "start", "planned", "backup:start", "backup:copied", "backup:done", "temp:synced",
-        "replace:before", "replace:done", "replace:synced"]
+        "start", "planned", "lock:held", "backup:start", "backup:copied", "backup:done",
+        "temp:synced", "manifest:written", "replace:before", "replace:done", "replace:synced"]
     assert steps.index("backup:done") < steps.index(part_steps[0])
     assert steps.index(part_steps[-1]) < steps.index("temp:synced")
 
@@ -193,6 +203,16 @@ def test_a_kill_at_any_step_leaves_the_old_or_the_new_workbook(expected, tmp_pat
         assert len(backups) == (1 if i > steps.index("backup:copied") else 0), step
         if not _same(parts, old):
             assert backups, f"{step}: the workbook changed without a backup"
+        # The record of the write: from the step that saved it on, naming the backup and
+        # the workbook as it is once the rename is done.
+        records = _records(folder)
+        assert len(records) == (1 if i >= steps.index("manifest:written") else 0), step
+        for record in records:
+            assert record["backup"] == backups[0].name, step
+            assert record["before"]["sha256"] == hashlib.sha256(original).hexdigest(), step
+            assert record["appended"] == {"Letters": [19, 19]}, step
+            if step in COMMIT_STEPS:
+                assert record["after"]["sha256"] == _sha(path), step
         if step == "backup:copied":  # copied and synced, not yet renamed
             assert len(_partials(folder)) == 1, step
         else:
@@ -212,6 +232,7 @@ def test_a_kill_at_any_step_leaves_the_old_or_the_new_workbook(expected, tmp_pat
         assert _partials(folder) == [], f"{step}: a half-made backup was left"
         backups = _backups(folder)
         assert backups and all(b.read_bytes() == original for b in backups), step
+        assert _records(folder)[-1]["after"]["sha256"] == _sha(path), step
 
 
 def test_an_error_while_writing_leaves_the_original_and_no_temp_file(
@@ -234,7 +255,7 @@ def test_an_error_while_writing_leaves_the_original_and_no_temp_file(
     assert "part:xl/worksheets/sheet1.xml" in reached  # the temp file was being written
     assert path.read_bytes() == original
     assert sorted(p.name for p in tmp_path.iterdir()) == [BACKUP_DIR, NAME]  # no temp file
-    assert [b.read_bytes() == original for b in _backups(tmp_path)] == [True]
+    assert _backups(tmp_path) == [] and _records(tmp_path) == []  # the original is whole
     assert _partials(tmp_path) == []
 
     monkeypatch.undo()

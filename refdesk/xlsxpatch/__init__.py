@@ -20,8 +20,8 @@ the file open or it changed since it was read (pass `expect=` the Fingerprint ta
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
+import hashlib
 import os
 import posixpath
 import re
@@ -34,8 +34,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from refdesk.errors import WriteError
-from refdesk.xlsxpatch import safety
+from refdesk.lock import WAIT as LOCK_WAIT
+from refdesk.xlsxpatch import journal, safety
 from refdesk.xlsxpatch.cells import Encoded, encode_value
+from refdesk.xlsxpatch.journal import CellChange
 from refdesk.xlsxpatch.package import (
     REL_PIVOT_TABLE,
     REL_STYLES,
@@ -110,10 +112,38 @@ class PatchResult:
     cells: int = 0
     appended: dict[str, tuple[int, int]] = field(default_factory=dict)
     parts: list[str] = field(default_factory=list)
+    #: The cells set outside the appended rows, with their text before and after.
+    changes: list[CellChange] = field(default_factory=list)
+    #: The record of this write beside its backup (for `refdesk undo`), when one was kept.
+    record: Path | None = None
+    #: The workbook as written, so that the next write can check nobody saved it since.
+    fingerprint: Fingerprint | None = None
 
     @property
     def written(self) -> bool:
         return bool(self.parts)
+
+    def note_cells(self, sheet: str, xml: SheetXml) -> None:
+        """Remember the cells `xml`'s pending changes set, with the text they held."""
+        first, last = self.appended.get(sheet, (0, -1))
+        for row in sorted(xml.pending):
+            if first <= row <= last:
+                continue
+            for col, value in sorted(xml.pending[row].items()):
+                cell = xml.cell(row, col)
+                old = xml.text(cell) if cell is not None else None
+                self.changes.append(CellChange(f"{sheet}!{cell_ref(row, col)}", old,
+                                               _as_text(value)))
+
+
+def _as_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
 
 
 def normalize_header(text: str) -> str:
@@ -370,6 +400,7 @@ class _Planner:
             data = state.xml.build(self.encode, self.style_for, state.template)
             new[self.pkg.name(state.entry.part) or state.entry.part] = data
             self.result.cells += sum(len(cells) for cells in state.xml.pending.values())
+            self.result.note_cells(state.entry.name, state.xml)
             for table in state.tables:
                 end = state.table_end.get(table.name)
                 if end is not None and end > table.r2:
@@ -477,9 +508,11 @@ def plan_patch(pkg: Package, changes: Iterable[Change]) -> tuple[dict[str, bytes
     return new, planner.result
 
 
-def _write_package(pkg: Package, new: Mapping[str, bytes], temp: Path, mode: int) -> None:
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    with os.fdopen(fd, "wb") as fh:
+def _write_package(pkg: Package, new: Mapping[str, bytes], temp: Path, mode: int
+                   ) -> Fingerprint:
+    """Write the new workbook at `temp` and flush it to disk; its fingerprint. Raises OSError."""
+    fd = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(fd, "w+b") as fh:
         with zipfile.ZipFile(fh, "w", allowZip64=True) as out:
             for info in pkg.infos:
                 copy = zipfile.ZipInfo(info.filename, date_time=info.date_time)
@@ -503,14 +536,25 @@ def _write_package(pkg: Package, new: Mapping[str, bytes], temp: Path, mode: int
             out.comment = pkg.zip.comment
         fh.flush()
         os.fsync(fh.fileno())
+        # Hashed from the page cache just written: zipfile goes back to fill in each copied
+        # part's header, so the bytes are final only once the zip is closed.
+        fh.seek(0)
+        digest = hashlib.file_digest(fh, "sha256").hexdigest()
+        st = os.fstat(fh.fileno())
     safety.checkpoint("temp:synced")
+    return Fingerprint(st.st_size, st.st_mtime_ns, digest)
 
 
 def patch_workbook(path: Path | str, changes: Iterable[Change], *,
                    expect: Fingerprint | None = None, backup: bool = True,
                    keep_backups: int = safety.KEEP_BACKUPS,
-                   now: dt.datetime | None = None) -> PatchResult:
-    """Apply `changes` to the workbook at `path`, safely; see the module's docstring."""
+                   now: dt.datetime | None = None, command: str = "refdesk",
+                   wait: float = LOCK_WAIT) -> PatchResult:
+    """Apply `changes` to the workbook at `path`, safely; see the module's docstring.
+
+    `command` names the write in its record (`refdesk undo` shows it). The workbook's lock is
+    taken for the write unless this process holds it already; another process holding it is
+    waited for up to `wait` seconds. Raises WriteError, WorkbookBusyError or SourceError."""
     path = Path(path)
     check_workbook_file(path)
     path = path.resolve()
@@ -519,26 +563,45 @@ def patch_workbook(path: Path | str, changes: Iterable[Change], *,
                          "was written.")
     changes = list(changes)
     safety.refuse_if_open(path)
+    seen = safety.stat_key(path)
     current = safety.refuse_if_changed(path, expect)
     safety.checkpoint("start")
-    pkg = Package(path)
+
+    def package() -> Package:
+        try:
+            return Package(path)
+        except OSError as exc:
+            raise safety.read_error(path, exc) from None
+
+    pkg = package()
     try:
         new, result = plan_patch(pkg, changes)
         if not new:
             return result
         safety.checkpoint("planned")
-        safety.remove_stale_temps(path)
-        safety.refuse_if_open(path)
-        if backup:
-            result.backup = safety.make_backup(path, now, keep_backups)
-        temp = safety.temp_path(path)
-        try:
-            _write_package(pkg, new, temp, stat.S_IMODE(path.stat().st_mode))
-            safety.replace_atomically(path, temp, current)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                temp.unlink()
-            raise
+        safety.preflight(path)
+        with safety.workbook_lock(path, command, wait):
+            safety.checkpoint("lock:held")
+            if safety.stat_key(path) != seen:
+                # Another process wrote while this one planned (it held the lock): plan again
+                # from what is there now, so that its rows are kept and none is added twice.
+                current = safety.refuse_if_changed(path, expect)
+                pkg.close()
+                pkg = package()
+                new, result = plan_patch(pkg, changes)
+                if not new:
+                    return result
+            try:
+                mode = stat.S_IMODE(path.stat().st_mode)
+            except OSError as exc:
+                raise safety.read_error(path, exc) from None
+            entry = journal.Entry(command, "", path.name, "", {}, {}, list(result.changes),
+                                  {sheet: list(span) for sheet, span in result.appended.items()})
+            written = safety.write_safely(
+                path, lambda temp: _write_package(pkg, new, temp, mode), current,
+                backup=backup, keep=keep_backups, now=now, entry=entry)
+        result.backup, result.record = written.backup, written.record
+        result.fingerprint = written.fingerprint
     except RuntimeError as exc:
         if "encrypted" not in str(exc):
             raise
@@ -550,4 +613,3 @@ def patch_workbook(path: Path | str, changes: Iterable[Change], *,
     finally:
         pkg.close()
     return result
-
