@@ -421,6 +421,8 @@ class _Planner:
         content type, so that a date can be shown as a date."""
         folder = posixpath.dirname(self.book.part)
         name = posixpath.join(folder, "styles.xml")
+        if "\\" in (self.pkg.name(self.book.part) or ""):  # a zip written with backslashes
+            name = name.replace("/", "\\")
         if self.pkg.has(name):
             raise WriteError(f"{self.pkg.path.name}: the workbook's parts are inconsistent "
                              f"({name} is not its styles part); open and re-save it in Excel. "

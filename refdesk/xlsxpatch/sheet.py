@@ -171,7 +171,7 @@ class SheetXml:
         if self._rows is None:
             rows: list[RowSpan] = []
             last = 0
-            data, end_tag = self.data, self._row_end
+            data = self.data
             for m in self._row_re.finditer(data, self.body_start, self.body_end):
                 r = _R_ATTR.search(m.group(2))
                 number = int(r.group(2)) if r else last + 1
@@ -179,10 +179,10 @@ class SheetXml:
                 if m.group(3):
                     end = m.end()
                 else:
-                    if prefix != self.p:  # a writer mixing prefixes
-                        end_tag = b"</" + prefix + b"row>"
+                    # The row's own end tag: a writer may mix prefixes (`<x:row>` in a part
+                    # whose root has none).
+                    end_tag = self._row_end if prefix == self.p else b"</" + prefix + b"row>"
                     end = data.find(end_tag, m.end(), self.body_end)
-                    end_tag = self._row_end
                     if end < 0:
                         raise WriteError(f"{self.label}: row {number} is not closed; the file "
                                          "is damaged. Nothing was written.")
@@ -410,17 +410,17 @@ class SheetXml:
                         raise WriteError(f"{where} is inside the merged cells "
                                          f"{range_ref(r1, c1, r2, c2)}; unmerge them in Excel "
                                          "first. Nothing was written.")
+                cell = old.get(col)
+                if cell is not None and cell.has_formula:
+                    raise WriteError(f"{where} holds a formula, which refdesk never overwrites; "
+                                     "clear the cell or move the formula, then run refdesk "
+                                     "again. Nothing was written.")
                 for kind, (r1, c1, r2, c2) in computed:
                     if r1 <= number <= r2 and c1 <= col <= c2 and (number, col) != (r1, c1):
                         raise WriteError(f"{where} is inside {kind} {range_ref(r1, c1, r2, c2)}"
                                          f" (entered in {cell_ref(r1, c1)}), whose values Excel "
                                          "computes; change the formula in Excel instead. "
                                          "Nothing was written.")
-                cell = old.get(col)
-                if cell is not None and cell.has_formula:
-                    raise WriteError(f"{where} holds a formula, which refdesk never overwrites; "
-                                     "clear the cell or move the formula, then run refdesk "
-                                     "again. Nothing was written.")
                 encoded = encode(value, where)
                 borrowed = False
                 if cell is not None and cell.style is not None:
