@@ -1,4 +1,5 @@
 import datetime as dt
+import json
 import re
 
 import pandas as pd
@@ -204,7 +205,7 @@ def test_every_robustness_file_gets_one_line_and_nonzero_exit(corpus):
         assert "Traceback" not in result.stderr and result.stdout == ""
 
 
-def test_parse_dates_accepts_iso_serial_and_us_text_only():
+def test_parse_dates_accepts_iso_serial_and_typed_dates_only():
     from refdesk.book import parse_dates
 
     text = pd.Series(["2025-03-01T10:00:00Z", "2025-03-01 10:00:00+02:00", "45700",
@@ -216,6 +217,85 @@ def test_parse_dates_accepts_iso_serial_and_us_text_only():
                                      pd.Timestamp("2025-02-12"), pd.Timestamp("2025-03-04")]
     assert got.iloc[4:].isna().all()
     assert str(got.dtype) == "datetime64[ns]"
+
+
+#: Typed dates, what they read as under a month-first (US) and two day-first countries.
+TYPED = [
+    ("March 1, 2026", "2026-03-01", "2026-03-01"),
+    ("Mar 1 2026", "2026-03-01", "2026-03-01"),
+    ("1 Mar 2026", "2026-03-01", "2026-03-01"),
+    ("1 March 2026", "2026-03-01", "2026-03-01"),
+    ("Sunday, March 1, 2026", "2026-03-01", "2026-03-01"),
+    ("01-Mar-26", "2026-03-01", "2026-03-01"),
+    ("2026/03/01", "2026-03-01", "2026-03-01"),
+    ("3/1/26", "2026-03-01", "2026-01-03"),
+    ("3/1/2026", "2026-03-01", "2026-01-03"),
+    ("01.03.2026", None, "2026-03-01"),
+    ("1-3-2026", None, "2026-03-01"),
+    ("13.01.2026", "2026-01-13", "2026-01-13"),  # only one order makes a date
+    ("13/01/2026", None, "2026-01-13"),  # against the US order: not read, said why
+    ("1/1/29", "2029-01-01", "2029-01-01"),  # Excel: 00-29 are 2000-2029
+    ("1/1/30", "1930-01-01", "1930-01-01"),  # and 30-99 are 1930-1999
+    ("2/30/2026", None, None),
+    ("March 2026", None, None),  # no day: never filled in from today
+]
+
+
+@pytest.mark.parametrize("country", ["US", "GB", "DE"])
+def test_typed_dates_read_by_the_practices_country(tmp_path, country):
+    sheets = minimal_sheets()
+    sheets["Referrals"] = [headers("Referrals")] + [
+        [f"R{i}", typed, "P1", "C1", None, None, None, None, None, "received"]
+        for i, (typed, *_) in enumerate(TYPED)]
+    book = ExcelSource(make_xlsx(tmp_path / "w.xlsx", sheets), country=country).read()
+    got = book["Referrals"].df.set_index("referral_id")["received_on"]
+    for i, (typed, us, day_first) in enumerate(TYPED):
+        expected = us if country == "US" else day_first
+        value = got[f"R{i}"]
+        assert (None if pd.isna(value) else value.strftime("%Y-%m-%d")) == expected, typed
+
+
+@pytest.mark.parametrize(("country", "typed", "reason"), [
+    ("US", "01.03.2026", "could be 1 March 2026 or 3 January 2026; type it as 2026-03-01 or "
+                         "2026-01-03, whichever is meant"),
+    ("US", "3-4-2026", "could be 3 April 2026 or 4 March 2026"),
+    ("US", "13/01/2026", "is not a date in month/day/year order, which [practice] country US "
+                         "reads; if it means 13 January 2026, type it as 2026-01-13"),
+    ("GB", "1/13/2026", "is not a date in day/month/year order, which [practice] country GB "
+                        "reads; if it means 13 January 2026, type it as 2026-01-13"),
+    ("CA", "3/4/2026", "could be 3 April 2026 or 4 March 2026"),
+    ("JP", "3/4/2026", "could be 3 April 2026 or 4 March 2026"),
+    ("US", "9999-12-31", "is in the year 9999, outside the years refdesk reads"),
+    ("US", "next week", ""),
+])
+def test_an_unread_date_says_why(tmp_path, country, typed, reason):
+    sheets = minimal_sheets()
+    sheets["Referrals"].append(["R1", typed, "P1", "C1", None, None, None, None, None,
+                                "received"])
+    book = ExcelSource(make_xlsx(tmp_path / "w.xlsx", sheets), country=country).read()
+    (bad,) = book["Referrals"].bad_values
+    assert (bad.cell, bad.value, bad.kind) == ("Referrals!B2", typed, Kind.DATE)
+    assert bad.reason.startswith(reason) and (bad.reason == "") == (reason == "")
+
+
+def test_check_reads_dates_in_the_configs_country(tmp_path, monkeypatch):
+    """[practice] country reaches the Book through the command line."""
+    sheets = minimal_sheets()
+    sheets["Referrals"].append(["R1", "01.03.2026", "P1", "C1", None, None, None, None, None,
+                                "received"])
+    make_xlsx(tmp_path / "w.xlsx", sheets)
+    monkeypatch.chdir(tmp_path)
+    for country, ambiguous in (("US", True), ("DE", False)):
+        (tmp_path / "config.toml").write_text(
+            f'[practice]\nname = "P"\ntherapist = "T"\ncountry = "{country}"\n'
+            '[source]\nexcel = "w.xlsx"\n')
+        result = run("--quiet", "check", "--json", "--today", "2026-11-23")
+        said = [p["message"] for p in json.loads(result.stdout)
+                if p["cell"] == "Referrals!B2"]
+        assert bool(said) == ambiguous, (country, said)
+        if ambiguous:
+            assert said == ["received_on '01.03.2026' could be 1 March 2026 or 3 January "
+                            "2026; type it as 2026-03-01 or 2026-01-03, whichever is meant"]
 
 
 def test_1904_date_system(corpus):
