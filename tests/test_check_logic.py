@@ -252,6 +252,42 @@ def test_release_not_valid_on_the_day(tmp_path):
     ]
 
 
+def test_release_whose_dates_do_not_read_covers_nothing(tmp_path):
+    """Fail closed: a revoked_on that reads `yes` or could be two days, or a revocation dated
+    after today, leaves the release covering no letter, whatever its other dates say; a release
+    whose dates all read is still offered as the fix."""
+    s = base()
+    s["Releases"] += [
+        row("Releases", release_id="RL5", client_id="C1", provider_id="P1",
+            signed_on=D(2025, 1, 2), scope="progress", revoked_on="yes"),
+        row("Releases", release_id="RL6", client_id="C1", provider_id="P1",
+            signed_on=D(2025, 1, 2), scope="progress", expires_on="01.03.2027"),
+        row("Releases", release_id="RL7", client_id="C1", provider_id="P1",
+            signed_on=D(2025, 1, 2), scope="progress", revoked_on=D(2027, 1, 1)),
+    ]
+    s["Letters"] += [letter(f"L{n}", D(2025, 3, 6, 9, 0), "progress-report", "P1", "C1", rid)
+                     for n, rid in ((6, "RL5"), (7, "RL6"), (8, "RL7"))]
+    put = "release RL1 covers it: put RL1 in release_id"
+    about = "so it does not cover the progress-report to provider P1 about client C1 on 2025-03-06"
+    assert found(tmp_path, s) == [
+        ("Releases!G8", "error", "future-date",
+         "revoked_on 2027-01-01 is in the future (today is 2026-11-23); correct the date"),
+        ("Letters!H7", "error", "release-date-unreadable",
+         "release RL5 cannot be relied on: Releases!G6 (revoked_on) reads 'yes', not a date: "
+         "type the day the client revoked it as year-month-day, e.g. 2026-03-01; until then "
+         f"this release is treated as revoked, {about}; {put}"),
+        ("Letters!H8", "error", "release-date-unreadable",
+         "release RL6 cannot be relied on: Releases!E7 (expires_on) reads '01.03.2027', which "
+         "could be 1 March 2027 or 3 January 2027; type it as 2027-03-01 or 2027-01-03, "
+         "whichever is meant; until then this release is treated as expired, "
+         f"{about}; {put}"),
+        ("Letters!H9", "error", "release-revoked",
+         "release RL7 cannot be relied on: Releases!G8 (revoked_on) is 2027-01-01, after today "
+         "(2026-11-23): a revocation cannot be dated ahead; type the day the client revoked "
+         f"it; until then this release is treated as revoked, {about}; {put}"),
+    ]
+
+
 def test_release_scope(tmp_path):
     s = base()
     s["Letters"] += [
