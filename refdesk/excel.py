@@ -7,6 +7,7 @@ is ten times slower and would tempt a load-and-save round trip of the user's fil
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -14,14 +15,16 @@ import fastexcel
 import pandas as pd
 
 from refdesk.book import Book, Grid, build_book, column_letter
-from refdesk.errors import SourceError
+from refdesk.errors import SourceError, WorkbookBusyError
+from refdesk.lock import WAIT as LOCK_WAIT
 from refdesk.schema import SHEETS
-from refdesk.xlsxpatch import Change, Fingerprint, PatchResult, fingerprint, patch_workbook
+from refdesk.xlsxpatch import Change, Fingerprint, PatchResult, fingerprint, patch_workbook, safety
 
 # The first look at a file lives beside the writer, which needs it too; callers import it here.
 from refdesk.xlsxpatch.package import OLE_MAGIC, check_workbook_file  # noqa: F401
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+READ_TRIES = 3
 
 
 def _fastexcel_message(exc: Exception) -> str:
@@ -72,8 +75,33 @@ class ExcelSource:
         return str(self.path)
 
     def read(self) -> Book:
+        """The workbook as a Book. A file another program saves while refdesk reads it is read
+        again (up to READ_TRIES times) rather than called damaged."""
+        for _ in range(READ_TRIES):
+            before = safety.stat_key(self.path)
+            try:
+                book = self._read_once()
+            except SourceError:
+                if safety.stat_key(self.path) == before:
+                    raise
+                continue  # it was being saved: what failed to parse was half a file
+            if safety.stat_key(self.path) == before:
+                return book
+        raise WorkbookBusyError(f"{self.path} changed while refdesk was reading it (is another "
+                                "program saving it?); run the command again.")
+
+    def _read_once(self) -> Book:
+        if self.path.is_file():
+            try:
+                with self.path.open("rb"):
+                    pass
+            except OSError as exc:
+                raise safety.read_error(self.path, exc) from None
         check_workbook_file(self.path)
-        self.fingerprint = fingerprint(self.path)
+        try:
+            self.fingerprint = fingerprint(self.path)
+        except OSError as exc:
+            raise safety.read_error(self.path, exc) from None
         reader = open_reader(self.path)
         by_lower = {n.strip().lower(): n for n in reader.sheet_names}
         grids: dict[str, Grid] = {}
@@ -84,16 +112,23 @@ class ExcelSource:
         return build_book(str(self.path), grids, self.country)
 
     def check_writable(self) -> None:
-        """Refuse now if the workbook is open in Excel or LibreOffice, or changed since read."""
-        from refdesk.xlsxpatch import safety
-
-        safety.refuse_if_open(self.path)
+        """Refuse now, before anything is made, if a write into the workbook cannot finish:
+        open in Excel or LibreOffice, read-only, no room on the disk, or changed since read."""
+        safety.preflight(self.path)
         safety.refuse_if_changed(self.path, self.fingerprint)
 
-    def write(self, changes: Iterable[Change], *, backup: bool = True) -> PatchResult:
+    def locked(self, command: str = "refdesk", wait: float = LOCK_WAIT
+               ) -> contextlib.AbstractContextManager[None]:
+        """Hold the workbook's lock for a whole command (read, documents, write): a second
+        refdesk process waits up to `wait` seconds, then refuses naming this one."""
+        return safety.workbook_lock(self.path, command, wait)
+
+    def write(self, changes: Iterable[Change], *, backup: bool = True,
+              command: str = "refdesk") -> PatchResult:
         """Apply changes through the safe write path (see refdesk.xlsxpatch). Rows are found
         by their id at write time; the write is refused if the file changed since read()."""
-        result = patch_workbook(self.path, changes, expect=self.fingerprint, backup=backup)
+        result = patch_workbook(self.path, changes, expect=self.fingerprint, backup=backup,
+                                command=command)
         if result.written:
-            self.fingerprint = fingerprint(self.path)
+            self.fingerprint = result.fingerprint
         return result

@@ -335,6 +335,12 @@ class GoogleSource:
     def check_writable(self) -> None:
         """Nothing to check ahead: the write itself finds every row again by its id."""
 
+    def locked(self, command: str = "refdesk", wait: float = 10.0
+               ) -> contextlib.AbstractContextManager[None]:
+        """A no-op: a Google Sheet offers no lock refdesk could hold (each write still finds
+        its rows again by id)."""
+        return contextlib.nullcontext()
+
     # -- writing -----------------------------------------------------------------------------
     def write(self, changes: Iterable[Change], *, backup: bool = True) -> SheetWrite:
         """Apply the changes in three requests at most; see the module's docstring."""

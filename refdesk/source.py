@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,7 +24,16 @@ class Source(Protocol):
         """Raise now, before any document is saved, if a write is sure to be refused."""
         ...
 
-    def write(self, changes: Iterable[Change], *, backup: bool = True) -> Any:
+    def write(self, changes: Iterable[Change], *, backup: bool = True,
+              command: str = "refdesk") -> Any:
         """Apply a command's changes at once, finding rows by id at write time. The result
-        has `written`, `cells`, `appended` and `backup` (None where there is none)."""
+        has `written`, `cells`, `appended` and `backup` (None where there is none). `command`
+        names the write in its record, for `refdesk undo`."""
+        ...
+
+    def locked(self, command: str = "refdesk", wait: float = 10.0
+               ) -> AbstractContextManager[None]:
+        """Hold the source for a whole command, from before the read to after the write, so
+        that two refdesk processes never write it at once (a no-op where the source itself
+        keeps writes apart)."""
         ...
