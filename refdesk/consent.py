@@ -36,11 +36,12 @@ EXPIRED = "release-expired"
 REVOKED = "release-revoked"
 DATE_RULES = (UNREADABLE, NOT_SIGNED, EXPIRED, REVOKED)
 
-#: For each date: what to type, and what the release is taken to be until then.
+#: For each date: what to type, what else may be done, and what the release is taken to be
+#: until then.
 _FIX = {
-    "signed_on": ("type the day the client signed it", "not signed"),
-    "expires_on": ("type the day it ends, or empty the cell if it does not end", "expired"),
-    "revoked_on": ("type the day the client revoked it", "revoked"),
+    "signed_on": ("type the day the client signed it", "", "not signed"),
+    "expires_on": ("type the day it ends", ", or empty the cell if it does not end", "expired"),
+    "revoked_on": ("type the day the client revoked it", "", "revoked"),
 }
 
 #: The release scope a document needs, by words in its merge job's name (case ignored); a job
@@ -87,9 +88,9 @@ def date_faults(releases: Table, today: dt.date) -> pd.DataFrame:
     found: dict[int, list[tuple[int, str]]] = {}
     for bad in releases.bad_values:
         if bad.column in _FIX:
-            what, until = _FIX[bad.column]
+            what, other, until = _FIX[bad.column]
             said = (f"which {bad.reason}" if bad.reason else
-                    f"not a date: {what} as year-month-day, e.g. {EXAMPLE}")
+                    f"not a date: {what} as year-month-day, e.g. {EXAMPLE}{other}")
             found.setdefault(bad.row, []).append((CONSENT_DATES.index(bad.column), (
                 f"{releases.cell(bad.row, bad.column)} ({bad.column}) reads {bad.value!r}, "
                 f"{said}; until then this release is treated as {until}")))

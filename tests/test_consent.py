@@ -42,7 +42,8 @@ CASES: list[tuple[str, object, str]] = (
     [(column, value, "unreadable") for column in LETTER for value in UNREADABLE]
     + [(column, value, "ambiguous") for column in LETTER for value in AMBIGUOUS_US]
     + [("revoked_on", D(2027, 3, 1), "revoked ahead"),
-       ("signed_on", D(2027, 1, 5), "signed ahead")]
+       ("signed_on", D(2027, 1, 5), "signed ahead"),
+       ("expires_on", D(9999, 12, 31), "beyond")]  # a real date cell, past what dates hold
 )
 JOBS = ("thank-you", "progress-report", "sent-referral")
 
@@ -152,6 +153,8 @@ def _assert_nothing_for_the_bad(config_path: Path, job: str, result: Result, *,
             assert "after today" in reason and "treated as revoked" in reason, reason
         if kind == "signed ahead":
             assert "not signed yet" in reason, reason
+        if "9999" in str(value):  # text or a real date cell
+            assert "year 9999" in reason, reason
         assert b["last"] not in reason and "Ann" not in reason  # ids, cells, dates only
     assert "GOOD" not in "".join(skips), "the good pair is not skipped"
 
