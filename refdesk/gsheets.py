@@ -342,7 +342,8 @@ class GoogleSource:
         return contextlib.nullcontext()
 
     # -- writing -----------------------------------------------------------------------------
-    def write(self, changes: Iterable[Change], *, backup: bool = True) -> SheetWrite:
+    def write(self, changes: Iterable[Change], *, backup: bool = True,
+              command: str = "refdesk") -> SheetWrite:
         """Apply the changes in three requests at most; see the module's docstring."""
         changes = list(changes)
         result = SheetWrite()

@@ -128,7 +128,7 @@ WANTS = ("SOAP notes", "progress reports", "discharge summary", "brochures", "bu
 SOURCES = ("doctor", "client", "other")
 RELEASE_SCOPE = ("treatment plan", "progress", "SOAP notes", "diagnosis")
 REFERRAL_STATUS = ("received", "scheduled", "in care", "completed", "declined")
-LETTER_STATUS = ("produced", "emailed", "drafted", "faxed", "failed")
+LETTER_STATUS = ("produced", "sending", "emailed", "drafted", "faxed", "failed")
 CREDENTIALS = ("MD", "DO", "DC", "PT", "DPT", "DDS", "DMD", "NP", "PA", "PhD", "PsyD", "LCSW",
                "LMFT", "LPC", "ND", "OT", "RN")
 SPECIALTIES = ("primary care", "family medicine", "internal medicine", "chiropractic",

@@ -60,6 +60,20 @@ def print_result(result: MergeResult, config: Config) -> None:
         print_table(f"Skipped {len(result.skipped)}: no release allows it, or a broken link",
                     ["record", "why"], [[s.record.key, s.reason] for s in result.skipped])
     notes = []
+    settled = result.settled
+    for line in settled.lines:
+        notes.append(f"an interrupted run's letter {line}")
+    if settled.in_doubt:
+        print_table(f"{len(settled.in_doubt)} letter(s) an interrupted run was sending: nobody "
+                    "knows whether they went, so they are not sent again",
+                    ["letter", "record", "provider", "file"],
+                    [[str(r.get("letter_id")), str(r.get("record") or ""),
+                      str(r.get("provider_id") or ""), str(r.get("file") or "")]
+                     for r in settled.in_doubt])
+        ids = " ".join(str(r.get("letter_id")) for r in settled.in_doubt)
+        notes.append(f"look in your sent mail, then run `refdesk merge {job.name} --mark-sent "
+                     f"ID` for those that went and `--deliver --retry ID` for those that did "
+                     f"not ({ids})")
     if result.already_done:
         notes.append(f"{result.already_done} already done (see Letters; --force makes them "
                      "again)")
@@ -69,6 +83,10 @@ def print_result(result: MergeResult, config: Config) -> None:
     if failed:
         notes.append(f"{len(failed)} not delivered (status failed in Letters): the next run "
                      "tries them again")
+    waiting = [d for d in result.documents if d.outcome.status == "sending"]
+    if waiting and not result.dry_run:
+        notes.append(f"{len(waiting)} not sent (the run stopped first; status sending in "
+                     "Letters): the next run sends them")
     for path in result.mailing:
         notes.append(f"for the post: {path.name}")
     if result.pdfs:

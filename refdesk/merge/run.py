@@ -1,59 +1,57 @@
 """`refdesk merge JOB`: choose the records, check consent, render, save, log, write back.
 
 The order matters for the user's data: the templates are compiled and their fields checked
-against the data first; every document is rendered in memory before the first file is saved;
-the workbook's lock and change-since-read checks run before any file is saved; the Letters rows
-and the job's write-back go into the workbook in one safe write at the end.
+against the data first; the workbook is locked against other refdesk runs for the whole command;
+before the first document is made, the run proves it can finish (the workbook and the output
+folder can be written, the disk has room); every document is rendered in memory before the first
+file is saved; the Letters rows and the job's write-back go into the workbook in one safe write
+at the end, and when that write fails the files just made are removed again.
+
+With --deliver, what leaves the practice leaves once (see refdesk.merge.ledger): the Letters rows
+are claimed as `sending` before the first message goes, and confirmed after.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import io
 import os
-import re
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from refdesk.config import Config
-from refdesk.errors import RefdeskError
-from refdesk.merge import mailing
+from refdesk.errors import OutputError, RefdeskError
+from refdesk.fileio import describe, os_fix, private_folder, write_file
+from refdesk.merge import route
 from refdesk.merge.data import (
     SOURCES,
     Data,
     Record,
-    city_line,
-    client_context,
     context,
     done,
     has_path,
     matches,
-    provider_context,
     records,
     shape,
 )
 from refdesk.merge.deliver import (
-    Mailer,
     Outcome,
     check_email_setup,
     check_texts,
     email_allowed,
-    fax_name,
     how,
-    message,
-    subject,
 )
 from refdesk.merge.engine import CompiledTemplate
 from refdesk.merge.jobs import Job, load_jobs
-from refdesk.merge.mailing import Address
+from refdesk.merge.ledger import SENDING, Journal, Settled, settle
+from refdesk.merge.names import safe_name, unique
+from refdesk.merge.route import combine, to_pdf
+from refdesk.merge.writeback import Writer, shown_path, status_change
 from refdesk.source import Source
-from refdesk.xlsxpatch import AppendRows, Change, PatchResult, SetField
-
-CHANNEL = {"mail": "letter", "email": "email", "fax": "fax"}
-_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
+from refdesk.xlsxpatch import AppendRows, Change, PatchResult, safety
 
 
 class MergeError(RefdeskError):
@@ -68,6 +66,8 @@ class Document:
     data: bytes = b""
     route: str = "mail"  # how it goes: mail, email or fax
     outcome: Outcome = field(default_factory=lambda: Outcome("produced"))
+    letter_id: str = ""
+    pdf: Path | None = None  # its PDF, with --deliver
 
 
 @dataclass
@@ -92,6 +92,9 @@ class MergeResult:
     pdfs: list[Path] = field(default_factory=list)
     mailing: list[Path] = field(default_factory=list)  # labels and envelopes
     delivered: bool = False
+    #: Letters rows an interrupted run left in `sending`: what this run recorded for them,
+    #: and those nobody can tell about (never sent again until the user says).
+    settled: Settled = field(default_factory=Settled)
 
     @property
     def files(self) -> list[Path]:
@@ -140,8 +143,7 @@ def _file_name(job: Job, record: Record, data: Data) -> str:
         raise MergeError(f"job {job.name}: file = {job.file!r} is not a pattern refdesk can "
                          f"fill ({exc}); use {{date}}, {{job}}, {{record}}, {{provider_id}}, "
                          "{client_id} or {provider}.") from None
-    name = _UNSAFE.sub("-", name).strip(" .") or f"{job.name} {record.key}"
-    return name if name.lower().endswith(".docx") else name + ".docx"
+    return safe_name(name, ".docx", f"{job.name} {record.key}")
 
 
 def select(data: Data, job: Job, force: bool) -> tuple[list[Record], list[Skipped], int, int]:
@@ -175,220 +177,86 @@ def select(data: Data, job: Job, force: bool) -> tuple[list[Record], list[Skippe
     return chosen, skipped, already, len(candidates)
 
 
-def _next_ids(rows: list[dict[str, Any]], column: str, prefix: str, width: int):
-    numbers = [int(m.group(1)) for r in rows
-               if (m := re.fullmatch(re.escape(prefix) + r"(\d+)", str(r.get(column) or "")))]
-    widths = [len(str(r.get(column))) - len(prefix) for r in rows
-              if re.fullmatch(re.escape(prefix) + r"\d+", str(r.get(column) or ""))]
-    width = max(widths, default=width)
-    number = max(numbers, default=0)
-    while True:
-        number += 1
-        yield f"{prefix}{number:0{width}d}"
+class _Made:
+    """Every file this run saved, so that a run that cannot log them removes them again."""
+
+    def __init__(self) -> None:
+        self.files: list[Path] = []
+
+    def remove(self) -> tuple[int, list[Path]]:
+        removed, left = 0, []
+        for path in reversed(self.files):
+            try:
+                path.unlink()
+                removed += 1
+            except FileNotFoundError:
+                pass
+            except OSError:
+                left.append(path)
+        self.files = []
+        return removed, left
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    """Save a document readable by the user only, whole or not at all."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+def _unlogged(error: RefdeskError, made: _Made, what: str) -> MergeError:
+    """The run's final write failed: take back the documents it made, and say so."""
+    count = len(made.files)
+    removed, left = made.remove()
+    if left:
+        kept = f" {len(left)} could not be removed and are NOT in Letters: " + ", ".join(
+            str(p) for p in left[:5]) + ("..." if len(left) > 5 else "") + "; delete them."
+    else:
+        kept = ""
+    taken = (f"The {removed} file(s) it made were removed, since they could not be logged in "
+             f"Letters.{kept}" if count else "")
+    return MergeError(f"{error.message} {what} {taken}".strip() +
+                      " Fix this, then run the same command again.", details=error.details)
+
+
+def _check_output(folder: Path, needed: int = 0) -> None:
+    """Prove the documents' folder can take the batch before the first one is made: make it,
+    write and remove a file there, and see that the disk has room."""
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temp, path)
-    except BaseException:
+        private_folder(folder)
+    except OutputError as exc:
+        raise OutputError(f"{exc.message} Use --out or [merge] output to choose another "
+                          "folder. Nothing was made.") from None
+    probe = folder / f".refdesk-probe-{os.getpid()}"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
         with contextlib.suppress(OSError):
-            temp.unlink()
-        raise
+            probe.unlink()
+        raise OutputError(f"{folder}: documents cannot be saved there ({describe(exc)}); "
+                          f"{os_fix(exc)} Use --out or [merge] output to choose another folder. "
+                          "Nothing was made.") from None
+    if needed:
+        try:
+            free = shutil.disk_usage(folder).free
+        except OSError:
+            return
+        if free < needed:
+            raise OutputError(f"{folder}: the disk has {free // 1024:,} KiB free and the batch "
+                              f"needs about {needed // 1024:,} KiB; free some space, then run "
+                              "refdesk again. Nothing was made.")
 
 
-def _private_folder(folder: Path) -> None:
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    with contextlib.suppress(OSError):
-        os.chmod(folder, 0o700)
-
-
-def _unique(folder: Path, name: str, taken: set[str]) -> Path:
-    stem, suffix = name[:-5], name[-5:]
-    candidate, n = name, 1
-    while candidate.lower() in taken or (folder / candidate).exists():
-        n += 1
-        candidate = f"{stem} ({n}){suffix}"
-    taken.add(candidate.lower())
-    return folder / candidate
-
-
-def combine(documents: list[bytes]) -> bytes:
-    """Several .docx files as one, each starting on a new page (docxcompose)."""
-    from docx import Document as open_docx
-    from docxcompose.composer import Composer
-
-    master = open_docx(io.BytesIO(documents[0]))
-    composer = Composer(master)
-    for data in documents[1:]:
-        master.add_page_break()
-        composer.append(open_docx(io.BytesIO(data)))
-    out = io.BytesIO()
-    composer.save(out)
-    return out.getvalue()
-
-
-def recipient(data: Data, job: Job, record: Record) -> Address:
-    """Where a record's document goes by post."""
-    if job.to == "provider":
-        p = provider_context(data.providers.get(record.provider_id or "") or {})
-        return Address.of(p["full_name"], p["practice"], p["street"], p["city_line"])
-    c = client_context(data.clients.get(record.client_id or "") or {})
-    return Address.of(c["name"], c["street"], c["city_line"])
-
-
-def _mailing(config: Config, data: Data, job: Job, documents: list[Document], folder: Path,
-             taken: set[str], labels: bool, envelopes: bool) -> list[Path]:
-    """Labels and envelopes for the batch's recipients, in the order of the documents."""
-    addresses = [recipient(data, job, d.record) for d in documents]
-    made = []
-    stem = f"{data.today.isoformat()} {job.name}"
-    if labels:
-        made.append(_unique(folder, f"{stem} labels.docx", taken))
-        _write_private(made[-1], mailing.labels(addresses))
-    if envelopes:
-        practice = config.practice
-        sender = Address.of(practice.name, practice.street,
-                            city_line(practice.city, practice.state, practice.zip))
-        made.append(_unique(folder, f"{stem} envelopes.docx", taken))
-        _write_private(made[-1], mailing.envelopes(sender, addresses))
-    return made
-
-
-def _deliver(config: Config, job: Job, data: Data, result: MergeResult, folder: Path,
-             taken: set[str], drafts: bool) -> None:
-    """Route every document: PDFs in one LibreOffice batch, then fax files, emails or drafts,
-    and labels and envelopes for what goes by post."""
-    result.delivered = True
-    docs = result.documents
-    mail = [d for d in docs if d.route == "mail"]
-    result.mailing = _mailing(config, data, job, mail, folder, taken, True, True) if mail else []
-    faxes: dict[int, Path] = {}
-    if any(d.route == "fax" for d in docs):
-        cover = CompiledTemplate(config.templates / "fax-cover.docx")
-        for i, doc in enumerate(docs):
-            if doc.route == "fax" and not (data.providers.get(doc.record.provider_id or "")
-                                           or {}).get("fax"):
-                doc.outcome = Outcome("failed", "the provider has no fax number in "
-                                                "Providers.fax")
-            elif doc.route == "fax":
-                page = cover.render(dict(doc.context, subject=subject(job, doc.context)))
-                faxes[i] = folder / f".fax-{i:05d}.docx"
-                _write_private(faxes[i], combine([page, doc.data]))
-    files = [d.file for d in docs if d.file is not None]
-    pdfs = to_pdf([*files, *result.mailing, *faxes.values()], folder)
-    result.pdfs = pdfs[:len(files) + len(result.mailing)]
-    by_doc = dict(zip(range(len(docs)), pdfs[:len(files)], strict=True))
-    fax_folder = folder / "fax"
-    for (i, temp), pdf in zip(faxes.items(), pdfs[len(files) + len(result.mailing):],
-                              strict=True):
-        provider = data.providers.get(docs[i].record.provider_id or "") or {}
-        _private_folder(fax_folder)
-        target = _unique(fax_folder, fax_name(str(provider.get("fax") or ""),
-                                              docs[i].record.key), set())
-        os.replace(pdf, target)
-        temp.unlink()
-        docs[i].outcome = Outcome("produced", f"fax: {target.name}", target)
-    # One message per provider, with each of their documents in the batch attached.
-    groups: dict[str, list[int]] = {}
-    for i, doc in enumerate(docs):
-        if doc.route != "email":
-            continue
-        provider = data.providers.get(doc.record.provider_id or "") or {}
-        refused = email_allowed(job, doc.record, provider)
-        if refused:
-            doc.outcome = Outcome("failed", f"not emailed: {refused}")
-            continue
-        groups.setdefault(str(provider["email"]).strip(), []).append(i)
-    mailer = None
-    for address, members in groups.items():
-        first = docs[members[0]]
-        msg = message(config, job, first.context, address, [by_doc[i] for i in members])
-        if drafts:
-            _private_folder(folder / "drafts")
-            draft = _unique(folder / "drafts", f"{first.record.key}.eml", set())
-            _write_private(draft, bytes(msg))
-            outcome = Outcome("drafted", f"draft: {draft.name}", draft)
-        else:
-            mailer = mailer or Mailer(config)
-            outcome = mailer.send(msg)
-        for i in members:
-            docs[i].outcome = outcome
-    if mailer is not None:
-        mailer.close()
-
-
-def to_pdf(files: list[Path], folder: Path) -> list[Path]:
-    """PDFs of the documents, beside them, made by one LibreOffice process for the batch."""
-    from refdesk.office import convert
-
-    pdfs = convert(files, "pdf", folder)
-    for path in pdfs:
-        os.chmod(path, 0o600)
-    return pdfs
-
-
-def _changes(job: Job, data: Data, made: list[Document], templates: list[CompiledTemplate],
-             base: Path, now: dt.datetime) -> list[Change]:
-    letters = data.letters
-    letter_ids = _next_ids(letters, "letter_id", "L", 3)
-    rows: list[dict[str, Any]] = []
-    contacts: list[dict[str, Any]] = []
-    contact_ids = _next_ids(_rows_of(data, "Contacts"), "contact_id", "CT", 3)
-    sets: list[Change] = []
-    for doc in made:
-        record = doc.record
-        delivery = doc.route
-        file = doc.file
-        shown = str(file.relative_to(base)) if file and file.is_relative_to(base) else str(file)
-        rows.append({"letter_id": next(letter_ids), "when": now, "job": job.name,
-                     "record": record.key,
-                     "template": ", ".join(t.name for t in templates),
-                     "provider_id": record.provider_id if job.to == "provider" else None,
-                     "client_id": record.client_id,
-                     "release_id": (record.release or {}).get("release_id"),
-                     "delivery": delivery, "file": shown, "status": doc.outcome.status,
-                     "detail": doc.outcome.detail or None})
-        if doc.outcome.status == "failed":
-            continue  # not done: the next run tries again
-        for write in job.set:
-            value: Any = data.today if write.value.lower() == "today" else write.value
-            sheet, key = write.sheet, EACH_KEYS[write.sheet]
-            ident = {"Providers": record.provider_id, "Clients": record.client_id}.get(
-                sheet, record.key)
-            sets.append(SetField(sheet, key, ident, write.column, value))
-        if job.contact and record.provider_id:
-            contacts.append({"contact_id": next(contact_ids), "date": data.today,
-                             "provider_id": record.provider_id,
-                             "channel": CHANNEL.get(delivery, "other"),
-                             "summary": job.contact})
-    changes: list[Change] = [*sets, AppendRows("Letters", rows)]
-    if contacts:
-        changes.append(AppendRows("Contacts", contacts))
-    return changes
-
-
-EACH_KEYS = {"Providers": "provider_id", "Clients": "client_id", "Referrals": "referral_id",
-             "Sent": "sent_id", "Visits": "visit_id"}
-
-
-def _rows_of(data: Data, sheet: str) -> list[dict[str, Any]]:
-    from refdesk.merge.data import _rows
-
-    return _rows(data.book, sheet)
+@contextlib.contextmanager
+def _locked(source: Source, command: str, writing: bool) -> Iterator[None]:
+    lock = getattr(source, "locked", None)
+    if not writing or lock is None:
+        yield
+        return
+    with lock(command):
+        yield
 
 
 def merge(config: Config, job_name: str, source: Source, *, today: dt.date,
           out: Path | None = None, combine_all: bool = False, dry_run: bool = False,
           preview: int | None = None, force: bool = False, pdf: bool = False,
           labels: bool = False, envelopes: bool = False, deliver: bool = False,
-          drafts: bool = False,
+          drafts: bool = False, mark_sent: Iterable[str] = (), retry: Iterable[str] = (),
           progress: Callable[[int, int], None] | None = None,
           now: dt.datetime | None = None) -> MergeResult:
     job = find_job(config, job_name)
@@ -399,22 +267,47 @@ def merge(config: Config, job_name: str, source: Source, *, today: dt.date,
     if deliver and preview is not None:
         raise MergeError("--deliver sends documents; it does not go with --preview, which "
                          "writes nothing back. Use --dry-run to see what would go where.")
+    mark_sent, retry = list(mark_sent), list(retry)
+    if (mark_sent or retry) and preview is not None:
+        raise MergeError("--mark-sent and --retry record what happened in Letters; they do not "
+                         "go with --preview, which writes nothing back.")
     if (pdf or deliver) and not dry_run:
         from refdesk.office import require_soffice
 
         require_soffice()  # before anything is made: a clear message naming the package
+    writing = preview is None and not dry_run
+    with _locked(source, f"merge {job.name}", writing):
+        return _merge(config, job, templates, source, today=today, out=out,
+                      combine_all=combine_all, dry_run=dry_run, preview=preview, force=force,
+                      pdf=pdf, labels=labels, envelopes=envelopes, deliver=deliver,
+                      drafts=drafts, mark_sent=mark_sent, retry=retry, progress=progress,
+                      now=now)
+
+
+def _merge(config: Config, job: Job, templates: list[CompiledTemplate], source: Source, *,
+           today: dt.date, out: Path | None, combine_all: bool, dry_run: bool,
+           preview: int | None, force: bool, pdf: bool, labels: bool, envelopes: bool,
+           deliver: bool, drafts: bool, mark_sent: list[str], retry: list[str],
+           progress: Callable[[int, int], None] | None,
+           now: dt.datetime | None) -> MergeResult:
+    writing_back = preview is None
     book = source.read()
     data = Data.of(book, today)
+    folder = (out or config.output) / job.name
+    journal = Journal(folder, str(source))
+    try:
+        settled = settle(data.letters, job.name, journal, mark_sent, retry)
+    except ValueError as exc:
+        raise MergeError(f"{exc}.") from None
     chosen, skipped, already, considered = select(data, job, force)
     result = MergeResult(job, skipped=skipped, already_done=already, considered=considered,
-                         dry_run=dry_run, preview=preview is not None)
+                         dry_run=dry_run, preview=preview is not None, settled=settled)
     if preview is not None:
         chosen = chosen[:max(preview, 0)]
-    folder = (out or config.output) / job.name
     taken: set[str] = set()
     for record in chosen:
         doc = Document(record, context(data, job, record, config.practice))
-        doc.file = _unique(folder, _file_name(job, record, data), taken)
+        doc.file = unique(folder, _file_name(job, record, data), taken)
         doc.route = how(job.to, data.providers.get(record.provider_id or ""))
         result.documents.append(doc)
     emails = [d for d in result.documents if deliver and d.route == "email" and not
@@ -423,47 +316,152 @@ def merge(config: Config, job_name: str, source: Source, *, today: dt.date,
         check_texts(job, emails[0].context)
         if not drafts:
             check_email_setup(config)
-    stamp = now or dt.datetime.now().replace(microsecond=0)
-    if dry_run and deliver:
-        result.delivered = True
-        for doc in result.documents:
-            doc.outcome = Outcome("would go")
+    # The Letters rows are dated on the day the run works as (--today), at the clock's time.
+    clock = now or dt.datetime.now().replace(microsecond=0)
+    stamp = clock if now is not None else dt.datetime.combine(today, clock.time())
+    base = config.path.parent if config.path else Path.cwd()
+    writer = Writer(job, data)
+    settle_changes = _settle_changes(job, data, writer, settled)
     if dry_run:
-        result.changes = _changes(job, data, result.documents, templates,
-                                  config.path.parent if config.path else Path.cwd(), stamp)
+        if deliver:
+            result.delivered = True
+            for doc in result.documents:
+                doc.outcome = Outcome("would go")
+        result.changes = settle_changes + _log_changes(writer, result.documents, templates,
+                                                       base, stamp, deliver and not drafts)
         return result
-    # Render everything before saving anything: a template error leaves no half-made batch.
+    # Prove the run can finish before the first document is made: the workbook can take the
+    # log (not open, not locked, writable, room for a backup), the folder can take the files.
+    if writing_back and (result.documents or settle_changes):
+        source.check_writable()
+    if result.documents:
+        _check_output(folder)
     for i, doc in enumerate(result.documents, start=1):
         parts = [t.render(doc.context) for t in templates]
         doc.data = parts[0] if len(parts) == 1 else combine(parts)
         if progress:
             progress(i, len(result.documents))
     if not result.documents:
+        if writing_back and settle_changes:
+            result.changes = settle_changes
+            result.write = source.write(settle_changes, **_command(job))
         return result
-    writing_back = preview is None
-    if writing_back:  # refuse now, before any file is saved, if the log cannot be written
-        source.check_writable()
-    _private_folder(folder)
-    if combine_all:
-        combined = _unique(folder, f"{today.isoformat()} {job.name}.docx", taken)
-        _write_private(combined, combine([d.data for d in result.documents]))
-        result.combined = combined
-        for doc in result.documents:
-            doc.file = combined
-    else:
-        for doc in result.documents:
-            assert doc.file is not None
-            _write_private(doc.file, doc.data)
-    if deliver:
-        _deliver(config, job, data, result, folder, taken, drafts)
-    else:
-        if labels or envelopes:
-            result.mailing = _mailing(config, data, job, result.documents, folder, taken,
-                                      labels, envelopes)
-        if pdf:
-            result.pdfs = to_pdf([*result.files, *result.mailing], folder)
-    if writing_back:
-        result.changes = _changes(job, data, result.documents, templates,
-                                  config.path.parent if config.path else Path.cwd(), stamp)
-        result.write = source.write(result.changes)
+    size = sum(len(d.data) for d in result.documents)
+    _check_output(folder, needed=size * (4 if (pdf or deliver) else 2) + (1 << 20))
+    made = _Made()
+    messages: list[route.Message] = []
+    try:
+        if combine_all:
+            combined = unique(folder, safe_name(f"{today.isoformat()} {job.name}", ".docx",
+                                                job.name), taken)
+            write_file(combined, combine([d.data for d in result.documents]))
+            made.files.append(combined)
+            result.combined = combined
+            for doc in result.documents:
+                doc.file = combined
+        else:
+            for doc in result.documents:
+                assert doc.file is not None
+                write_file(doc.file, doc.data)
+                made.files.append(doc.file)
+        if deliver:
+            messages = route.prepare(config, job, data, result, folder, taken, drafts,
+                                     made.files)
+        else:
+            if labels or envelopes:
+                result.mailing = route.mailing_files(config, data, job, result.documents,
+                                                     folder, taken, labels, envelopes,
+                                                     made.files)
+            if pdf:
+                result.pdfs = to_pdf([*result.files, *result.mailing], folder)
+                made.files.extend(result.pdfs)
+    except BaseException as exc:
+        removed, _left = made.remove()
+        if isinstance(exc, OutputError) and removed:
+            raise MergeError(f"{exc.message} The {removed} file(s) this run had made were "
+                             "removed; nothing was logged.") from None
+        raise
+    if not writing_back:
+        return result
+    log = _log_changes(writer, result.documents, templates, base, stamp, bool(messages))
+    result.changes = settle_changes + log
+    if not messages:
+        try:
+            result.write = source.write(result.changes, **_command(job))
+        except RefdeskError as exc:
+            raise _unlogged(exc, made, "") from None
+        return result
+    # Claim, act, confirm: the Letters rows say `sending` before the first message leaves.
+    try:
+        result.write = source.write(result.changes, **_command(job))
+    except RefdeskError as exc:
+        raise _unlogged(exc, made, "Nothing was sent.") from None
+    safety.checkpoint("deliver:claimed")
+    route.send(config, job, result, messages, journal)
+    confirm: list[Change] = []
+    for doc in result.documents:
+        if doc.outcome.status == SENDING:
+            continue
+        if doc in _members(result, messages):
+            confirm += status_change(doc.letter_id, doc.outcome.status, doc.outcome.detail)
+            if doc.outcome.status != "failed":
+                confirm += writer.done(doc.record, doc.route)
+    confirm += writer.contacts_change()
+    result.changes += confirm
+    safety.checkpoint("deliver:confirm")
+    try:
+        result.write = source.write(confirm, **_command(job))
+    except RefdeskError as exc:
+        sent = sum(d.outcome.status == "emailed" for d in result.documents)
+        raise MergeError(f"{exc.message} {sent} email(s) went out, but their status could not "
+                         "be written to Letters (the rows still say sending). Run the same "
+                         "command again once this is fixed: it records them from the delivery "
+                         "journal and sends nothing twice.", details=exc.details) from None
     return result
+
+
+def _members(result: MergeResult, messages: list[route.Message]) -> list[Document]:
+    return [result.documents[i] for m in messages for i in m.members]
+
+
+def _command(job: Job) -> dict[str, str]:
+    return {"command": f"merge {job.name}"}
+
+
+def _settle_changes(job: Job, data: Data, writer: Writer, settled: Settled) -> list[Change]:
+    """Letters rows an interrupted run left in `sending`: their status, and the job's
+    write-back for those whose message did leave."""
+    if not settled.statuses:
+        return []
+    by_key = {r.key: r for r in records(data, job)}
+    rows = {str(r.get("letter_id")): r for r in data.letters}
+    changes: list[Change] = []
+    for lid, (status, detail) in settled.statuses.items():
+        changes += status_change(lid, status, detail)
+        record = by_key.get(str(rows[lid].get("record")))
+        if lid in settled.delivered and record is not None:
+            changes += writer.done(record, str(rows[lid].get("delivery") or "email"))
+    return changes + writer.contacts_change()
+
+
+def _log_changes(writer: Writer, made: list[Document], templates: list[CompiledTemplate],
+                 base: Path, now: dt.datetime, claim: bool) -> list[Change]:
+    """A Letters row for every document and the job's write-back for those made. With a claim
+    (messages to send), emails get status `sending` and their write-back waits for the
+    server's answer."""
+    rows = []
+    sets: list[Change] = []
+    for doc in made:
+        status, detail = doc.outcome.status, doc.outcome.detail
+        doc.letter_id = ""
+        row = writer.letter_row(doc.record, when=now,
+                                template=", ".join(t.name for t in templates),
+                                delivery=doc.route, file=shown_path(doc.file, base),
+                                status=status, detail=detail)
+        doc.letter_id = row["letter_id"]
+        rows.append(row)
+        if status in ("failed", SENDING, "would go") and not (status == "would go"
+                                                              and not claim):
+            continue  # not done: the next run tries again, or the confirmation does it
+        sets += writer.done(doc.record, doc.route)
+    return [*sets, AppendRows("Letters", rows), *writer.contacts_change()]
