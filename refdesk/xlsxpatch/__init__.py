@@ -50,7 +50,7 @@ from refdesk.xlsxpatch.package import (
     rels_part,
 )
 from refdesk.xlsxpatch.safety import Fingerprint, fingerprint
-from refdesk.xlsxpatch.sheet import SharedStrings, SheetXml, id_key
+from refdesk.xlsxpatch.sheet import NUMBER_START, SharedStrings, SheetXml, id_key
 from refdesk.xlsxpatch.styles import Styles
 from refdesk.xlsxpatch.table import Table
 from refdesk.xlsxpatch.xmltext import (
@@ -287,7 +287,9 @@ class _Planner:
         if id_col not in state.keys:
             index: dict[str, list[int]] = {}
             for row, text in state.xml.column_texts(id_col).items():
-                key = id_key(text)
+                key = text.strip()
+                if key[:1] in NUMBER_START:  # `1.0` typed as text is the id 1
+                    key = id_key(key)
                 if row > header_row and key:
                     index.setdefault(key, []).append(row)
             state.keys[id_col] = index
@@ -453,7 +455,9 @@ class _Planner:
         for entry in self.book.sheets:
             if entry.kind == "worksheet" and entry.part and self.pkg.has(entry.part):
                 data = self.pkg.read(entry.part)
-                if re.search(rb"<" + main_prefixes(data, b"worksheet") + rb"f[\s>/]", data):
+                parsed = self.sheets.get(entry.name)  # its prefixes are known already
+                p = parsed.xml.pp if parsed else main_prefixes(data, b"worksheet")
+                if re.search(rb"<" + p + rb"f[\s>/]", data):
                     return True
         return False
 

@@ -31,6 +31,7 @@ from refdesk.xlsxpatch.xmltext import (
 
 # Attributes in either quote style: `r="B8"` and `r='B8'` are the same XML.
 _R_ATTR = re.compile(rb"\sr\s*=\s*[\"']([A-Za-z]*)(\d+)[\"']")
+_R_USUAL = re.compile(rb'\sr="([A-Za-z]*)(\d+)"')  # tried first: most writers, and faster
 _S_ATTR = re.compile(rb"\ss\s*=\s*[\"'](\d+)[\"']")
 _T_ATTR = re.compile(rb"\st\s*=\s*[\"'](\w+)[\"']")
 _NAME_END = re.compile(rb"<[\w.\-:]+")
@@ -81,6 +82,9 @@ def number_text(raw: str) -> str:
 
 
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+
+
+NUMBER_START = frozenset("0123456789+-")
 
 
 def id_key(text: str) -> str:
@@ -173,7 +177,7 @@ class SheetXml:
             last = 0
             data = self.data
             for m in self._row_re.finditer(data, self.body_start, self.body_end):
-                r = _R_ATTR.search(m.group(2))
+                r = _R_USUAL.search(m.group(2)) or _R_ATTR.search(m.group(2))
                 number = int(r.group(2)) if r else last + 1
                 prefix = m.group(1)
                 if m.group(3):
@@ -211,7 +215,7 @@ class SheetXml:
         data = self.data
         stop = row.end - len(row.prefix) - 6  # `</row>`
         for m in self._cell_re.finditer(data, row.open_end, stop):
-            r = _R_ATTR.search(m.group(2))
+            r = _R_USUAL.search(m.group(2)) or _R_ATTR.search(m.group(2))
             col = col_number(r.group(1).decode()) if r and r.group(1) else last + 1
             if m.group(3):
                 end, inner = m.end(), b""
@@ -260,7 +264,12 @@ class SheetXml:
     def column_texts(self, col: int) -> dict[int, str]:
         """Row number -> text of every cell in one column (the id column, for lookups)."""
         found: dict[int, str] = {}
-        if self._implicit_cells():
+        data, start, stop = self.data, self.body_start, self.body_end
+        # One literal-led pass: is every cell `<c r="...` with its address first? (Nearly
+        # every writer does that, and then a literal prefix lets the search skip ahead.)
+        odd = re.compile(rb"<" + re.escape(self.p) + rb"c(?:[>/\t\r\n]| (?!r=))")
+        r_first = self.pp == re.escape(self.p) and odd.search(data, start, stop) is None
+        if not r_first and self._implicit_cells():
             for row in self.rows:
                 for cell in self.cells(row):
                     if cell.col == col:
@@ -270,11 +279,6 @@ class SheetXml:
             return found
         letters = col_letter(col).encode()
         p = self.pp
-        data, start, stop = self.data, self.body_start, self.body_end
-        c = b"<" + self.p + b"c "
-        r_first = p == re.escape(self.p) and data.count(c, start, stop) == (
-            data.count(c + b'r="', start, stop) + data.count(c + b"r='", start, stop))
-        # Nearly every writer puts r= first; a literal prefix lets the search skip ahead.
         head = (rb"<(" + p + rb")c r=[\"']" + letters if r_first
                 else rb"<(" + p + rb")c\s(?:[^>]*?\s)?r\s*=\s*[\"']" + letters)
         pattern = re.compile(head + rb"(\d+)[\"']([^>]*?)(?:/>|>(.*?)</\1c>)", re.S)
@@ -355,9 +359,12 @@ class SheetXml:
     def formula_ranges(self) -> list[tuple[str, tuple[int, int, int, int]]]:
         """Ranges Excel fills from one formula (array formulas, shared formulas, data tables),
         each with what it is."""
-        found = []
-        body = self.data[self.body_start:self.body_end]
-        for m in re.finditer(rb"<" + self.pp + rb"f\s[^>]*>", body):
+        found: list[tuple[str, tuple[int, int, int, int]]] = []
+        if self.pp == re.escape(self.p) and self.data.find(
+                b"<" + self.p + b"f", self.body_start, self.body_end) < 0:
+            return found  # no formula at all: one literal search instead of a regex scan
+        pattern = re.compile(rb"<" + self.pp + rb"f\s[^>]*>")
+        for m in pattern.finditer(self.data, self.body_start, self.body_end):
             kind = _RANGE_FORMULAS.get(get_attr(m.group(), b"t") or b"")
             ref = get_attr(m.group(), b"ref")
             if kind is None or ref is None:
@@ -465,13 +472,14 @@ class SheetXml:
             rows = b"".join(e[3] for e in edits)
             edits = [(tag.start(), tag.end(), 0,
                       tag.group()[:-2].rstrip() + b">" + rows + self._sd_end)]
+        edits = self._dimension_edit() + edits  # the dimension comes before the cell data
         out, pos = [], 0
         for start, end, _, chunk in edits:
             out.append(data[pos:start])
             out.append(chunk)
             pos = end
         out.append(data[pos:])
-        return self._update_dimension(b"".join(out))
+        return b"".join(out)
 
     def _rebuild_row(self, span: RowSpan, old: dict[int, CellSpan],
                      new_cells: dict[int, bytes]) -> bytes:
@@ -521,26 +529,27 @@ class SheetXml:
         out.append(data[pos:span.end])
         return b"".join(out)
 
-    def _update_dimension(self, patched: bytes) -> bytes:
-        tag = re.search(rb"<" + self.pp + rb"dimension\s[^>]*>", patched[:self._sd_tag.start()])
+    def _dimension_edit(self) -> list[tuple[int, int, int, bytes]]:
+        """The sheet's used range grown to cover the new cells, as an edit of its `ref`."""
+        tag = re.compile(rb"<" + self.pp + rb"dimension\s[^>]*>").search(
+            self.data, 0, self._sd_tag.start())
         m = attr_pattern(b"ref").search(tag.group()) if tag else None
         if not tag or not m:
-            return patched
+            return []
         r1, c1 = min(self._pending), min(min(c) for c in self._pending.values())
         r2, c2 = max(self._pending), max(max(c) for c in self._pending.values())
         try:
             o1, oc1, o2, oc2 = split_range(m.group(2).decode())
         except ValueError:
-            return patched
+            return []
         if (o1, oc1, o2, oc2) == (1, 1, 1, 1) and not self.rows:
             new = (r1, c1, r2, c2)  # an empty sheet says A1
         else:
             new = (min(o1, r1), min(oc1, c1), max(o2, r2), max(oc2, c2))
         if new == (o1, oc1, o2, oc2):
-            return patched
+            return []
         at = tag.start()
-        return (patched[:at + m.start(2)] + range_ref(*new).encode()
-                + patched[at + m.end(2):])
+        return [(at + m.start(2), at + m.end(2), 0, range_ref(*new).encode())]
 
 
 def _int_attr(tag: bytes, name: bytes) -> int | None:
