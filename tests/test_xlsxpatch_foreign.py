@@ -373,3 +373,13 @@ def test_ids_that_only_look_alike_stay_apart(tmp_path: Path) -> None:
     path = write_book(tmp_path / "book.xlsx", sheet_xml(rows))
     err = _refused(path, SetField("Sheet1", "id", "0042", "name", "x"), "no row has id '0042'")
     assert "deleted or renamed" in err.message
+
+
+# -- 6. no import circle ------------------------------------------------------------------------
+def test_the_writer_imports_without_the_reader() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, refdesk.xlsxpatch; assert 'refdesk.excel' not in sys.modules; "
+            "from refdesk.excel import check_workbook_file, OLE_MAGIC")
+    subprocess.run([sys.executable, "-c", code], check=True)
