@@ -15,7 +15,11 @@ it opens the original, read the new values back; one LibreOffice batch over ever
 workbook reads them back too. A workbook the writer refuses is left byte-identical, with no
 backup or temporary file beside it, and the message ends "Nothing was written.".
 
-COUNTS below says how many workbooks are written and refused.
+Of the 167 workbooks, 160 are to be written and 7 cleanly refused (EXPECTED_REFUSALS: two
+Strict Open XML, one encrypted, one missing its sheet part, one with every row numbered 0, one
+with no sheet data, one with XML comments among its cells). LibreOffice reads back the 155 written
+ones it can open (LIBREOFFICE_CANNOT_OPEN). One run takes about a minute with -n 4, most of it
+the LibreOffice batch.
 """
 
 from __future__ import annotations
@@ -39,15 +43,37 @@ from refdesk.office import convert
 from refdesk.xlsxpatch import AppendRows, Change, SetCell, patch_workbook, plan_patch
 from refdesk.xlsxpatch.package import REL_TABLE, Package
 from refdesk.xlsxpatch.table import Table
-from refdesk.xlsxpatch.xmltext import cell_ref
+from refdesk.xlsxpatch.xmltext import cell_ref, split_ref
 from tests.conftest import CORPUS, need
 
 FOREIGN = Path(os.environ.get("REFDESK_FOREIGN_XLSX") or CORPUS / "xlsx-foreign")
 TEXT = 'refdesk ✓ <b>&amp; "quoted" =1+1'
 ROW = ["refdesk row", 42, dt.date(2026, 11, 23)]
 M = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-#: Workbooks the writer refuses, and words its message must carry.
-EXPECTED_REFUSALS: dict[str, str] = {}
+#: Workbooks the writer refuses, and words its message must carry ("" for any message).
+EXPECTED_REFUSALS: dict[str, str] = {
+    "closedxml__universal-content-strict.xlsx": "Strict Open XML",
+    "exceldatareader__strict-Test10x10.xlsx": "Strict Open XML",
+    "exceldatareader__agile_AES128_SHA1_CBC_pwd_password.xlsx": "password",
+    "fastexcel__missing-sheet-entry.xlsx": "",  # its only sheet's part is missing
+    "npoi__poc-shared-strings.xlsx": "out of order",  # every row is numbered 0
+    "tealeg__badfile_noWorksheets.xlsx": "not a worksheet with cells",
+    "umya__tdf76115.xlsx": "XML comments or CDATA",
+}
+
+
+#: Workbooks neither calamine nor openpyxl opens (LibreOffice still reads them back).
+UNREADABLE = {"exceljs__test-issue-176.xlsx"}  # dimension "1:4" without columns
+
+#: Originals LibreOffice itself does not open (it crashes, or finds no entry under backslash or
+#: mixed-case names); they stay out of its batch, which stops at the first file it cannot read.
+LIBREOFFICE_CANNOT_OPEN = {
+    "closedxml__SampleSparklines.xlsx",  # soffice aborts (exit 134) on the original
+    "exceldatareader__Test_git_issue_301_IgnoreCase.xlsx",
+    "exceldatareader__Test_git_issue_385_backslash.xlsx",
+    "phpspreadsheet__Zip-Windows-Directory-Separator.xlsx",
+    "umya__49609.xlsx",
+}
 
 
 def _index() -> list[dict[str, str]]:
@@ -183,12 +209,20 @@ def _strip_sheet(data: bytes, refs: set[str], rows: set[int]) -> str:
     for dim in root.findall(f"{M}dimension"):
         root.remove(dim)
     for data_el in root.iter(f"{M}sheetData"):
+        number = 0
         for row in list(data_el):
             row.attrib.pop("spans", None)
+            # Rows and cells may go without r (the next one after the last); the writer may
+            # spell those out when it edits the row, so compare with every position named.
+            number = int(row.get("r") or number + 1)
+            row.set("r", str(number))
+            col = 0
             for cell in list(row):
+                col = split_ref(cell.get("r", ""))[1] if cell.get("r") else col + 1
+                cell.set("r", cell_ref(number, col))
                 if cell.get("r") in refs:
                     row.remove(cell)
-            if int(row.get("r", "0") or 0) in rows and len(row) == 0:
+            if number in rows and len(row) == 0:
                 data_el.remove(row)
     return ET.canonicalize(ET.tostring(root, encoding="unicode"))
 
@@ -200,8 +234,12 @@ def _expected(case: Case) -> dict[tuple[int, int], object]:
     return cells
 
 
-def _same(read: object, expected: object) -> bool:
+def _same(read: object, expected: object, styled: bool = True) -> bool:
+    """Whether a reader's value is the one written; `styled` False when the reader cannot see
+    the styles part (both look for it at xl/styles.xml only) and so reads a date as its serial."""
     if isinstance(expected, dt.date):
+        if not styled and isinstance(read, int | float):
+            return read == (expected - dt.date(1899, 12, 30)).days
         return isinstance(read, dt.date) and dt.date(read.year, read.month, read.day) == expected
     if isinstance(expected, int):
         return isinstance(read, int | float) and not isinstance(read, bool) and read == expected
@@ -250,6 +288,11 @@ def _check_written(case: Case) -> None:
     for name, data in before.items():
         if name not in allowed:
             assert after[name] == data, f"{name} changed"
+    for name in set(after) - {n for n in before if before[n] == after[n]}:
+        try:
+            ET.fromstring(after[name])
+        except ET.ParseError as exc:
+            raise AssertionError(f"{name} is no longer well-formed XML: {exc}") from None
     sheet = case.sheet_part
     assert after[sheet] != before[sheet]
     refs = {cell_ref(*where) for where in _expected(case)}
@@ -269,16 +312,19 @@ def test_each_workbook_is_written_or_refused_untouched(name: str, tmp_path: Path
     assert name not in EXPECTED_REFUSALS, "written, though expected to be refused"
     _check_written(case)
     expected = _expected(case)
-    got = _calamine(case.path, case.sheet, expected)
-    for where, value in expected.items():
-        assert _same(got[where], value), ("calamine", cell_ref(*where), got[where], value)
-    try:
-        _openpyxl(case.source, case.sheet, {})
-    except Exception:  # openpyxl cannot open the original either; calamine has checked
-        return
-    got = _openpyxl(case.path, case.sheet, expected)
-    for where, value in expected.items():
-        assert _same(got[where], value), ("openpyxl", cell_ref(*where), got[where], value)
+    with zipfile.ZipFile(case.source) as zf:
+        styled = "xl/styles.xml" in zf.namelist()
+    read_back = 0
+    for label, read in (("calamine", _calamine), ("openpyxl", _openpyxl)):
+        try:
+            read(case.source, case.sheet, {})
+        except Exception:  # the reader cannot open the original either
+            continue
+        got = read(case.path, case.sheet, expected)
+        for where, value in expected.items():
+            assert _same(got[where], value, styled), (label, cell_ref(*where), got[where], value)
+        read_back += 1
+    assert read_back or case.name in UNREADABLE
 
 
 def test_the_index_matches_the_files() -> None:
@@ -295,7 +341,7 @@ def test_the_index_matches_the_files() -> None:
 def test_libreoffice_reads_every_written_workbook(soffice: str, tmp_path: Path) -> None:
     need(bool(NAMES), f"the foreign workbook set is not at {FOREIGN}")
     written = []
-    for i, name in enumerate(NAMES):
+    for i, name in enumerate(n for n in NAMES if n not in LIBREOFFICE_CANNOT_OPEN):
         case = _prepare(name, tmp_path / "in" / str(i))
         if case.refusal:
             continue
@@ -315,4 +361,4 @@ def test_libreoffice_reads_every_written_workbook(soffice: str, tmp_path: Path) 
             continue
         wrong += [(case.name, cell_ref(*w), got[w], v) for w, v in expected.items()
                   if not _same(got[w], v)]
-    assert wrong == []
+    assert not wrong, "\n".join(map(str, wrong))
