@@ -515,6 +515,61 @@ def merge(ctx: click.Context, job: str | None, config_path: Path | None,
     print_result(result, config)
 
 
+@cli.command()
+@source_options
+@click.option("--yes", "-y", is_flag=True, help="Undo without asking (for scripts).")
+@click.option("--show", is_flag=True, help="Only show what the last write changed; change "
+              "nothing.")
+@click.pass_context
+def undo(ctx: click.Context, config_path: Path | None, workbook: Path | None,
+         sheet: str | None, yes: bool, show: bool) -> None:
+    """Put the workbook back as it was before refdesk's last write into it.
+
+    Shows the last write (the command, when, the rows added and the cells set) and restores
+    the backup taken before it, but only while the workbook is still exactly what refdesk
+    wrote; if it changed since, nothing is done and the backup to open by hand is named (exit
+    1). The undo keeps a backup too: run it again to redo. Asks first at a terminal. For a
+    Google Sheet, explains its version history instead.
+
+    \b
+    Examples:
+      refdesk undo --show      what the last write changed; change nothing
+      refdesk undo             asks, then restores the workbook
+      refdesk undo --yes       no question (for scripts)
+    """
+    from refdesk.undo import GOOGLE_HISTORY, last_write
+    from refdesk.undo import undo as restore
+
+    _config, source = resolve(config_path, workbook, sheet)
+    if source.path is None:
+        click.echo(GOOGLE_HISTORY)
+        return
+    with source.locked("refdesk undo"):
+        if not show:
+            source.check_writable()  # open in Excel, read-only, a full disk: say so first
+        last = last_write(source.path)
+        click.echo(f"Last write into {source.path.name}: {last.entry.summary()}.")
+        click.echo(f"Backup taken before it: {last.shown_backup()}")
+        if show:
+            return
+        if not yes:
+            if not _at_terminal():
+                raise click.UsageError("add --yes to undo without being asked, or --show to "
+                                       "only look.")
+            if not click.confirm(f"Put {source.path.name} back as it was before this write?",
+                                 default=False, err=True):
+                click.echo("Nothing was changed.", err=True)
+                return
+        done = restore(last)
+    kept = f" The version undone is kept as {done.backup.parent.name}/{done.backup.name}; run " \
+        "`refdesk undo` again to put it back." if done.backup else ""
+    click.echo(f"Restored {source.path.name} as it was before {last.entry.title}.{kept}")
+
+
+def _at_terminal() -> bool:
+    """Whether a person can answer a question (the tests replace this)."""
+    return sys.stdin.isatty()
+
 class _progress_bar:
     """A bar on stderr for long runs (shown from the 20th document on)."""
 

@@ -120,7 +120,9 @@ def _acquire(lock_file: Path, what: str, command: str, wait: float,
                     # A network share without locks: go on; the fingerprint check before the
                     # final rename still refuses to overwrite a file saved meanwhile.
                     break
-                raise
+                raise WriteError(f"{lock_file}: refdesk cannot lock {what} "
+                                 f"({describe(exc)}); {os_fix(exc)} Nothing was written.") \
+                    from None
             if time.monotonic() >= deadline:
                 raise _busy(what, read_holder(lock_file), wait)
             if not told and on_wait is not None:

@@ -616,6 +616,8 @@ def patch_workbook(path: Path | str, changes: Iterable[Change], *,
     except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError) as exc:
         raise WriteError(f"{path.name}: a part of the workbook is damaged ({exc}). Open and "
                          "re-save it in Excel. Nothing was written.") from None
+    except OSError as exc:  # reading the workbook's parts; the write's own are caught inside
+        raise safety.read_error(path, exc) from None
     finally:
         pkg.close()
     return result

@@ -93,7 +93,15 @@ def lock_files(path: Path) -> list[Path]:
     """Lock files Excel (`~$name.xlsx`) and LibreOffice (`.~lock.name.xlsx#`) keep beside an
     open workbook."""
     candidates = [path.with_name("~$" + path.name), path.with_name(f".~lock.{path.name}#")]
-    return [c for c in candidates if c.exists()]
+    return [c for c in candidates if _exists(c)]
+
+
+def _exists(path: Path) -> bool:
+    try:
+        path.lstat()
+    except OSError:  # also a name one character too long for the file system to hold
+        return False
+    return True
 
 
 def refuse_if_open(path: Path) -> None:
@@ -144,18 +152,16 @@ def preflight(path: Path, *, room: int | None = None) -> None:
         raise WriteError(f"{path}: the file is read-only; {os_fix(OSError(errno.EACCES, ''))} "
                          "Nothing was written.")
     _probe(path.parent, temp_path(path), path, "refdesk cannot make files beside the workbook")
+    need = room if room is not None else 2 * size + MARGIN
+    with contextlib.suppress(OSError):  # no figure to go by: the write reports a full disk
+        free = shutil.disk_usage(path.parent).free
+        if free < need:
+            raise WriteError(f"{path}: the disk is too full for a backup and the new workbook "
+                             f"(it needs {_mib(need)} free, {_mib(free)} is). Free some space, "
+                             "then run refdesk again. Nothing was written.")
     folder = backup_folder(path)
     _probe(folder, folder / f".{path.stem}-probe-{os.getpid()}.partial", path,
            f"refdesk cannot make files in {folder}")
-    need = room if room is not None else 2 * size + MARGIN
-    try:
-        free = shutil.disk_usage(path.parent).free
-    except OSError:
-        return  # no figure to go by: the write itself reports a full disk
-    if free < need:
-        raise WriteError(f"{path}: the disk is too full for a backup and the new workbook (it "
-                         f"needs {_mib(need)} free, {_mib(free)} is). Free some space, then "
-                         "run refdesk again. Nothing was written.")
 
 
 def _mib(n: int) -> str:
@@ -169,7 +175,8 @@ def _probe(folder: Path, probe: Path, path: Path, what: str) -> None:
             probe.unlink()  # left by a crash of an earlier process with this id
         fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
         os.close(fd)
-        probe.unlink()
+        with contextlib.suppress(FileNotFoundError):  # a writer holding the lock cleared it
+            probe.unlink()
     except OSError as exc:
         with contextlib.suppress(OSError):
             probe.unlink()
@@ -332,9 +339,9 @@ def write_safely(path: Path, make: Callable[[Path], Fingerprint], current: Finge
     step = "the backup copy cannot be made in " + BACKUP_DIR
     committed = False
     try:
+        if backup:
+            made.append(path.parent / BACKUP_DIR / backup_name(path, now))
         backup_file = make_backup(path, now) if backup else None
-        if backup_file is not None:
-            made.append(backup_file)
         step = "the new workbook cannot be written beside it"
         made.append(temp)
         new = make(temp)
