@@ -1,7 +1,8 @@
 """config.toml: the practice profile and where the data lives.
 
-Every key is declared below with its type; an unknown key, a wrong type or a TOML syntax error
-is a ConfigError naming the file, the line and the key.
+Every key is declared below with its type and, where it has one, its range; an unknown key, a
+wrong type, a value out of range, a path of the wrong kind or a TOML syntax error is a
+ConfigError naming the file, the line, the key and the fix.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,11 @@ REFERRAL_SERVICES: tuple[str, ...] = next(
     c.suggestions for c in SHEETS_BY_NAME["Referrals"].columns if c.name == "services")
 
 
+#: The most days a day count may hold: a century, far inside what dates can reach (Python's
+#: 9999-12-31, pandas' 2262-04-11) from any day refdesk works on.
+MAX_DAYS = 36500
+
+
 @dataclass(frozen=True)
 class Key:
     type: type | tuple[type, ...]
@@ -28,10 +35,71 @@ class Key:
     default: Any = None
     required: bool = False
     choices: tuple[str, ...] = ()
+    #: A whole number's smallest and largest allowed value.
+    limits: tuple[int, int] | None = None
+    #: What the number counts ("days", "seconds"), for messages and the README.
+    unit: str = ""
+    #: A path (relative to config.toml) that must be a "folder" or a "file" where it exists.
+    path: str = ""
+    #: The path must exist already (a file refdesk reads and never makes).
+    exists: bool = False
+    #: A further check of a text value: the fix to suggest, or "" when the value is fine.
+    check: Callable[[str], str] | None = None
+
+    @property
+    def rule(self) -> str:
+        """The allowed values in a few words (README's configuration table)."""
+        if self.limits:
+            low, high = self.limits
+            return f"From {low:,} to {high:,}{' ' + self.unit if self.unit else ''}."
+        if self.path:
+            need = "An existing" if self.exists else "A"
+            return f"{need} {self.path}{'' if self.exists else ', or not there yet'}."
+        return ""
 
 
 def _text(description: str, default: str = "", **kw: Any) -> Key:
     return Key(str, description, default, **kw)
+
+
+def _count(description: str, default: int, low: int, high: int, unit: str = "") -> Key:
+    return Key(int, description, default, limits=(low, high), unit=unit)
+
+
+def _days(description: str, default: int) -> Key:
+    return _count(description, default, 0, MAX_DAYS, "days")
+
+
+def _country(value: str) -> str:
+    import phonenumbers
+
+    if value.strip().upper() in phonenumbers.SUPPORTED_REGIONS:
+        return ""
+    return 'use a two-letter country code such as "US", "CA", "GB" or "DE"'
+
+
+def _host(value: str) -> str:
+    if "://" in value or "/" in value:
+        return 'give the server\'s name alone, e.g. "smtp.example.com"'
+    name, colon, port = value.rpartition(":")
+    if colon and port.isdigit() and name and ":" not in name:
+        return f'give the name alone, host = "{name}", and the number as port = {port}'
+    if not re.fullmatch(r"[A-Za-z0-9._-]*|\[?[0-9A-Fa-f:.]+\]?", value.strip()):
+        return 'give a server name such as "smtp.example.com" (no spaces)'
+    return ""
+
+
+def _address(value: str) -> str:
+    if not value or re.fullmatch(r"[^@\s<>,;]+@[^@\s<>,;]+", value.strip()):
+        return ""
+    return 'give one email address alone, e.g. "maya@cedarlanemassage.example"'
+
+
+def _variable(value: str) -> str:
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        return ""
+    return ('name an environment variable (letters, digits and _), e.g. '
+            '"REFDESK_SMTP_PASSWORD"; the password itself never goes in config.toml')
 
 
 #: The declared keys of config.toml, section by section. README's configuration table is
@@ -61,51 +129,55 @@ SECTIONS: dict[str, dict[str, Key]] = {
                         "of text.", list(REFERRAL_SERVICES)),
         "training": _text("A paragraph on your education and training, for letters."),
         "practice_type": _text("solo or group.", "solo", choices=("solo", "group")),
-        "country": _text("Two-letter country for phone numbers.", "US"),
+        "country": _text("Two-letter country for phone numbers and dates.", "US",
+                         check=_country),
     },
     "source": {
         "excel": _text("Path of the workbook, relative to this file.",
-                       "workbooks/referrals.xlsx"),
+                       "workbooks/referrals.xlsx", path="file"),
         "google": _text("Address (or key) of a Google Sheet to use instead of the workbook."),
         "credentials": _text("Google credentials file, relative to this file: a service "
                              "account's JSON key, or an OAuth client file with auth = "
-                             "\"oauth\"."),
+                             "\"oauth\".", path="file"),
         "auth": _text("How to sign in to Google: service_account or oauth.",
                       "service_account", choices=("service_account", "oauth")),
     },
     "program": {
-        "dormant_after_days": Key(int, "A provider who referred before but not within this "
-                                  "many days is dormant.", 90),
-        "report_every_visits": Key(int, "A progress report is owed after this many visits "
-                                   "since the last one.", 6),
-        "report_every_weeks": Key(int, "... or after this many weeks with visits since the "
-                                  "last one.", 4),
-        "unscheduled_after_days": Key(int, "A referral with no first visit this many days "
-                                      "after it came is flagged.", 7),
-        "release_warning_days": Key(int, "Releases ending within this many days are "
-                                    "flagged.", 30),
-        "thank_you_within_days": Key(int, "Thank-you letters are owed for first visits this "
-                                     "recent.", 30),
+        "dormant_after_days": _days("A provider who referred before but not within this "
+                                    "many days is dormant.", 90),
+        "report_every_visits": _count("A progress report is owed after this many visits "
+                                      "since the last one.", 6, 1, 1000, "visits"),
+        "report_every_weeks": _count("... or after this many weeks with visits since the "
+                                     "last one.", 4, 1, MAX_DAYS // 7, "weeks"),
+        "unscheduled_after_days": _days("A referral with no first visit this many days "
+                                        "after it came is flagged.", 7),
+        "release_warning_days": _days("Releases ending within this many days are "
+                                      "flagged.", 30),
+        "thank_you_within_days": _days("Thank-you letters are owed for first visits this "
+                                       "recent.", 30),
     },
     "email": {
-        "host": _text("SMTP server that sends the practice's mail, e.g. smtp.example.com."),
-        "port": Key(int, "SMTP port: 587 for STARTTLS, 465 for SSL.", 587),
+        "host": _text("SMTP server that sends the practice's mail, e.g. smtp.example.com.",
+                      check=_host),
+        "port": _count("SMTP port: 587 for STARTTLS, 465 for SSL.", 587, 1, 65535),
         "security": _text("starttls, ssl or none.", "starttls",
                           choices=("starttls", "ssl", "none")),
         "user": _text("Login name on the SMTP server."),
-        "sender": _text("From address of the messages, e.g. maya@cedarlanemassage.example."),
+        "sender": _text("From address of the messages, e.g. maya@cedarlanemassage.example.",
+                        check=_address),
         "password_env": _text("Environment variable holding the SMTP password (never the "
                               "password itself); without it, the system keyring "
-                              "(service refdesk-smtp) is asked.", "REFDESK_SMTP_PASSWORD"),
+                              "(service refdesk-smtp) is asked.", "REFDESK_SMTP_PASSWORD",
+                              check=_variable),
         "ca_file": _text("A CA certificate file to trust, for a server with its own "
-                         "certificate; relative to this file."),
-        "timeout": Key(int, "Seconds to wait for the SMTP server.", 30),
+                         "certificate; relative to this file.", path="file", exists=True),
+        "timeout": _count("Seconds to wait for the SMTP server.", 30, 1, 600, "seconds"),
     },
     "merge": {
         "templates": _text("Folder of the .docx templates, relative to this file.",
-                           "templates"),
+                           "templates", path="folder"),
         "output": _text("Folder the documents go to, relative to this file; made private "
-                        "to you.", "letters"),
+                        "to you.", "letters", path="folder"),
     },
 }
 
@@ -129,8 +201,8 @@ JOB_KEYS: dict[str, Key] = {
                   "{provider} are filled in.", "{date} {job} {record}.docx"),
     "set": Key(dict, "Written back when done: \"Sheet.column\" = \"today\" or a value.", {}),
     "contact": _text("When set, a Contacts row with this summary is added for each document."),
-    "again_after_days": Key(int, "Make a record's document again once this many days have "
-                            "passed (0: once only).", 0),
+    "again_after_days": _days("Make a record's document again once this many days have "
+                              "passed (0: once only).", 0),
     "email_subject": _text("Subject of the email that carries the document, and the Re line "
                            "of a fax cover (Jinja, with the template's data and job_title).",
                            "From {{ practice.name }}"),
@@ -194,7 +266,7 @@ def key_line(text: str, section: str, key: str | None) -> int | None:
     """Line (1-based) where `key` is set inside `[section]`, or where the section starts."""
     current = ""
     section_line = None
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.removeprefix("\ufeff").splitlines(), start=1):
         stripped = line.strip()
         header = re.match(r"^\[\s*([^\]]+?)\s*\]", stripped)
         if header:
@@ -219,6 +291,61 @@ def _type_name(t: type | tuple[type, ...]) -> str:
              bool: "true or false", dict: "a table like { column = \"value\" }"}
     types = t if isinstance(t, tuple) else (t,)
     return " or ".join(names.get(x, x.__name__) for x in types)
+
+
+def setting_path(base: Path, value: str) -> Path:
+    """A path setting: `~` is the user's home; a relative path is relative to `base`."""
+    found = Path(value).expanduser()
+    return found if found.is_absolute() else base / found
+
+
+def _value_problem(base: Path, key: str, value: Any, spec: Key) -> str:
+    """What is wrong with a value of the right type, and the fix, as the end of a sentence
+    that starts with the key; "" when it is fine."""
+    if spec.limits and isinstance(value, int):
+        low, high = spec.limits
+        if not low <= value <= high:
+            unit = f" of {spec.unit}" if spec.unit else ""
+            example = spec.default if low <= spec.default <= high else low
+            return (f"is {value}; use a whole number{unit} from {low} to {high}, "
+                    f"e.g. {key} = {example}.")
+    if not isinstance(value, str) or not value.strip():
+        return ""
+    if spec.check is not None:
+        fix = spec.check(value)
+        if fix:
+            # A mistyped password_env may be the password itself: never repeat it.
+            shown = "is not usable" if spec.check is _variable else f"is {value!r}"
+            return f"{shown}; {fix}."
+    if spec.path:
+        return _path_problem(setting_path(base, value), key, value, spec)
+    return ""
+
+
+def _path_problem(full: Path, key: str, value: str, spec: Key) -> str:
+    example = f"e.g. {key} = \"{spec.default}\"" if spec.default else "or remove the line"
+    try:
+        if full.exists():
+            if spec.path == "folder" and not full.is_dir():
+                return (f"is {value!r}, and {full} is a file, not a folder; name a folder "
+                        f"(refdesk makes it when needed), {example}.")
+            if spec.path == "file" and full.is_dir():
+                return (f"is {value!r}, and {full} is a folder, not a file; name the file "
+                        f"itself, {example}.")
+            return ""
+        if spec.exists:
+            return (f"is {value!r}, and there is no file {full}; give the path of the file "
+                    "(relative to config.toml), or remove the line.")
+        for above in full.parents:
+            if above.exists():
+                if not above.is_dir():
+                    return (f"is {value!r}, but {above} is a file, so nothing can be made "
+                            f"inside it; name a folder there is room for, {example}.")
+                break
+    except OSError as exc:
+        return (f"is {value!r}, and {full} cannot be looked at ({exc.strerror}); check the "
+                f"folder's permissions, or name another place, {example}.")
+    return ""
 
 
 def _check_section(path: Path, text: str, name: str, values: Any,
@@ -246,6 +373,9 @@ def _check_section(path: Path, text: str, name: str, values: Any,
             raise ConfigError(
                 f"{where}: {name}.{key} is {value!r}; use one of: {', '.join(spec.choices)}."
             )
+        problem = _value_problem(path.parent, key, value, spec)
+        if problem:
+            raise ConfigError(f"{where}: {name}.{key} {problem}")
         out[key] = tuple(value) if spec.type is list else value
     for key, spec in declared.items():
         value = out.get(key)
@@ -264,9 +394,20 @@ def load_config(path: Path | str) -> Config:
             "folder and fill in your practice."
         )
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read as UTF-8 text ({exc}).") from None
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror}); check the file's "
+                          "permissions.") from None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError(f"{path}: saved as UTF-16 (Unicode); save it again as UTF-8 (in "
+                          "Notepad: Save As, Encoding UTF-8).")
+    try:
+        # Windows Notepad may start the file with a byte-order mark: it is not part of TOML.
+        text = raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path.name} line {line}: not UTF-8 text; save the file again as "
+                          "UTF-8 (in Notepad: Save As, Encoding UTF-8).") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -285,18 +426,15 @@ def load_config(path: Path | str) -> Config:
     source = _check_section(path, text, "source", data.get("source", {}))
     merge = _check_section(path, text, "merge", data.get("merge", {}))
     program = _check_section(path, text, "program", data.get("program", {}))
-    for key, value in program.items():
-        if value < 0:
-            raise ConfigError(f"{_where(path, text, 'program', key)}: program.{key} must be "
-                              "0 or more.")
     email = {k: spec.default for k, spec in SECTIONS["email"].items()}
     email.update(_check_section(path, text, "email", data.get("email", {})))
     if email.get("ca_file"):
-        email["ca_file"] = str(Path(path.parent, email["ca_file"]))
+        email["ca_file"] = str(setting_path(path.parent, email["ca_file"]))
+    if practice.get("country"):
+        practice["country"] = practice["country"].strip().upper()
 
     def where(value: str) -> Path:
-        found = Path(value)
-        return found if found.is_absolute() else path.parent / found
+        return setting_path(path.parent, value)
 
     jobs_table = data.get("jobs", {})
     if not isinstance(jobs_table, dict):
