@@ -45,6 +45,15 @@ class Rules:
         return cls(**{k: v for k, v in values.items() if k in cls.__dataclass_fields__})
 
 
+def _shift(day: dt.date, days: int = 0, weeks: int = 0) -> dt.date:
+    """`day` moved by a threshold, held at the first or last date there is: a setting (or a
+    date near 9999) never overflows."""
+    try:
+        return day + dt.timedelta(days=days, weeks=weeks)
+    except OverflowError:
+        return dt.date.max if days + 7 * weeks > 0 else dt.date.min
+
+
 @dataclass(frozen=True)
 class Action:
     kind: str
@@ -112,7 +121,7 @@ def follow_ups(data: Data, contacts: list[dict[str, Any]], on: dt.date) -> list[
 def thank_yous(data: Data, rules: Rules, on: dt.date) -> list[Action]:
     """First visits of the last weeks without a thank-you (older ones are past thanking)."""
     out = []
-    since = on - dt.timedelta(days=rules.thank_you_within_days)
+    since = _shift(on, -rules.thank_you_within_days)
     for r in data.referrals:
         first = _day(r.get("first_visit"))
         if first and since <= first <= on and not r.get("thank_you_sent"):
@@ -138,9 +147,10 @@ def progress_reports(data: Data, rules: Rules, on: dt.date) -> list[Action]:
         if not visits:
             continue
         since = last or _day(r.get("first_visit")) or _day(visits[0]["date"])
-        weeks_due = since + dt.timedelta(weeks=rules.report_every_weeks)
-        if len(visits) >= rules.report_every_visits:
-            due = _day(visits[rules.report_every_visits - 1]["date"])
+        weeks_due = _shift(since, weeks=rules.report_every_weeks)
+        every = max(1, rules.report_every_visits)
+        if len(visits) >= every:
+            due = _day(visits[every - 1]["date"])
         elif weeks_due <= on:
             due = weeks_due
         else:
@@ -171,7 +181,7 @@ def unscheduled(data: Data, rules: Rules, on: dt.date) -> list[Action]:
         if (received is None or r.get("first_visit")
                 or str(r.get("status") or "received") not in ("received", "")):
             continue
-        due = received + dt.timedelta(days=rules.unscheduled_after_days)
+        due = _shift(received, rules.unscheduled_after_days)
         if due <= on:
             client = data.clients.get(r.get("client_id") or "") or {}
             out.append(Action("unscheduled", due, _client_label(data, r.get("client_id")),
@@ -186,7 +196,7 @@ def unscheduled(data: Data, rules: Rules, on: dt.date) -> list[Action]:
 def releases_expiring(data: Data, rules: Rules, on: dt.date) -> list[Action]:
     """Releases that end within the warning window, unless a later one covers the pair."""
     out = []
-    horizon = on + dt.timedelta(days=rules.release_warning_days)
+    horizon = _shift(on, rules.release_warning_days)
     for (cid, pid), rows in data.releases.items():
         live = [r for r in rows if not (_day(r.get("revoked_on")) and _day(r["revoked_on"]) <= on)
                 and _day(r.get("signed_on")) and _day(r["signed_on"]) <= on]
@@ -213,9 +223,9 @@ def going_dormant(data: Data, rules: Rules, on: dt.date) -> list[Action]:
             latest[pid] = max(day, latest.get(pid, day))
     out = []
     for pid, day in latest.items():
-        dormant_on = day + dt.timedelta(days=rules.dormant_after_days)
+        dormant_on = _shift(day, rules.dormant_after_days)
         stage = str((data.providers.get(pid) or {}).get("stage") or "")
-        if on <= dormant_on <= on + dt.timedelta(days=rules.quiet_warning_days):
+        if on <= dormant_on <= _shift(on, rules.quiet_warning_days):
             detail = (f"last referral {letter_date(day)}; dormant from "
                       f"{letter_date(dormant_on)}")
         elif dormant_on < on and stage == "referring":

@@ -64,6 +64,15 @@ def _day(value: Any) -> dt.date | None:
     return value
 
 
+def _shift(when: pd.Timestamp, days: int) -> pd.Timestamp:
+    """`when` moved by a number of days, held at the first or last moment pandas holds: a
+    setting (dormant_after_days) never overflows."""
+    try:
+        return when + pd.Timedelta(days=days)
+    except (OverflowError, pd.errors.OutOfBoundsTimedelta, pd.errors.OutOfBoundsDatetime):
+        return pd.Timestamp.max if days > 0 else pd.Timestamp.min
+
+
 def _int(value: Any) -> int:
     return 0 if value is None or pd.isna(value) else int(value)
 
@@ -346,7 +355,7 @@ def _providers(data: _Inputs, in_range: pd.DataFrame, ref_upto: pd.DataFrame,
         counts.index.get_level_values("period") else pd.Series(dtype="int64")
     upto = ref_upto[ref_upto["provider_id"].notna()].groupby("provider_id", observed=True)[
         "received_on"].agg(["min", "max"])
-    quiet_since = data.end - pd.Timedelta(days=dormant_after_days)
+    quiet_since = _shift(data.end, -dormant_after_days)
     figures = figures.sort_values("referrals", ascending=False, kind="stable")
     rows = []
     for pid, f in figures.iterrows():
@@ -496,7 +505,7 @@ def _pipeline(data: _Inputs, ref_upto: pd.DataFrame, dormant_after_days: int
             since = first_refs.get(pid)
         elif stage == "dormant":
             latest = last_refs.get(pid)
-            since = (latest + pd.Timedelta(days=dormant_after_days)) if latest is not None \
+            since = _shift(latest, dormant_after_days) if latest is not None \
                 else last_contact
         elif stage == "declined":
             since = last_contact
