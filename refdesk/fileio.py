@@ -45,9 +45,19 @@ def describe(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
 
-def private_folder(folder: Path) -> Path:
+def private_folder(folder: Path, root: Path | None = None) -> Path:
     """Make `folder` (and its parents) if needed, and make it the owner's only (0700), also
-    when it already existed with a wider mode."""
+    when it already existed with a wider mode. The parents it makes are 0700 too, and so is
+    every folder from `root` (the output folder the user chose) down to `folder`."""
+    folder = Path(folder)
+    made = []  # mkdir gives the parents it makes the umask's mode (0755), not `mode`
+    with contextlib.suppress(OSError):
+        for above in (folder, *folder.parents):
+            if above.exists():
+                break
+            made.append(above)
+    if root is not None:
+        made += [p for p in (folder, *folder.parents) if p == root or Path(root) in p.parents]
     try:
         folder.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
     except FileExistsError:
@@ -58,9 +68,10 @@ def private_folder(folder: Path) -> Path:
                           f"{os_fix(exc)}") from None
     if not folder.is_dir():
         raise OutputError(f"{folder}: is a file, not a folder. Choose a folder for the output.")
-    with contextlib.suppress(OSError):  # a folder the user does not own keeps its mode
-        if stat.S_IMODE(folder.stat().st_mode) & 0o077:
-            os.chmod(folder, PRIVATE_FOLDER)
+    for each in (folder, *made):
+        with contextlib.suppress(OSError):  # a folder the user does not own keeps its mode
+            if stat.S_IMODE(each.stat().st_mode) & 0o077:
+                os.chmod(each, PRIVATE_FOLDER)
     return folder
 
 

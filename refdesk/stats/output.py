@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from refdesk.errors import OutputError
-from refdesk.fileio import write_file
+from refdesk.fileio import private_folder, write_file
 from refdesk.schema import SHEETS
 from refdesk.stats.model import Stats, StatTable, cell_text
 
@@ -133,7 +133,10 @@ def _csv_value(value: Any) -> Any:
 def write_csv_folder(stats: Stats, folder: Path, *, private: bool) -> list[Path]:
     """One CSV file per table into `folder` (made if needed); each file written whole."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        if private:  # client names inside: the owner's only, also a folder that existed
+            private_folder(folder)
+        else:
+            folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"{folder}: cannot create the folder ({exc.strerror}).") from None
     if not folder.is_dir():
