@@ -51,7 +51,7 @@ class Key:
         """The allowed values in a few words (README's configuration table)."""
         if self.limits:
             low, high = self.limits
-            return f"From {low:,} to {high:,}{' ' + self.unit if self.unit else ''}."
+            return f"From {low} to {high}{' ' + self.unit if self.unit else ''}."
         if self.path:
             need = "An existing" if self.exists else "A"
             return f"{need} {self.path}{'' if self.exists else ', or not there yet'}."
@@ -148,7 +148,7 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "report_every_visits": _count("A progress report is owed after this many visits "
                                       "since the last one.", 6, 1, 1000, "visits"),
         "report_every_weeks": _count("... or after this many weeks with visits since the "
-                                     "last one.", 4, 1, MAX_DAYS // 7, "weeks"),
+                                     "last one.", 4, 1, 5200, "weeks"),
         "unscheduled_after_days": _days("A referral with no first visit this many days "
                                         "after it came is flagged.", 7),
         "release_warning_days": _days("Releases ending within this many days are "

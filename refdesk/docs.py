@@ -66,8 +66,9 @@ def config_markdown() -> str:
             default = f" Default `{shown}`." if shown not in ("", None, {}, 0, False) else ""
             if len(str(shown)) > 60 or "\n" in str(shown):
                 default = ""
+            rule = f" {key.rule}" if key.rule else ""
             lines.append(f"| `[{section}] {name}` | {kind} | {key.description}{required}"
-                         f"{default} |")
+                         f"{rule}{default} |")
     return "\n".join(lines) + "\n"
 
 
