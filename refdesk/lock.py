@@ -133,7 +133,8 @@ def _acquire(lock_file: Path, what: str, command: str, wait: float,
                 "since": dt.datetime.now().isoformat(timespec="seconds")}
         with contextlib.suppress(OSError):  # the note only improves a waiter's message
             os.ftruncate(fd, 0)
-            os.pwrite(fd, json.dumps(note).encode("utf-8"), 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, json.dumps(note).encode("utf-8"))
     except BaseException:
         os.close(fd)
         raise

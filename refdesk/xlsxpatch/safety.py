@@ -32,6 +32,7 @@ from refdesk import lock
 from refdesk.errors import SourceError, WorkbookBusyError, WriteError
 from refdesk.fileio import PRIVATE_FILE, PRIVATE_FOLDER, describe, os_fix
 from refdesk.xlsxpatch import journal
+from refdesk.xlsxpatch.package import check_workbook_file
 
 BACKUP_DIR = ".refdesk-backups"
 KEEP_BACKUPS = 20
@@ -195,6 +196,8 @@ def workbook_lock(path: Path, command: str = "refdesk", wait: float = lock.WAIT,
     """Hold the workbook's lock (a file in `.refdesk-backups/`) for the `with` block."""
     target = lock_path(path)
     if not lock.held(target):
+        if not Path(path).is_file():
+            check_workbook_file(Path(path))  # no such file, a folder: say that, not the lock
         backup_folder(Path(path).resolve())
     with lock.hold(target, what=Path(path).name, command=command, wait=wait, on_wait=on_wait):
         yield
@@ -338,6 +341,8 @@ def write_safely(path: Path, make: Callable[[Path], Fingerprint], current: Finge
     made: list[Path] = []  # what to remove if the write fails before the rename
     step = "the backup copy cannot be made in " + BACKUP_DIR
     committed = False
+    while (path.parent / BACKUP_DIR / backup_name(path, now)).exists():
+        now += dt.timedelta(microseconds=1)  # never replace (or, failing, remove) a backup
     try:
         if backup:
             made.append(path.parent / BACKUP_DIR / backup_name(path, now))
