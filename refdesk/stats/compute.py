@@ -65,12 +65,12 @@ def _day(value: Any) -> dt.date | None:
 
 
 def _shift(when: pd.Timestamp, days: int) -> pd.Timestamp:
-    """`when` moved by a number of days, held at the first or last moment pandas holds: a
+    """`when` moved by a number of days, held at the first or last whole day pandas holds: a
     setting (dormant_after_days) never overflows."""
     try:
         return when + pd.Timedelta(days=days)
     except (OverflowError, pd.errors.OutOfBoundsTimedelta, pd.errors.OutOfBoundsDatetime):
-        return pd.Timestamp.max if days > 0 else pd.Timestamp.min
+        return pd.Timestamp.max.floor("D") if days > 0 else pd.Timestamp.min.ceil("D")
 
 
 def _int(value: Any) -> int:
@@ -135,6 +135,9 @@ def compute(book: Book, *, start: dt.date | None = None, end: dt.date, by: str =
     if by not in BY:
         raise ValueError(f"by must be one of {', '.join(BY)}")
     freq = BY[by]
+    # config.py keeps it in 0..MAX_DAYS; a caller's negative count would date stages before
+    # what a pandas interval can span.
+    dormant_after_days = max(0, dormant_after_days)
     end_ts = pd.Timestamp(end)
     data = _Inputs(book, end_ts)
     if start is None:
