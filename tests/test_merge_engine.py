@@ -12,8 +12,9 @@ from typing import Any
 import jinja2
 import pytest
 from docxtpl import DocxTemplate, Listing, R, RichText
+from jinja2.sandbox import SandboxedEnvironment
 
-from refdesk.merge.engine import CompiledTemplate, TemplateError
+from refdesk.merge.engine import CompiledTemplate, TemplateError, refdesk_environment
 from tests.conftest import CORPUS, need
 
 TEMPLATES = CORPUS / "docx-templates"
@@ -131,9 +132,15 @@ def _docxtpl(path: Path, context: dict, env: jinja2.Environment | None,
 
 
 def _engine_env(env: jinja2.Environment | None, autoescape: bool) -> jinja2.Environment:
-    env = env or jinja2.Environment()
-    env.autoescape = autoescape
-    return env
+    """refdesk's sandbox, with the case's filters and docxtpl's lenient undefined (the corpus
+    leaves fields out): parity is checked on the environment refdesk renders with."""
+    ours = refdesk_environment()
+    assert isinstance(ours, SandboxedEnvironment)
+    ours.undefined = jinja2.Undefined
+    ours.autoescape = autoescape
+    if env is not None:
+        ours.filters.update(env.filters)
+    return ours
 
 
 @pytest.fixture(scope="module")

@@ -13,11 +13,13 @@ Every document ends with a status for the Letters sheet: produced, emailed, draf
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import smtplib
 import socket
 import ssl
+import sys
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -28,6 +30,7 @@ import jinja2
 
 from refdesk.config import Config
 from refdesk.errors import RefdeskError
+from refdesk.merge import sandbox
 
 KEYRING_SERVICE = "refdesk-smtp"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -57,48 +60,65 @@ def fax_name(number: str, record: str) -> str:
     return f"{digits or 'no-fax-number'} {record}.pdf"
 
 
+@functools.lru_cache(maxsize=64)
 def _text_template(text: str, what: str, job: str) -> jinja2.Template:
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    """A job's text setting compiled in the sandbox (refdesk.merge.sandbox); a tag that
+    reaches past the data is refused before anything is rendered."""
+    env = sandbox.environment(keep_trailing_newline=True)
     try:
-        return env.from_string(text)
+        tree = env.parse(text)
+        refused = sandbox.refusal(tree)
+        if refused:
+            raise DeliveryError(f"[jobs.{job}] {what}{_line(text, refused[0])}: "
+                                f"{sandbox.refusal_message(refused[1])}.")
+        return env.from_string(tree)
     except jinja2.TemplateSyntaxError as exc:
         raise DeliveryError(f"[jobs.{job}] {what}: {exc.message} (line {exc.lineno}).") \
+            from None
+
+
+def _line(text: str, lineno: int | None) -> str:
+    return f" (line {lineno})" if lineno and "\n" in text.strip() else ""
+
+
+def render_text(job: Any, what: str, context: dict[str, Any]) -> str:
+    """The job's `email_subject` or `email_body` filled with a document's data; any failure
+    is a DeliveryError naming the job and the setting."""
+    text = getattr(job, what)
+    template = _text_template(text, what, job.name)
+    try:
+        return template.render(dict(context, job_title=job.title))
+    except jinja2.UndefinedError as exc:
+        raise DeliveryError(f"[jobs.{job.name}] {what}: {exc.message}; the fields are the "
+                            "template's (provider, practice, ...) and job_title.") from None
+    except Exception as exc:  # the sandbox's refusals, 1/0, ...: one line, never data
+        lineno = sandbox.template_lineno(sys.exc_info()[2])
+        raise DeliveryError(f"[jobs.{job.name}] {what}{_line(text, lineno)}: "
+                            f"{sandbox.runtime_message(exc, 'fix it in config.toml')}.") \
             from None
 
 
 def check_texts(job: Any, context: dict[str, Any]) -> None:
     """The job's email subject and body render with a document's data (checked before
     anything is made)."""
-    data = dict(context, job_title=job.title)
     for what in ("email_subject", "email_body"):
-        try:
-            _text_template(getattr(job, what), what, job.name).render(data)
-        except jinja2.UndefinedError as exc:
-            raise DeliveryError(f"[jobs.{job.name}] {what}: {exc.message}; the fields are the "
-                                "template's (provider, practice, ...) and job_title.") from None
+        render_text(job, what, context)
 
 
 def subject(job: Any, context: dict[str, Any]) -> str:
-    text = _text_template(job.email_subject, "email_subject", job.name).render(
-        dict(context, job_title=job.title))
-    return " ".join(text.split())
+    return " ".join(render_text(job, "email_subject", context).split())
 
 
 def message(config: Config, job: Any, context: dict[str, Any], to: str,
             pdfs: list[Path]) -> EmailMessage:
     """The email that carries a provider's documents of the batch, each attached as PDF."""
-    data = dict(context, job_title=job.title)
-    try:
-        subject = _text_template(job.email_subject, "email_subject", job.name).render(data)
-        body = _text_template(job.email_body, "email_body", job.name).render(data)
-    except jinja2.UndefinedError as exc:
-        raise DeliveryError(f"[jobs.{job.name}] email_subject or email_body: {exc.message}.") \
-            from None
+    title = subject(job, context)
+    body = render_text(job, "email_body", context)
     msg = EmailMessage()
     sender = config.email.get("sender") or config.practice.email
     msg["From"] = f"{config.practice.name} <{sender}>" if sender else config.practice.name
     msg["To"] = to
-    msg["Subject"] = " ".join(subject.split())
+    msg["Subject"] = title
     msg["Date"] = formatdate(localtime=True)
     msg["Message-ID"] = make_msgid(domain=(sender.split("@")[-1] if sender else None))
     msg.set_content(body)

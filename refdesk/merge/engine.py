@@ -7,6 +7,10 @@ rendering, fixes tables and picture ids. refdesk uses those same steps, so a doc
 with the same document.xml as docxtpl's, but does the slow parts once per template instead of
 once per letter: the template is opened, prepared and compiled once; each letter renders only
 the parts that carry tags and copies every other part of the package as it is.
+
+Templates are rendered in refdesk's sandbox (refdesk.merge.sandbox): a template that reaches
+past the data is refused when it is compiled, before anything is made. Values print exactly as
+typed: docxtpl's `{_{ }_}` escapes work in a template's own text, never on the data.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from docxtpl import DocxTemplate
 from jinja2 import meta, nodes
 
 from refdesk.errors import RefdeskError
+from refdesk.merge import sandbox
 
 FOOTNOTES_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml"
 _TAGS = re.compile(r"<[^>]+>")
@@ -38,8 +43,9 @@ class TemplateError(RefdeskError):
 
 
 def refdesk_environment() -> jinja2.Environment:
-    """Every value escaped for XML; a field the data lacks is an error, not an empty string."""
-    return jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    """The sandbox, every value escaped for XML and kept from docxtpl's un-escaping; a field
+    the data lacks is an error, not an empty string."""
+    return sandbox.environment(autoescape=True, finalize=sandbox.finalize)
 
 
 @dataclass
@@ -121,7 +127,18 @@ class CompiledTemplate:
         source = self.tpl.patch_xml(xml)
         source = re.sub(r"<w:p([ >])", r"\n<w:p\1", source)
         try:
-            template = self.env.from_string(source)
+            tree = self.env.parse(source)
+            refused = sandbox.refusal(tree)
+            if refused:
+                lineno, what = refused
+                raise TemplateError(f"{self.name}, {_where(label, lineno, source)}: "
+                                    f"{sandbox.refusal_message(what)}.")
+            template = self.env.from_string(tree)
+        except jinja2.TemplateAssertionError as exc:  # an unknown filter or test
+            where = _where(label, exc.lineno, source)
+            raise TemplateError(f"{self.name}, {where}: {exc.message.rstrip('.')}. Use one of "
+                                "Jinja's built-in filters and tests (README, Mail merge).") \
+                from None
         except jinja2.TemplateSyntaxError as exc:
             where = _where(label, exc.lineno, source)
             raise TemplateError(f"{self.name}, {where}: {exc.message}. Fix the tag in Word; if "
@@ -157,14 +174,15 @@ class CompiledTemplate:
         try:
             xml = part.template.render(context)
         except jinja2.UndefinedError as exc:
-            lineno = _template_lineno(sys.exc_info()[2])
+            lineno = sandbox.template_lineno(sys.exc_info()[2])
             raise TemplateError(f"{self.name}, {_where(part.label, lineno, part.source)}: "
                                 f"{exc.message}.") from None
-        except jinja2.TemplateError as exc:
-            lineno = getattr(exc, "lineno", None) or _template_lineno(sys.exc_info()[2])
+        except Exception as exc:  # the sandbox's refusals, 1/0, ...: one line, never data
+            lineno = getattr(exc, "lineno", None) or sandbox.template_lineno(sys.exc_info()[2])
             raise TemplateError(f"{self.name}, {_where(part.label, lineno, part.source)}: "
-                                f"{exc}.") from None
-        # the steps docxtpl takes after rendering a part
+                                f"{sandbox.runtime_message(exc)}.") from None
+        # the steps docxtpl takes after rendering a part; values were protected from the
+        # un-escaping by sandbox.finalize, so only the template's own `{_{` are turned
         xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", xml)
         xml = (xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%")
                .replace("%_}", "%}"))
@@ -230,15 +248,6 @@ def _dotted(node: nodes.Node) -> str | None:
         return None
     parts.append(node.name)
     return ".".join(reversed(parts))
-
-
-def _template_lineno(tb: Any) -> int | None:
-    lineno = None
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == "<template>":
-            lineno = tb.tb_lineno
-        tb = tb.tb_next
-    return lineno
 
 
 def compile_templates(paths: Iterable[Path]) -> list[CompiledTemplate]:
