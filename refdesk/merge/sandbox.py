@@ -27,8 +27,7 @@ __all__ = ["SecurityError", "environment", "finalize", "protect", "refusal", "re
 DROPPED_GLOBALS = ("cycler", "joiner", "namespace", "lipsum")
 #: Names a template may not read, whatever the data holds: the way into Jinja's internals or
 #: into a web framework's settings in templates written for one.
-FORBIDDEN_NAMES = frozenset({*DROPPED_GLOBALS, "self", "config", "request", "session", "g",
-                             "os", "sys", "builtins"})
+FORBIDDEN_NAMES = frozenset({*DROPPED_GLOBALS, "self", "config", "request", "os"})
 #: The biggest string, list or number a template may build with `*` or `**`.
 MAX_SIZE = 100_000
 
