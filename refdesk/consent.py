@@ -109,21 +109,78 @@ def date_faults(releases: Table, today: dt.date) -> pd.DataFrame:
     }, index=pd.Index(rows, name="row"), dtype=object)
 
 
+#: How a release in doubt because of another one's dates is described (fails() sorts by it).
+DOUBT = "cannot be relied on while release"
+
+
+def revocations(releases: Table, today: dt.date) -> pd.DataFrame:
+    """What takes down other releases of the same client and provider: every revocation up to
+    today (its day in `revoked`), and every release whose consent dates cannot be trusted (no
+    day: its `fault` says why). Columns client_id, provider_id, by (the release's name),
+    revoked, fault, cell."""
+    df = releases.df
+    faults = date_faults(releases, today)
+    revoked = df["revoked_on"]
+    readable = revoked.notna() & (revoked <= pd.Timestamp(today)) & ~df.index.isin(faults.index)
+    keep = (readable | df.index.isin(faults.index)) & df["client_id"].notna() & \
+        df["provider_id"].notna()
+    rows = df[keep]
+    return pd.DataFrame({
+        "client_id": rows["client_id"], "provider_id": rows["provider_id"],
+        "by": [_name(r, row) for row, r in rows.to_dict("index").items()],
+        "revoked": rows["revoked_on"].where(readable[keep]),
+        "fault": faults["fault"].reindex(rows.index),
+        "cell": [releases.cell(row, "revoked_on") for row in rows.index],
+    }, index=rows.index)
+
+
+def withdrawals(entries: pd.DataFrame, revoked: pd.DataFrame) -> pd.Series:
+    """For each entry (a release judged on a day: client_id, provider_id, release_id,
+    signed_on, on), why another release of the same client and provider takes it down too, or
+    missing. A revocation withdraws every release signed by its day. A release whose consent
+    dates cannot be trusted (a revocation that does not read, or dated ahead) leaves every
+    release of the pair in doubt until it is fixed: consent fails closed."""
+    if entries.empty or revoked.empty:
+        return pd.Series(pd.NA, index=entries.index, dtype=object)
+    left = entries[["client_id", "provider_id", "release_id", "signed_on", "on"]]
+    pairs = left.reset_index(names="_entry").merge(revoked, on=["client_id", "provider_id"])
+    pairs = pairs[pairs["by"] != pairs["release_id"].astype(object).where(
+        pairs["release_id"].notna(), "")]
+    doubt = pairs["fault"].notna()
+    applies = doubt | ((pairs["revoked"] <= pairs["on"])
+                       & ~(pairs["signed_on"] > pairs["revoked"]).fillna(False).astype(bool))
+    pairs = pairs[applies.astype(bool)]
+    text = [f"{DOUBT} {by} of the same client and provider is in "
+            f"doubt: {fault}" if isinstance(fault, str) else
+            f"was withdrawn with release {by}, which the client revoked on {day(when)} "
+            f"({cell}): a revocation withdraws every release signed by then"
+            for by, when, fault, cell in zip(pairs["by"], pairs["revoked"], pairs["fault"],
+                                             pairs["cell"], strict=True)]
+    found = pd.Series(text, index=pairs["_entry"].to_numpy(), dtype=object)
+    found = found[~found.index.duplicated()]
+    return found.reindex(entries.index)
+
+
 def fails(on: pd.Series, signed: pd.Series, expires: pd.Series, revoked: pd.Series,
-          fault: pd.Series) -> dict[str, pd.Series]:
+          fault: pd.Series, withdrawn: pd.Series | None = None) -> dict[str, pd.Series]:
     """Which date rule each release fails on the day `on` (one release and day per entry;
-    `fault` is date_faults' rule for the release, or missing). A release with a date fault
-    fails that rule alone: its other dates say nothing until it is fixed."""
+    `fault` is date_faults' rule for the release, or missing; `withdrawn` is withdrawals' reason
+    when another release's revocation takes this one down). A release with a date fault fails
+    that rule alone: its other dates say nothing until it is fixed."""
     faulty = fault.notna().astype(bool)
+    if withdrawn is None:
+        withdrawn = pd.Series(pd.NA, index=on.index, dtype=object)
+    doubt = withdrawn.str.startswith(DOUBT).fillna(False).astype(bool) & ~faulty
+    taken = withdrawn.notna().astype(bool) & ~doubt & ~faulty
 
     def holds(mask: pd.Series) -> pd.Series:
         return mask.fillna(False).astype(bool)
 
     return {
-        UNREADABLE: holds(fault == UNREADABLE),
+        UNREADABLE: holds(fault == UNREADABLE) | doubt,
         NOT_SIGNED: ~holds(signed <= on) & ~faulty,
         EXPIRED: holds(expires < on) & ~faulty,
-        REVOKED: (holds(revoked <= on) & ~faulty) | holds(fault == REVOKED),
+        REVOKED: (holds(revoked <= on) & ~faulty & ~doubt) | holds(fault == REVOKED) | taken,
     }
 
 
@@ -132,10 +189,17 @@ def why(rule: str, release: pd.Series | dict, cell: str = "") -> str:
     `cell` (merge, judging on today) names the signed_on cell of a release not signed yet."""
     if rule in (UNREADABLE, REVOKED) and isinstance(release.get("fault"), str):
         return f"cannot be relied on: {release['fault']}"
+    if rule == UNREADABLE and isinstance(release.get("withdrawn"), str):
+        return str(release["withdrawn"])
     if rule == EXPIRED:
         return f"expired on {day(release['expires_on'])}"
+    own, on = release.get("revoked_on"), release.get("on")
+    if rule == REVOKED and pd.notna(own) and (on is None or pd.isna(on) or own <= on):
+        return f"was revoked on {day(own)}"
+    if rule == REVOKED and isinstance(release.get("withdrawn"), str):
+        return str(release["withdrawn"])
     if rule == REVOKED:
-        return f"was revoked on {day(release['revoked_on'])}"
+        return f"was revoked on {day(own)}"
     signed = release["signed_on"]
     if not cell:  # check: against the day of a document
         return f"was signed only on {day(signed)}" if pd.notna(signed) else "has no signing date"
@@ -151,9 +215,11 @@ class Consent:
     def __init__(self, releases: Table, on: dt.date) -> None:
         df = releases.df[releases.df["client_id"].notna() & releases.df["provider_id"].notna()]
         faults = date_faults(releases, on).reindex(df.index)
-        failed = fails(pd.Series(pd.Timestamp(on), index=df.index), df["signed_on"],
-                       df["expires_on"], df["revoked_on"], faults["rule"])
-        rows = df.assign(fault=faults["fault"]).to_dict("index")
+        days = pd.Series(pd.Timestamp(on), index=df.index)
+        withdrawn = withdrawals(df.assign(on=days), revocations(releases, on))
+        failed = fails(days, df["signed_on"], df["expires_on"], df["revoked_on"],
+                       faults["rule"], withdrawn)
+        rows = df.assign(fault=faults["fault"], withdrawn=withdrawn).to_dict("index")
         #: By sheet row: why the release does not count on the day, and if for a date fault.
         self._why: dict[int, tuple[bool, str]] = {}
         for rule in reversed(DATE_RULES):  # the first rule's reason wins

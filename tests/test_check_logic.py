@@ -171,6 +171,12 @@ def test_release_dates(tmp_path):
         ("Releases!G8", "error", "revoked-before-signed",
          "the release is revoked on 2025-04-01, before it was signed (2025-05-01); correct one "
          "of the two dates"),
+        # A revocation withdraws every release of the pair signed by its day, RL2 included.
+        ("Letters!H4", "error", "release-revoked",
+         "release RL2 was withdrawn with release RL9, which the client revoked on 2025-04-01 "
+         "(Releases!G8): a revocation withdraws every release signed by then, so it does not "
+         "cover the thank-you to provider P2 about client C2 on 2025-05-31; have the client "
+         "sign a release naming this provider before sending more"),
     ]
 
 
@@ -254,8 +260,9 @@ def test_release_not_valid_on_the_day(tmp_path):
 
 def test_release_whose_dates_do_not_read_covers_nothing(tmp_path):
     """Fail closed: a revoked_on that reads `yes` or could be two days, or a revocation dated
-    after today, leaves the release covering no letter, whatever its other dates say; a release
-    whose dates all read is still offered as the fix."""
+    after today, leaves the release covering no letter, whatever its other dates say; and while
+    one release of a client and provider is in doubt, none of theirs counts (RL1's letters too),
+    so no release is offered as the fix."""
     s = base()
     s["Releases"] += [
         row("Releases", release_id="RL5", client_id="C1", provider_id="P1",
@@ -267,11 +274,19 @@ def test_release_whose_dates_do_not_read_covers_nothing(tmp_path):
     ]
     s["Letters"] += [letter(f"L{n}", D(2025, 3, 6, 9, 0), "progress-report", "P1", "C1", rid)
                      for n, rid in ((6, "RL5"), (7, "RL6"), (8, "RL7"))]
-    put = "release RL1 covers it: put RL1 in release_id"
+    put = "have the client sign a release naming this provider before sending more"
     about = "so it does not cover the progress-report to provider P1 about client C1 on 2025-03-06"
+    doubt = ("release RL1 cannot be relied on while release RL5 of the same client and provider "
+             "is in doubt: Releases!G6 (revoked_on) reads 'yes', not a date: type the day the "
+             "client revoked it as year-month-day, e.g. 2026-03-01; until then this release is "
+             "treated as revoked, so it does not cover the ")
     assert found(tmp_path, s) == [
         ("Releases!G8", "error", "future-date",
          "revoked_on 2027-01-01 is in the future (today is 2026-11-23); correct the date"),
+        ("Letters!H2", "error", "release-date-unreadable",
+         f"{doubt}thank-you to provider P1 about client C1 on 2025-03-05; {put}"),
+        ("Letters!H3", "error", "release-date-unreadable",
+         f"{doubt}progress-report to provider P1 about client C1 on 2026-03-05; {put}"),
         ("Letters!H7", "error", "release-date-unreadable",
          "release RL5 cannot be relied on: Releases!G6 (revoked_on) reads 'yes', not a date: "
          "type the day the client revoked it as year-month-day, e.g. 2026-03-01; until then "

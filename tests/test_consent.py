@@ -290,3 +290,29 @@ def test_check_says_why_an_ambiguous_date_is_not_read(tmp_path: Path) -> None:
         "2199); correct the year")
     i = CASES.index(("signed_on", "yes", "unreadable")) + 1
     assert messages[_cell(i)] == "signed_on 'yes' is not a date (e.g. 2025-03-14); retype it"
+
+
+@pytest.mark.parametrize(("column", "value", "words"), [
+    ("revoked_on", "yes", "in doubt: Releases!G3 (revoked_on) reads 'yes'"),
+    ("expires_on", "01.03.2027", "in doubt: Releases!E3 (expires_on) reads '01.03.2027'"),
+    ("signed_on", "?", "in doubt: Releases!D3 (signed_on) reads '?'"),
+    ("revoked_on", D(2026, 6, 1), "release RLNEW was revoked on 2026-06-01"),
+])
+def test_a_second_release_of_the_pair_does_not_reopen_it(tmp_path: Path, column: str,
+                                                         value: object, words: str) -> None:
+    """The client's older release is whole, the newer one's date does not read (or it was
+    revoked): the older one does not let the letter out either. A revocation withdraws every
+    release signed by its day; a date in doubt leaves every release of the pair in doubt."""
+    sheets = _practice_sheets()
+    releases = sheets["Releases"]
+    releases[:] = releases[:2]  # the good pair's release only (row 2)
+    newer = {"signed_on": D(2026, 3, 1), "expires_on": GOOD_EXPIRES, column: value}
+    releases.append(row("Releases", release_id="RLNEW", client_id="CGOOD", provider_id="PGOOD",
+                        scope="treatment plan; progress", **newer))
+    config = _practice(tmp_path / "practice", sheets=sheets)
+    for job in JOBS:
+        result = _merge(config, job)
+        assert result.exit_code == 0, result.stderr
+        why = _skips(result.stdout).get({"sent-referral": "SGOOD"}.get(job, "RGOOD"), "")
+        assert words in why, (job, result.stdout)
+        assert not list((tmp_path / "practice" / "letters").rglob("*GOOD*.docx"))

@@ -20,7 +20,9 @@ from refdesk.consent import (
     fails,
     granted_scopes,
     needed_scopes,
+    revocations,
     why,
+    withdrawals,
 )
 from refdesk.schema import RELEASE_SCOPE
 
@@ -146,7 +148,8 @@ def consent(letters: Table, releases: Table, today: dt.date) -> Iterator[Problem
     rel = releases.df[releases.df["release_id"].notna()].drop_duplicates("release_id")
     rel = (rel[RELEASE_COLUMNS].join(granted_scopes(rel["scope"]).add_prefix("grants "))
            .join(date_faults(releases, today)))
-    suggestion = _suggestions(sent.join(needs), rel)
+    revoked = revocations(releases, today)
+    suggestion = _suggestions(sent.join(needs), rel, revoked)
 
     def what(r: pd.Series) -> str:
         job = r["job"] if isinstance(r["job"], str) else "document"
@@ -175,8 +178,9 @@ def consent(letters: Table, releases: Table, today: dt.date) -> Iterator[Problem
                         f"so it does not cover the {what(r)}; {fix(r)}")
     # Dates and scope matter only once the release names the right people.
     named = named[~wrong]
+    named = named.assign(withdrawn=withdrawals(named, revoked))
     for rule, failed in fails(named["on"], named["signed_on"], named["expires_on"],
-                              named["revoked_on"], named["rule"]).items():
+                              named["revoked_on"], named["rule"], named["withdrawn"]).items():
         yield from emit(letters, _spread(df, failed), "release_id", rule,
                         lambda v, r, rule=rule: f"release {v} {why(rule, named.loc[r.name])}, "
                         f"so it does not cover the {what(r)}; {fix(r)}")
@@ -188,13 +192,14 @@ def consent(letters: Table, releases: Table, today: dt.date) -> Iterator[Problem
                     f"which the {what(r)} carries; {fix(r)}")
 
 
-def _suggestions(sent: pd.DataFrame, rel: pd.DataFrame) -> pd.Series:
+def _suggestions(sent: pd.DataFrame, rel: pd.DataFrame, revoked: pd.DataFrame) -> pd.Series:
     """By letter row, a release valid for it (same client and provider, valid on the day,
     scope enough), the latest signed: what to put in release_id."""
     pairs = sent.drop(columns="release_id").reset_index().merge(
         rel, on=["client_id", "provider_id"])
     ok = ~pd.concat(fails(pairs["on"], pairs["signed_on"], pairs["expires_on"],
-                          pairs["revoked_on"], pairs["rule"]), axis=1).any(axis=1)
+                          pairs["revoked_on"], pairs["rule"], withdrawals(pairs, revoked)),
+                    axis=1).any(axis=1)
     for scope in RELEASE_SCOPE:
         ok &= ~pairs[scope] | pairs[f"grants {scope}"]
     return (pairs[ok].sort_values(["signed_on", "release_id"])
