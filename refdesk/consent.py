@@ -228,6 +228,8 @@ class Consent:
                 self._why[int(row)] = (isinstance(release["fault"], str), (
                     f"release {_name(release, row)} "
                     f"{why(rule, release, releases.cell(row, 'signed_on'))}"))
+        #: By sheet row: releases whose own dates cannot be trusted, and why.
+        self.faults = {int(r): str(f) for r, f in faults["fault"].items() if isinstance(f, str)}
         grants = granted_scopes(df["scope"])
         self._grants = {int(r): {s for s in RELEASE_SCOPE if g[s]}
                         for r, g in grants.to_dict("index").items()}
@@ -240,6 +242,10 @@ class Consent:
         for row in ordered:
             key = (str(rows[row]["client_id"]), str(rows[row]["provider_id"]))
             self._pairs.setdefault(key, []).append(int(row))
+
+    def counts(self, row: int) -> bool:
+        """Whether the release on this sheet row allows anything on the day."""
+        return row in self._grants and row not in self._why
 
     def allow(self, client_id: str, provider_id: str, scope: Iterable[str]
               ) -> tuple[int | None, str]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from refdesk.book import Book
 from refdesk.config import Config
+from refdesk.consent import Consent
 from refdesk.merge.data import Data, _day, _rows, items, letter_date
 
 #: The kinds of action, in the order the list shows them.
@@ -22,6 +23,7 @@ KINDS = {
     "progress-report": "Progress report owed",
     "intro-packet": "Packet to send",
     "unscheduled": "Not yet scheduled",
+    "release-in-doubt": "Release date in doubt",
     "release-expiring": "Release expiring",
     "going-dormant": "Referrer going quiet",
 }
@@ -69,6 +71,11 @@ class Action:
         values["due"] = self.due.isoformat()
         values["what"] = KINDS[self.kind]
         return values
+
+    @classmethod
+    def record_fields(cls) -> list[str]:
+        """The keys of `record_dict`, in order: the CSV header, also when nothing is due."""
+        return [*cls.__dataclass_fields__, "what"]
 
 
 def _provider_label(data: Data, provider_id: str | None) -> str:
@@ -194,12 +201,23 @@ def unscheduled(data: Data, rules: Rules, on: dt.date) -> list[Action]:
 
 
 def releases_expiring(data: Data, rules: Rules, on: dt.date) -> list[Action]:
-    """Releases that end within the warning window, unless a later one covers the pair."""
+    """Releases whose dates cannot be trusted (nothing about the client goes to the provider
+    until they are fixed), and releases that end within the warning window, unless a later
+    one covers the pair. Which releases count is refdesk.consent's judgement, as in merge."""
     out = []
     horizon = _shift(on, rules.release_warning_days)
+    consent = data.consent if data.consent is not None and data.today == on else \
+        Consent(data.book["Releases"], on)
     for (cid, pid), rows in data.releases.items():
-        live = [r for r in rows if not (_day(r.get("revoked_on")) and _day(r["revoked_on"]) <= on)
-                and _day(r.get("signed_on")) and _day(r["signed_on"]) <= on]
+        for r in rows:
+            fault = consent.faults.get(r["_row"])
+            if fault:
+                out.append(Action("release-in-doubt", on, _client_label(data, cid),
+                                  f"release {r.get('release_id') or 'on row ' + str(r['_row'])} "
+                                  f"for {_provider_label(data, pid)}: {fault}",
+                                  "correct the date in the workbook; until then nothing about "
+                                  "the client goes to the provider", "", cid))
+        live = [r for r in rows if consent.counts(r["_row"])]
         if not live:
             continue
         ends = [_day(r.get("expires_on")) for r in live]

@@ -130,3 +130,23 @@ def test_the_sample_workbook(monkeypatch):
     assert len(json.loads(done.stdout)) == len(actions)
     table = run("--quiet", "todo", "--on", "2026-11-23")
     assert table.exit_code == 0 and "Thank-you owed" in table.stdout
+
+
+def test_a_release_whose_date_does_not_read_is_an_action_not_a_silence(tmp_path):
+    """An expires_on that reads `next spring` is not "never expires": the release counts for
+    nothing (as in merge) and todo asks for the date to be corrected."""
+    s = minimal_sheets()
+    s["Providers"] += [row("Providers", provider_id="P1", name="Ann Ames", stage="referring")]
+    s["Clients"] += [row("Clients", client_id="C1", first_name="Al", last_name="Lee")]
+    s["Releases"] = [headers("Releases"),
+                     row("Releases", release_id="RL1", client_id="C1", provider_id="P1",
+                         signed_on=D(2026, 1, 5), expires_on="next spring", scope="progress")]
+    book = ExcelSource(make_xlsx(tmp_path / "book.xlsx", s)).read()
+
+    class Config:
+        program: dict = {}
+
+    actions = [a for a in todo(book, Config(), ON)  # type: ignore[arg-type]
+               if a.kind.startswith("release")]
+    assert [(a.kind, a.due, a.record) for a in actions] == [("release-in-doubt", ON, "C1")]
+    assert "Releases!E2 (expires_on) reads 'next spring'" in actions[0].detail
