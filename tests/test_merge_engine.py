@@ -219,3 +219,8 @@ def test_a_tag_word_split_across_runs_still_renders(tmp_path: Path) -> None:
                                  "client": {"name": "Ann & Bo"}})
     text = parts["word/document.xml"].decode()
     assert "Dr. Ames" in text and "Ann &amp; Bo" in text and "{{" not in text
+
+
+def test_only_a_sandboxed_environment_renders(templates: Path) -> None:
+    with pytest.raises(TypeError, match="sandboxed"):
+        CompiledTemplate(templates / "order_tpl.docx", jinja2.Environment(autoescape=True))

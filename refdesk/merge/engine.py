@@ -30,6 +30,7 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.opc.oxml import parse_xml, serialize_part_xml
 from docxtpl import DocxTemplate
 from jinja2 import meta, nodes
+from jinja2.sandbox import SandboxedEnvironment
 
 from refdesk.errors import RefdeskError
 from refdesk.merge import sandbox
@@ -85,6 +86,9 @@ class CompiledTemplate:
         self.path = Path(path)
         self.name = self.path.name
         self.env = env or refdesk_environment()
+        if not isinstance(self.env, SandboxedEnvironment):  # templates are untrusted code
+            raise TypeError("a template renders only in a sandboxed environment; start from "
+                            "refdesk_environment()")
         try:
             self.raw = self.path.read_bytes()
             self.tpl = DocxTemplate(io.BytesIO(self.raw))
