@@ -248,3 +248,15 @@ def test_two_merges_at_once_write_no_row_twice(practice: Path) -> None:
     new = letters[(letters["job"] == "thank-you") & (letters["when"] >= "2026-11-23")]
     assert len(new) == 3 and new["record"].is_unique
     assert letters["letter_id"].is_unique
+
+
+@pytest.mark.parametrize("pattern", ["{date.__class__}", "{provider[0]}", "{provider!r}",
+                                     "{date:>999}", "{nosuch}", "{"])
+def test_a_file_pattern_reaches_no_python_object(practice: Path, pattern: str) -> None:
+    text = practice.read_text().replace('set = { "Referrals.thank_you_sent" = "today" }',
+                                        'set = { "Referrals.thank_you_sent" = "today" }\n'
+                                        f'file = "{pattern}"', 1)
+    practice.write_text(text)
+    done = run("merge", "thank-you", "--config", practice, "--today", "2026-11-23")
+    assert done.exit_code == 2 and "is not a pattern refdesk can fill" in done.stderr
+    assert _files(load_config(practice).output) == []

@@ -17,6 +17,7 @@ import contextlib
 import datetime as dt
 import os
 import shutil
+import string
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,8 +139,12 @@ def _file_name(job: Job, record: Record, data: Data) -> str:
               "provider_id": record.provider_id or "", "client_id": record.client_id or "",
               "provider": str(provider.get("name") or "")}
     try:
-        name = job.file.format(**values)
-    except (KeyError, IndexError, ValueError) as exc:
+        parts = list(string.Formatter().parse(job.file))
+        # Plain names only: `{date.__class__}` or `{provider[0]}` reach into Python objects.
+        if any(f is not None and (f not in values or spec or conv) for _, f, spec, conv in parts):
+            raise ValueError("only plain {name} fields")
+        name = "".join(text + (values[f] if f is not None else "") for text, f, _, _ in parts)
+    except ValueError as exc:
         raise MergeError(f"job {job.name}: file = {job.file!r} is not a pattern refdesk can "
                          f"fill ({exc}); use {{date}}, {{job}}, {{record}}, {{provider_id}}, "
                          "{client_id} or {provider}.") from None
@@ -312,10 +317,11 @@ def _merge(config: Config, job: Job, templates: list[CompiledTemplate], source: 
         result.documents.append(doc)
     emails = [d for d in result.documents if deliver and d.route == "email" and not
               email_allowed(job, d.record, data.providers.get(d.record.provider_id or ""))]
-    if emails and not dry_run:  # a message that cannot be written or sent: say so now
-        check_texts(job, emails[0].context)
-        if not drafts:
-            check_email_setup(config)
+    faxes = [d for d in result.documents if deliver and d.route == "fax"]
+    if (emails or faxes) and not dry_run:  # a text that cannot be written: say so now
+        check_texts(job, (emails or faxes)[0].context)  # the fax cover carries the subject
+    if emails and not dry_run and not drafts:
+        check_email_setup(config)
     # The Letters rows are dated on the day the run works as (--today), at the clock's time.
     clock = now or dt.datetime.now().replace(microsecond=0)
     stamp = clock if now is not None else dt.datetime.combine(today, clock.time())
