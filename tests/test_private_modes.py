@@ -118,8 +118,6 @@ def test_an_output_folder_made_with_its_parents(practice: Path, tmp_path: Path) 
     assert assert_private(out)
 
 
-@pytest.mark.xfail(strict=True, reason="merge/run.py _check_output must pass "
-                   "private_folder(folder, root=folder.parent) to tighten the chosen folder")
 @pytest.mark.parametrize("where", ["config", "--out"])
 def test_an_existing_wide_output_folder_is_tightened(practice: Path, tmp_path: Path,
                                                      where: str) -> None:

@@ -221,7 +221,7 @@ def _check_output(folder: Path, needed: int = 0) -> None:
     """Prove the documents' folder can take the batch before the first one is made: make it,
     write and remove a file there, and see that the disk has room."""
     try:
-        private_folder(folder)
+        private_folder(folder, root=folder.parent)  # the chosen folder too, not only the job's
     except OutputError as exc:
         raise OutputError(f"{exc.message} Use --out or [merge] output to choose another "
                           "folder. Nothing was made.") from None
