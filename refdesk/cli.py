@@ -16,7 +16,7 @@ from refdesk import __version__
 from refdesk.config import DEFAULT_CONFIG, Config, load_config
 from refdesk.errors import RefdeskError
 from refdesk.excel import ExcelSource
-from refdesk.output import emit_records, print_table
+from refdesk.output import emit_records, print_table, record_fields
 from refdesk.source import Source
 from refdesk.summary import summarize
 
@@ -196,7 +196,10 @@ def check(ctx: click.Context, config_path: Path | None, workbook: Path | None,
         write_annotated(source.path, problems, annotate)
         progress(ctx, f"Wrote {annotate}: each problem cell highlighted, with a Problems sheet.")
     if as_json or as_csv:
-        emit_records([p.record() for p in problems], as_json=as_json)
+        from refdesk.check.problem import Problem
+
+        emit_records([p.record() for p in problems], as_json=as_json,
+                     fields=record_fields(Problem))
         click.echo(summary_line(problems), err=True)
     else:
         print_problems(problems)
@@ -334,7 +337,10 @@ def todo(ctx: click.Context, config_path: Path | None, workbook: Path | None,
     progress(ctx, f"Reading {source} ...")
     actions = plan(source.read(), config, day)
     if as_json or as_csv:
-        emit_records([a.record_dict() for a in actions], as_json=as_json)
+        from refdesk.todo import Action
+
+        emit_records([a.record_dict() for a in actions], as_json=as_json,
+                     fields=Action.record_fields())
         return
     if not actions:
         click.echo(f"Nothing to do on {day:%Y-%m-%d}.")

@@ -12,9 +12,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import openpyxl
+from openpyxl.cell.cell import Cell
 from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.hyperlink import Hyperlink
+from openpyxl.worksheet.worksheet import Worksheet
 
 from refdesk.check.problem import Problem, Severity
 from refdesk.errors import RefdeskError
@@ -41,37 +43,62 @@ def annotate(source: Path, problems: Sequence[Problem], out: Path) -> Path:
     wb = openpyxl.load_workbook(source, keep_vba=keep_vba)
     by_cell: dict[tuple[str, str], list[Problem]] = defaultdict(list)
     for p in problems:
-        if "!" in p.cell:
-            by_cell[(p.sheet, p.cell.split("!", 1)[1])].append(p)
+        if "!" in p.cell and p.sheet in wb.sheetnames:  # config.toml's: listed, not marked
+            by_cell[(p.sheet, _anchor(wb[p.sheet], p.cell.split("!", 1)[1]))].append(p)
     for (sheet, ref), found in by_cell.items():
-        if sheet not in wb.sheetnames:  # config.toml's problems: listed, not marked
-            continue
         cell = wb[sheet][ref]
         worst = Severity.ERROR if any(p.severity is Severity.ERROR for p in found) else (
             Severity.WARNING)
         cell.fill = FILLS[worst]
-        text = "\n".join(f"{p.severity.value}: {p.message}" for p in found)
-        cell.comment = Comment(text, "refdesk check", width=320, height=120)
+        cell.comment = Comment(_comment(ref, found), "refdesk check", width=320, height=120)
     _problems_sheet(wb, problems)
     write_file(out, wb.save)  # the copy holds client records: the owner's only
     return out
+
+
+def _anchor(ws: Worksheet, ref: str) -> str:
+    """The cell that holds a comment and a fill for `ref`: itself, or the first cell of the
+    merged range it lies in (the others of a merged range can hold neither)."""
+    for merged in ws.merged_cells.ranges:
+        if ref in merged:
+            return merged.start_cell.coordinate
+    return ref
+
+
+def _comment(ref: str, found: Sequence[Problem]) -> str:
+    """The comment's text; a problem of another cell of a merged range names its cell."""
+    return "\n".join(f"{p.severity.value}: " + (f"{p.cell.split('!', 1)[1]}: "
+                                                  if p.cell.split("!", 1)[1] != ref else "")
+                     + p.message for p in found)
+
+
+def _text(ws: Worksheet, row: int, column: int, value: object) -> Cell:
+    """Write `value` into a cell as a value, never as a formula: text that starts with "="
+    (or reads like an error code, "#N/A") stays the text it is."""
+    cell = ws.cell(row=row, column=column, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"
+    return cell
 
 
 def _problems_sheet(wb: openpyxl.Workbook, problems: Sequence[Problem]) -> None:
     if PROBLEMS_SHEET in wb.sheetnames:
         del wb[PROBLEMS_SHEET]
     ws = wb.create_sheet(PROBLEMS_SHEET, 0)
-    ws.append(["cell", "severity", "column", "value", "rule", "problem and fix"])
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for p in problems:
-        ws.append([p.cell, p.severity.value, p.column, p.value, p.rule, p.message])
-        if p.sheet in wb.sheetnames:
-            link = ws.cell(row=ws.max_row, column=1)
+    for c, title in enumerate(("cell", "severity", "column", "value", "rule",
+                               "problem and fix"), start=1):
+        _text(ws, 1, c, title).font = Font(bold=True)
+    for r, p in enumerate(problems, start=2):
+        for c, value in enumerate((p.cell, p.severity.value, p.column, p.value, p.rule,
+                                   p.message), start=1):
+            _text(ws, r, c, value)
+        if p.sheet in wb.sheetnames and "!" in p.cell:
+            link = ws.cell(row=r, column=1)
             ref = p.cell.split("!", 1)[1]
-            link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{p.sheet}'!{ref}")
+            sheet = p.sheet.replace("'", "''")
+            link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{sheet}'!{ref}")
             link.font = Font(color="0563C1", underline="single")
-        ws.cell(row=ws.max_row, column=2).fill = FILLS[p.severity]
+        ws.cell(row=r, column=2).fill = FILLS[p.severity]
     ws.freeze_panes = "A2"
     for letter, width in zip("ABCDEF", (16, 9, 18, 20, 18, 100), strict=True):
         ws.column_dimensions[letter].width = width

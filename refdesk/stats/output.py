@@ -5,13 +5,11 @@ never onto the practice's own workbook."""
 from __future__ import annotations
 
 import contextlib
-import csv
 import io
 import json
 import os
 import zipfile
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -19,6 +17,7 @@ from rich.text import Text
 
 from refdesk.errors import OutputError
 from refdesk.fileio import private_folder, write_file
+from refdesk.output import write_csv
 from refdesk.schema import SHEETS
 from refdesk.stats.model import Stats, StatTable, cell_text
 
@@ -111,23 +110,12 @@ def stats_json(stats: Stats) -> str:
 
 def table_csv(table: StatTable) -> str:
     """One table as CSV: a header of column keys, its rows, its total last. Text that a
-    spreadsheet would run as a formula is written with a leading apostrophe."""
+    spreadsheet would run as a formula is written with a leading apostrophe (`write_csv`)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([c.key for c in table.columns])
-    for row in [*table.rows, *([table.total] if table.total is not None else [])]:
-        writer.writerow([_csv_value(row.get(c.key)) for c in table.columns])
+    rows = [*table.rows, *([table.total] if table.total is not None else [])]
+    write_csv(buffer, [c.key for c in table.columns],
+              ([row.get(c.key) for c in table.columns] for row in rows))
     return buffer.getvalue()
-
-
-def _csv_value(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
 
 
 def write_csv_folder(stats: Stats, folder: Path, *, private: bool) -> list[Path]:
