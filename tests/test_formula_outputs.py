@@ -257,3 +257,20 @@ def test_export_and_init_write_text_as_text(tmp_path: Path) -> None:
     _assert_no_formulas(path)
     names = [c.value for c in openpyxl.load_workbook(path)["Providers"]["B"][1:]]
     assert names[:2] == ["=cmd|'/c calc'!A0", '=HYPERLINK("http://x","click")']
+
+
+def test_annotate_takes_control_characters(tmp_path: Path) -> None:
+    """A control character in a cell (stored escaped, as other programs write it) is shown
+    as U+FFFD in the Problems sheet instead of failing the copy."""
+    from refdesk.newbook import write_workbook
+
+    path = write_workbook(tmp_path / "ctrl.xlsx", {"Providers": [
+        {"provider_id": "P1", "name": "Dana Whitfield", "stage": "prospect",
+         "phone": "=1\x03"}]})
+    out = tmp_path / "review.xlsx"
+    done = run("-q", "check", "-w", path, "--annotate", out, "--csv")
+    assert done.exit_code == 1 and "unexpected" not in done.stderr, done.stderr
+    _assert_safe_csv(done.stdout, "check --csv")
+    _assert_no_formulas(out)
+    values = [c.value for c in openpyxl.load_workbook(out)["Problems"]["D"]]
+    assert "=1\ufffd" in values

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import openpyxl
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.hyperlink import Hyperlink
@@ -50,7 +50,8 @@ def annotate(source: Path, problems: Sequence[Problem], out: Path) -> Path:
         worst = Severity.ERROR if any(p.severity is Severity.ERROR for p in found) else (
             Severity.WARNING)
         cell.fill = FILLS[worst]
-        cell.comment = Comment(_comment(ref, found), "refdesk check", width=320, height=120)
+        cell.comment = Comment(str(_storable(_comment(ref, found))), "refdesk check",
+                               width=320, height=120)
     _problems_sheet(wb, problems)
     write_file(out, wb.save)  # the copy holds client records: the owner's only
     return out
@@ -75,10 +76,16 @@ def _comment(ref: str, found: Sequence[Problem]) -> str:
 def _text(ws: Worksheet, row: int, column: int, value: object) -> Cell:
     """Write `value` into a cell as a value, never as a formula: text that starts with "="
     (or reads like an error code, "#N/A") stays the text it is."""
-    cell = ws.cell(row=row, column=column, value=value)
+    cell = ws.cell(row=row, column=column, value=_storable(value))
     if isinstance(value, str):
         cell.data_type = "s"
     return cell
+
+
+def _storable(value: object) -> object:
+    """Text a worksheet can hold: a control character (which a cell of another program's
+    workbook can carry, escaped) becomes U+FFFD instead of failing the whole copy."""
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value) if isinstance(value, str) else value
 
 
 def _problems_sheet(wb: openpyxl.Workbook, problems: Sequence[Problem]) -> None:
