@@ -562,7 +562,7 @@ def patch_workbook(path: Path | str, changes: Iterable[Change], *,
     taken for the write unless this process holds it already; another process holding it is
     waited for up to `wait` seconds. Raises WriteError, WorkbookBusyError or SourceError."""
     path = Path(path)
-    check_workbook_file(path)
+    check_workbook_file(path, writing=True)
     path = path.resolve()
     if path.suffix.lower() not in WRITABLE_SUFFIXES:
         raise WriteError(f"{path.name}: refdesk writes .xlsx and .xlsm workbooks only. Nothing "

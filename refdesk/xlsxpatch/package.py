@@ -227,9 +227,21 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _SPREADSHEET_TYPES = ("spreadsheetml", "ms-excel")
 
 
-def check_workbook_file(path: Path) -> None:
+def check_workbook_file(path: Path, *, writing: bool = False) -> None:
     """Tell a missing, empty, encrypted, foreign or damaged file apart before parsing it, and
-    refuse package layouts refdesk's reader (calamine) cannot follow."""
+    refuse package layouts refdesk's reader (calamine) cannot follow.
+
+    Raises SourceError; with `writing`, WriteError ending "Nothing was written." instead, the
+    words every refusal of the writer ends with."""
+    try:
+        _check_file(path)
+    except SourceError as exc:
+        if not writing:
+            raise
+        raise WriteError(f"{exc.message} Nothing was written.") from None
+
+
+def _check_file(path: Path) -> None:
     if not path.exists():
         raise SourceError(f"{path}: no such file. Check the path, or create a workbook with "
                           "`refdesk init PATH`.")
@@ -288,6 +300,7 @@ def _check_layout(path: Path, zf: zipfile.ZipFile) -> None:
         raise SourceError(not_excel if "\\" not in target else
                           f"{path}: the workbook's package names its workbook part with "
                           f"backslashes ({target}), which refdesk cannot follow. {resave}")
+    _check_sheet_parts(path, zf, names, part, entry)
     if posixpath.basename(part).lower() != "workbook.xml":
         types = names.get("[content_types].xml")
         listed = zf.read(types).decode("utf-8", "replace").lower() if types else ""
@@ -299,6 +312,44 @@ def _check_layout(path: Path, zf: zipfile.ZipFile) -> None:
     if rels is not None and any("\\" in t for _, t in _internal_rels(path, zf, rels)):
         raise SourceError(f"{path}: the workbook names its sheets with backslashes ({rels}), "
                           f"which refdesk's reader cannot follow. {resave}")
+
+
+def _check_sheet_parts(path: Path, zf: zipfile.ZipFile, names: dict[str, str], part: str,
+                       entry: str) -> None:
+    """Every sheet the workbook part lists has its part in the file: a sheet whose part is
+    gone is a damaged file that no reader opens (calamine stops at the first one)."""
+    try:
+        root = ET.fromstring(zf.read(entry))
+    except ET.ParseError:
+        return  # the reader and the writer each report a damaged workbook part
+    sheets = [(el.get("name", "?"), el.get(f"{{{OFFICE_REL}}}id", ""))
+              for el in root.iterfind(f"{{{MAIN_NS}}}sheets/{{{MAIN_NS}}}sheet")]
+    if not sheets:
+        return
+    rels_name = rels_part(part)
+    rels_entry = names.get(rels_name.lower())
+    targets = {}
+    if rels_entry is not None:
+        try:
+            for rel in ET.fromstring(zf.read(rels_entry)):
+                if rel.get("TargetMode", "") != "External":
+                    targets[rel.get("Id", "")] = rel.get("Target", "")
+        except ET.ParseError:
+            raise SourceError(f"{path}: the workbook's package list {rels_entry} is damaged. "
+                              "Open it in Excel and save it as Excel Workbook (.xlsx).") from None
+    fix = ("Restore the workbook from a backup (e.g. .refdesk-backups/ beside it), or open it "
+           "in Excel, let Excel repair it and save it as Excel Workbook (.xlsx).")
+    for name, rid in sheets:
+        target = targets.get(rid)
+        if target is None:
+            where = rels_entry or rels_name
+            raise SourceError(f"{path}: the sheet {name} has no part in the file (its "
+                              f"relationship {rid or '(none)'} is missing from {where}); the "
+                              f"file is damaged. {fix}")
+        sheet_part = resolve_target(part, target)
+        if sheet_part.lower() not in names and unquote(sheet_part).lower() not in names:
+            raise SourceError(f"{path}: the part {sheet_part} holding the sheet {name} is "
+                              f"missing from the file; the file is damaged. {fix}")
 
 
 def _internal_rels(path: Path, zf: zipfile.ZipFile, entry: str) -> list[tuple[str, str]]:

@@ -191,6 +191,15 @@ class SheetXml:
                         raise WriteError(f"{self.label}: row {number} is not closed; the file "
                                          "is damaged. Nothing was written.")
                     end += len(end_tag)
+                if number < 1:
+                    # LibreOffice drops such a row when it re-saves the file: say so.
+                    raise WriteError(f"{self.label}: the sheet stores a row numbered {number}, "
+                                     "which Excel never writes (its rows start at 1), so the "
+                                     "program that made the file counted rows differently. "
+                                     "Open the workbook in Excel, save it as Excel Workbook "
+                                     "(.xlsx) and check that its first rows are all there "
+                                     "(LibreOffice drops a row 0 when it saves). Nothing was "
+                                     "written.")
                 if number <= last:
                     raise WriteError(f"{self.label}: rows are stored out of order (row {number} "
                                      f"after row {last}); open and re-save the workbook in "
