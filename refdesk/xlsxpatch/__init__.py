@@ -381,8 +381,9 @@ class _Planner:
     def style_for(self, encoded: Encoded, base: int | None, where: str,
                   borrowed: bool = False) -> int | None:
         """The cell format for a value. A format borrowed from the row above keeps its number
-        format only for a value of the same kind (a number below a date stays a number)."""
-        if borrowed and encoded.kind in ("number", "text"):
+        format only for a value of the same kind (a number below a date stays a number); so
+        does the workbook's default format, which a cell without one shows."""
+        if (borrowed or base is None) and encoded.kind in ("number", "text"):
             return self.styles.for_value(base, encoded.kind)
         if encoded.kind not in ("date", "datetime"):
             return base
