@@ -24,7 +24,8 @@ from refdesk.xlsxpatch import (
     patch_workbook,
     plan_patch,
 )
-from refdesk.xlsxpatch.package import Package
+from refdesk.xlsxpatch.package import OLE_MAGIC, Package
+from refdesk.xlsxpatch.styles import Styles
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -55,8 +56,10 @@ def _rels(*items: tuple[str, str, str]) -> str:
 
 def write_book(path: Path, sheet: str, *, workbook: str = "xl/workbook.xml", sep: str = "/",
                sheet_target: str = "worksheets/sheet1.xml", root_target: str | None = None,
-               workbook_xml: str | None = None, table: str | None = None) -> Path:
-    """One sheet named Sheet1 (the XML given), a styles part, optionally a table."""
+               workbook_xml: str | None = None, table: str | None = None,
+               styles: str = STYLES, rels: str | None = None) -> Path:
+    """One sheet named Sheet1 (the XML given), a styles part (STYLES unless given),
+    optionally a table; `rels` replaces the workbook part's relationships."""
     folder, _, name = workbook.rpartition("/")
     base = folder + "/" if folder else ""
     book = workbook_xml or (f"<workbook xmlns='{MAIN}' xmlns:r='{REL}'><sheets>"
@@ -71,10 +74,10 @@ def write_book(path: Path, sheet: str, *, workbook: str = "xl/workbook.xml", sep
             f"<Override PartName='/{base}styles.xml' ContentType='{CT}.styles+xml'/></Types>"),
         "_rels/.rels": _rels(("rId1", "officeDocument", root_target or workbook)),
         workbook: book,
-        f"{base}_rels/{name}.rels": _rels(("rId1", "worksheet", sheet_target),
-                                          ("rId2", "styles", "styles.xml")),
+        f"{base}_rels/{name}.rels": rels or _rels(("rId1", "worksheet", sheet_target),
+                                                  ("rId2", "styles", "styles.xml")),
         f"{base}worksheets/sheet1.xml": sheet,
-        f"{base}styles.xml": STYLES,
+        f"{base}styles.xml": styles,
     }
     if table is not None:
         parts[f"{base}worksheets/_rels/sheet1.xml.rels"] = _rels(
@@ -282,11 +285,12 @@ def test_layouts_the_reader_cannot_open_are_refused_cleanly(tmp_path: Path,
     path = write_book(tmp_path / "book.xlsx", sheet_xml(ROWS), **options)
     with pytest.raises(Exception):  # noqa: B017 - the premise: fastexcel fails on these
         _text_grid(path)
-    before = path.read_bytes()
-    with pytest.raises(SourceError) as err:
-        patch_workbook(path, [SetCell("Sheet1", "B2", "x")])
-    assert words in err.value.message and "save it as Excel Workbook" in err.value.message
-    assert path.read_bytes() == before
+    with pytest.raises(SourceError) as err:  # the reader's refusal ...
+        check_workbook_file(path)
+    assert words in err.value.message
+    _refused(path, SetCell("Sheet1", "B2", "x"), words)  # ... is the writer's too
+    assert "save it as Excel Workbook" in _refused(path, SetCell("Sheet1", "B2", "x"),
+                                                   words).message
     # The package itself is still understood: the parts are found through relationships.
     pkg = Package(path)
     try:
@@ -375,7 +379,130 @@ def test_ids_that_only_look_alike_stay_apart(tmp_path: Path) -> None:
     assert "deleted or renamed" in err.message
 
 
-# -- 6. no import circle ------------------------------------------------------------------------
+# -- 6. number formats a workbook redefines ---------------------------------------------------
+#: numFmts redefines built-in ids, as ClosedXML's test workbook does: 0 (General) shows a date,
+#: 14 (a date) shows `0.00`, 49 (`@`) shows a date. Each id means what its code there says.
+REDEFINED = STYLES.replace(
+    "<numFmts count='2'>", "<numFmts count='5'><numFmt numFmtId='0' formatCode='dd\\.mm\\.yyyy'/>"
+    "<numFmt numFmtId='14' formatCode='0.00'/><numFmt numFmtId='49' formatCode='yyyy-mm-dd'/>")
+
+
+def _cell_styles(path: Path) -> dict[str, str | None]:
+    sheet = ET.fromstring(_part(path, "xl/worksheets/sheet1.xml"))
+    return {c.get("r"): c.get("s") for c in sheet.iter(f"{{{MAIN}}}c")}
+
+
+def test_a_redefined_format_id_is_judged_by_its_code(tmp_path: Path) -> None:
+    header = "".join(f"<c r='{c}1' {_inline(c.lower())}</c>" for c in "ABCD")
+    # A2 has no format (so shows format 0, a date here), B2 `0.00` (id 14), C2 a date (id 49)
+    rows = (f"<row r='1'>{header}</row><row r='2'><c r='A2'><v>46000</v></c>"
+            "<c r='B2' s='1'><v>1.5</v></c><c r='C2' s='2'><v>46001</v></c></row>")
+    path = write_book(tmp_path / "book.xlsx", sheet_xml(rows), styles=REDEFINED)
+    patch_workbook(path, [AppendRows("Sheet1", [[42, dt.date(2026, 1, 2), 7, 5],
+                                                [None, None, dt.date(2026, 1, 3)]])])
+    assert _grid(path)[2:] == [[42.0, dt.date(2026, 1, 2), 7.0, 5.0],
+                               ["", "", dt.date(2026, 1, 3), ""]]
+    styles = ET.fromstring(_part(path, "xl/styles.xml"))
+    formats = styles.find(f"{{{MAIN}}}numFmts")
+    codes = {int(f.get("numFmtId")): f.get("formatCode") for f in formats}
+    assert formats.get("count") == str(len(formats)) and codes[166] == "General"
+    xfs = list(styles.find(f"{{{MAIN}}}cellXfs"))
+    shown = {ref: xfs[int(s or 0)].get("numFmtId") for ref, s in _cell_styles(path).items()}
+    # numbers get the new General (id 0 is a date here); the date reuses the workbook's own
+    # yyyy-mm-dd (id 14 is `0.00` here); a date below a date keeps its format
+    assert (shown["A3"], shown["B3"], shown["C3"], shown["D3"]) == ("166", "165", "166", "166")
+    assert _cell_styles(path)["C4"] == "2"
+
+
+#: Hancom writes an xf in mc:AlternateContent: a Choice using its own `hs:` namespace, declared
+#: on the Choice only, and a plain Fallback. Cell format 1 is that block; 2 follows it.
+MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
+HS = "http://schemas.haansoft.com/office/spreadsheet/8.0"
+HANCOM_XF = (f"<mc:AlternateContent xmlns:mc='{MC}'><mc:Choice xmlns:hs='{HS}' Requires='hs'>"
+             "<xf numFmtId='0' fontId='1' fillId='0' borderId='0' xfId='0' hs:applyExtension='1'>"
+             "<alignment horizontal='center'/><hs:parashape hs:condense='0'/></xf></mc:Choice>"
+             "<mc:Fallback><xf numFmtId='0' fontId='1' fillId='0' borderId='0' xfId='0'>"
+             "<alignment horizontal='center'/></xf></mc:Fallback></mc:AlternateContent>")
+HANCOM = (STYLES.split("<cellXfs ")[0] + "<cellXfs count='3'><xf numFmtId='0' fontId='0' "
+          f"fillId='0' borderId='0' xfId='0'/>{HANCOM_XF}<xf numFmtId='0' fontId='0' fillId='0' "
+          "borderId='1' xfId='0'/></cellXfs></styleSheet>")
+
+
+def test_formats_inside_alternate_content_are_copied_from_the_fallback(tmp_path: Path) -> None:
+    rows = (f"<row r='1'><c r='A1' {_inline('a')}</c><c r='B1' {_inline('b')}</c></row>"
+            "<row r='2'><c r='A2' s='1'><v>5</v></c><c r='B2' s='2'><v>6</v></c></row>")
+    path = write_book(tmp_path / "book.xlsx", sheet_xml(rows), styles=HANCOM)
+    patch_workbook(path, [AppendRows("Sheet1", [[dt.date(2026, 1, 2), dt.date(2026, 1, 3)]])])
+    raw = _part(path, "xl/styles.xml")
+    cell_xfs = ET.fromstring(raw).find(f"{{{MAIN}}}cellXfs")  # parses: no unbound prefix
+    assert b"hs:" not in raw[raw.rindex(b"</mc:AlternateContent>"):], "no Choice copied"
+    # Excel and LibreOffice count the block once: the index written names a date copy of
+    # the fallback (font 1 kept) ...
+    children = list(cell_xfs)
+    a3, b3 = (int(s) for s in (_cell_styles(path)["A3"], _cell_styles(path)["B3"]))
+    assert children[a3].tag == children[b3].tag == f"{{{MAIN}}}xf"
+    assert (children[a3].get("numFmtId"), children[a3].get("fontId")) == ("14", "1")
+    assert (children[b3].get("numFmtId"), children[b3].get("borderId")) == ("14", "1")
+    assert cell_xfs.get("count") == str(len(children))
+    # ... and so does calamine, which counts the Choice and the Fallback apart
+    assert _grid(path)[2] == [dt.date(2026, 1, 2), dt.date(2026, 1, 3)]
+
+
+def test_a_format_found_only_in_a_choice_carries_its_namespace() -> None:
+    only_choice = HANCOM.replace(HANCOM_XF, HANCOM_XF.split("<mc:Fallback>")[0]
+                                 + "</mc:AlternateContent>")
+    styles = Styles(only_choice.encode())
+    new = styles.date_style(1, with_time=False)
+    root = ET.fromstring(styles.patched())
+    added = list(root.find(f"{{{MAIN}}}cellXfs"))[new]
+    assert added.get("numFmtId") == "14" and added.get(f"{{{HS}}}applyExtension") == "1"
+
+
+# -- 7. files no reader opens, refused before anything is written -----------------------------
+def test_a_sheet_whose_part_is_missing_is_refused_naming_it(tmp_path: Path) -> None:
+    book = (f"<workbook xmlns='{MAIN}' xmlns:r='{REL}'><sheets><sheet name='Sheet1' "
+            "sheetId='1' r:id='rId7'/></sheets></workbook>")
+    cases = {
+        "no relationship": ({"workbook_xml": book}, "the sheet Sheet1 has no part in the file "
+                            "(its relationship rId7 is missing from xl/_rels/workbook.xml.rels)"),
+        "no part": ({"rels": _rels(("rId1", "worksheet", "worksheets/gone.xml"))},
+                    "the part xl/worksheets/gone.xml holding the sheet Sheet1 is missing"),
+    }
+    for name, (options, words) in cases.items():
+        path = write_book(tmp_path / f"{name}.xlsx", sheet_xml(ROWS), **options)
+        with pytest.raises(Exception):  # noqa: B017 - the premise: fastexcel fails on these
+            _text_grid(path)
+        with pytest.raises(SourceError) as err:
+            check_workbook_file(path)
+        assert words in err.value.message
+        refused = _refused(path, SetCell("Sheet1", "B2", "x"), words)
+        assert "Restore the workbook from a backup" in refused.message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["no part.xlsx", "no relationship.xlsx"]
+
+
+def test_an_encrypted_or_missing_file_is_a_write_error_for_the_writer(tmp_path: Path) -> None:
+    path = tmp_path / "book.xlsx"
+    path.write_bytes(OLE_MAGIC + b"\0" * 512)  # how Excel stores a password-protected .xlsx
+    with pytest.raises(SourceError, match="password-protected"):
+        check_workbook_file(path)
+    _refused(path, SetCell("Sheet1", "A1", "x"), "password-protected (encrypted)")
+    assert list(tmp_path.iterdir()) == [path], "no backup, no temporary file"
+    with pytest.raises(WriteError) as err:
+        patch_workbook(tmp_path / "nope.xlsx", [SetCell("Sheet1", "A1", "x")])
+    assert "no such file" in err.value.message
+    assert err.value.message.endswith("Nothing was written.")
+
+
+def test_rows_numbered_from_0_are_refused_saying_so(tmp_path: Path) -> None:
+    rows = (f"<row r='0'><c r='A0' {_inline('id')}</c></row>"
+            "<row r='1'><c r='A1'><v>1</v></c></row>")
+    path = write_book(tmp_path / "book.xlsx", sheet_xml(rows))
+    err = _refused(path, AppendRows("Sheet1", [[2]]), "Sheet1: the sheet stores a row numbered "
+                   "0, which Excel never writes (its rows start at 1)")
+    assert "out of order" not in err.message and "Excel Workbook (.xlsx)" in err.message
+
+
+# -- 8. no import circle ------------------------------------------------------------------------
 def test_the_writer_imports_without_the_reader() -> None:
     import subprocess
     import sys
