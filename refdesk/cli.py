@@ -469,13 +469,20 @@ def stats(ctx: click.Context, config_path: Path | None, workbook: Path | None,
               "cover sheet for fax; an email with the PDF attached for email.")
 @click.option("--drafts", is_flag=True, help="With --deliver: write the emails as .eml drafts "
               "for your mail program instead of sending them.")
+@click.option("--mark-sent", "mark_sent", multiple=True, metavar="LETTER_ID",
+              help="A letter an interrupted run left in status sending did go out (you saw it "
+              "in your sent mail): record it as emailed. Repeat for several.")
+@click.option("--retry", multiple=True, metavar="LETTER_ID",
+              help="A letter an interrupted run left in status sending did not go out: record "
+              "it as failed, so that this run (with --deliver) makes and sends it again.")
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]),
               help="Work as if today were this day (YYYY-MM-DD).")
 @click.pass_context
 def merge(ctx: click.Context, job: str | None, config_path: Path | None,
           workbook: Path | None, sheet: str | None, out: Path | None, combine: bool, dry_run: bool,
           preview: int | None, force: bool, pdf: bool, labels: bool, envelopes: bool,
-          deliver: bool, drafts: bool, today: dt.datetime | None) -> None:
+          deliver: bool, drafts: bool, mark_sent: tuple[str, ...], retry: tuple[str, ...],
+          today: dt.datetime | None) -> None:
     """Mail-merge a job's documents from the workbook; log them in Letters.
 
     Jobs are declared in config.toml ([jobs.NAME]); without JOB, lists them. A document
@@ -493,6 +500,12 @@ def merge(ctx: click.Context, job: str | None, config_path: Path | None,
       refdesk merge intro-packet --pdf --labels --envelopes   ready to post
       refdesk merge thank-you --deliver          by mail, fax or email, as each asked
       refdesk merge thank-you --deliver --drafts    emails as drafts to send yourself
+      refdesk merge thank-you --deliver --retry L012   after an interrupted run
+
+    With --deliver, the Letters rows say "sending" before the first email leaves and get
+    their status after. A run that was interrupted leaves such rows; the next run records
+    what its journal knows and never sends them again on its own: the ones it cannot tell
+    about are listed, for you to settle with --mark-sent or --retry.
     """
     from refdesk.merge.jobs import load_jobs
     from refdesk.merge.report import print_jobs, print_result
@@ -513,7 +526,7 @@ def merge(ctx: click.Context, job: str | None, config_path: Path | None,
         result = run_merge(config, job, source, today=day, out=out, combine_all=combine,
                            dry_run=dry_run, preview=preview, force=force, pdf=pdf,
                            labels=labels, envelopes=envelopes, deliver=deliver,
-                           drafts=drafts,
+                           drafts=drafts, mark_sent=mark_sent, retry=retry,
                            progress=bar.update if bar else None)
     finally:
         if bar:
