@@ -109,12 +109,40 @@ def init_sheet(source: GoogleSource, *, rows: dict[str, int] | None = None,
                                       list(sheet.column_names))
         result.created.append(sheet.name)
     if requests:
-        source._call("the creation of the tabs", lambda: source.http.batch_update(
-            source.key, {"requests": requests}))
+        wanted = {name: source.tabs[name].sheet_id for name in result.created}
+        source._call("the creation of the tabs", _idempotent(source, requests, wanted))
         source._call("the writing of the headers", lambda: source.http.values_batch_update(
             source.key, {"valueInputOption": "RAW", "data": headers}))
         result.requests += 2
     return result
+
+
+def _idempotent(source: GoogleSource, requests: list[dict[str, Any]],
+                wanted: dict[str, int]) -> Any:
+    """The tab-creating request, safe to repeat: when an attempt whose answer was lost did
+    create the tabs, the retry is refused ("A sheet with id ... already exists"); then the tabs
+    are looked up, and if every one is there with its id, the first attempt is the answer."""
+    attempts = 0
+
+    def create() -> Any:
+        from gspread.exceptions import APIError
+
+        nonlocal attempts
+        attempts += 1
+        try:
+            return source.http.batch_update(source.key, {"requests": requests})
+        except APIError as exc:
+            if attempts == 1 or "already exists" not in str(exc):
+                raise
+            found = source.http.fetch_sheet_metadata(source.key,
+                                                     params={"includeGridData": "false"})
+            ids = {s["properties"]["title"]: s["properties"]["sheetId"]
+                   for s in found.get("sheets", [])}
+            if all(ids.get(name) == sheet_id for name, sheet_id in wanted.items()):
+                return found
+            raise
+
+    return create
 
 
 def _records(table: Table) -> Iterator[tuple[int, dict[str, Any]]]:

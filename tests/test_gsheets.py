@@ -26,7 +26,10 @@ from tests import sheets_server as fake
 from tests.conftest import ROOT, run
 
 SAMPLE = ROOT / "workbooks" / "referrals.xlsx"
-FAST = Retry(max_wait=10.0, base=0.01, cap=0.05, timeout=2.0)
+#: Short waits between attempts; a timeout long enough that a busy test machine never makes a
+#: request time out by itself (the timeout faults use IMPATIENT, with a delay longer than it).
+FAST = Retry(max_wait=120.0, base=0.01, cap=0.05, timeout=30.0)
+IMPATIENT = Retry(max_wait=120.0, base=0.01, cap=0.05, timeout=3.0)
 
 
 # -- the few places that know the loopback server's API ----------------------------------------
@@ -264,7 +267,7 @@ CALLS = [("read", "spreadsheets.get"), ("read", "spreadsheets.values.batchGet"),
 @pytest.mark.parametrize("call", range(len(CALLS)))
 def test_faults_are_retried(server, fault, call):
     key = new_sheet(server, _practice(5), row_count=1)  # the write grows Letters
-    src = source(server, key)
+    src = source(server, key, IMPATIENT if fault == "timeout" else FAST)
     phase, endpoint = CALLS[call]
     if phase == "read":
         _inject(server, fault, endpoint)
@@ -310,7 +313,7 @@ def _inject(server, fault, match, count=1):
     if fault in ("429", "500", "503"):
         server.fail_next(status=int(fault), count=count, match=match)
     elif fault == "timeout":
-        server.delay_next(seconds=FAST.timeout + 1, count=count, match=match)
+        server.delay_next(seconds=IMPATIENT.timeout + 1, count=count, match=match)
     else:
         server.drop_next(count=count, match=match)
 
@@ -367,6 +370,18 @@ def test_init_sets_up_the_tabs_in_three_requests(server):
     assert received["type"] == "DATE"
     again = init_sheet(source(server, key))
     assert again.created == [] and len(again.existing) == len(SHEETS_BY_NAME)
+
+
+def test_init_whose_answer_is_lost_finishes_on_the_retry(server):
+    """The tab-creating request lands but its answer never comes: the retry is refused as
+    "already exists", the tabs are looked up, and init goes on to write the headers."""
+    key = new_sheet(server)
+    server.delay_next(seconds=IMPATIENT.timeout + 1, match="spreadsheets.batchUpdate",
+                      then_apply=True)
+    done = init_sheet(source(server, key, IMPATIENT))
+    assert sorted(done.created) == sorted(SHEETS_BY_NAME)
+    for name in SHEETS_BY_NAME:
+        assert values(server, key, name)[0] == list(SHEETS_BY_NAME[name].column_names)
 
 
 def test_a_service_account_key_gives_a_client(tmp_path, monkeypatch):
