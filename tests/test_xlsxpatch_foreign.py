@@ -24,6 +24,7 @@ from refdesk.xlsxpatch import (
     patch_workbook,
     plan_patch,
 )
+from refdesk.xlsxpatch import styles as styles_module
 from refdesk.xlsxpatch.package import OLE_MAGIC, Package
 from refdesk.xlsxpatch.styles import Styles
 
@@ -456,6 +457,18 @@ def test_a_format_found_only_in_a_choice_carries_its_namespace() -> None:
     root = ET.fromstring(styles.patched())
     added = list(root.find(f"{{{MAIN}}}cellXfs"))[new]
     assert added.get("numFmtId") == "14" and added.get(f"{{{HS}}}applyExtension") == "1"
+
+
+def test_a_format_that_would_not_parse_where_it_lands_is_refused(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    only_choice = HANCOM.replace(HANCOM_XF, HANCOM_XF.split("<mc:Fallback>")[0]
+                                 + "</mc:AlternateContent>")
+    monkeypatch.setattr(styles_module, "_carry_namespaces", lambda xf, context, declared: xf)
+    styles = Styles(only_choice.encode())
+    styles.date_style(1, with_time=False)
+    with pytest.raises(WriteError, match="unbound prefix") as err:
+        styles.patched()
+    assert err.value.message.endswith("Nothing was written.")
 
 
 # -- 7. files no reader opens, refused before anything is written -----------------------------

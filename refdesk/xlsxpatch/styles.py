@@ -282,8 +282,15 @@ class Styles:
                + b"".join(self._added) + data[self._xfs_end:])
         if self._added_formats:  # numFmts comes before cellXfs: its offsets hold
             out = self._with_formats(out)
+        # What was added, inside the tags it lands in, must parse: every prefix bound. Only
+        # that is parsed, for a styles part can be megabytes of formats refdesk left alone.
+        root = self._root.group() if self._root else b"<styleSheet>"
+        fmts = self._numfmts.group(1) if self._numfmts else self.p
+        added = (root + b"<%snumFmts>" % fmts + b"".join(self._added_formats)
+                 + b"</%snumFmts>" % fmts + tag + b"".join(self._added)
+                 + b"</%scellXfs></%sstyleSheet>" % (start.group(1), self.p))
         try:
-            ET.fromstring(out)
+            ET.fromstring(added)
         except ET.ParseError as exc:
             raise WriteError(f"the workbook's styles part cannot be extended to format the new "
                              f"cells ({exc}); open and re-save the workbook in Excel. Nothing "
