@@ -44,9 +44,17 @@ from refdesk.xlsxpatch import AppendRows, Change, SetCell, patch_workbook, plan_
 from refdesk.xlsxpatch.package import REL_TABLE, Package, check_workbook_file
 from refdesk.xlsxpatch.table import Table
 from refdesk.xlsxpatch.xmltext import cell_ref, split_ref
-from tests.conftest import CORPUS, need
+from tests.conftest import CORPUS
 
 FOREIGN = Path(os.environ.get("REFDESK_FOREIGN_XLSX") or CORPUS / "xlsx-foreign")
+
+
+def _need_the_set() -> None:
+    """Workbooks taken from other projects are kept beside the shared corpus, never in this
+    repository, so a checkout whose ../shared predates the set has none: that skips, with the
+    reason, even in CI (the 62 workbooks of ../shared/corpus/xlsx are required there)."""
+    if not NAMES:
+        pytest.skip(f"the foreign workbook set is not at {FOREIGN} (set REFDESK_FOREIGN_XLSX)")
 TEXT = 'refdesk ✓ <b>&amp; "quoted" =1+1'
 ROW = ["refdesk row", 42, dt.date(2026, 11, 23)]
 M = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -307,7 +315,7 @@ def _check_written(case: Case) -> None:
 
 @pytest.mark.parametrize("name", NAMES or ["(none)"])
 def test_each_workbook_is_written_or_refused_untouched(name: str, tmp_path: Path) -> None:
-    need(bool(NAMES), f"the foreign workbook set is not at {FOREIGN}")
+    _need_the_set()
     case = _prepare(name, tmp_path / "book")
     if case.refusal:
         message = _check_refused(case)
@@ -333,7 +341,7 @@ def test_each_workbook_is_written_or_refused_untouched(name: str, tmp_path: Path
 
 
 def test_the_index_matches_the_files() -> None:
-    need(bool(NAMES), f"the foreign workbook set is not at {FOREIGN}")
+    _need_the_set()
     assert len(NAMES) >= 100 and len(set(NAMES)) == len(NAMES)
     assert len({Path(n).stem.lower() for n in NAMES}) == len(NAMES), "LibreOffice names by stem"
     for row in INDEX:
@@ -344,7 +352,7 @@ def test_the_index_matches_the_files() -> None:
 
 
 def test_libreoffice_reads_every_written_workbook(soffice: str, tmp_path: Path) -> None:
-    need(bool(NAMES), f"the foreign workbook set is not at {FOREIGN}")
+    _need_the_set()
     written = []
     for i, name in enumerate(n for n in NAMES if n not in LIBREOFFICE_CANNOT_OPEN):
         case = _prepare(name, tmp_path / "in" / str(i))
