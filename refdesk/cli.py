@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -579,10 +579,30 @@ def undo(ctx: click.Context, config_path: Path | None, workbook: Path | None,
                                  default=False, err=True):
                 click.echo("Nothing was changed.", err=True)
                 return
+        base = _config.path.parent if _config is not None and _config.path else Path.cwd()
+        files = _logged_files(source, last.entry.appended.get("Letters") or (), base)
         done = restore(last)
     kept = f" The version undone is kept as {done.backup.parent.name}/{done.backup.name}; run " \
         "`refdesk undo` again to put it back." if done.backup else ""
     click.echo(f"Restored {source.path.name} as it was before {last.entry.title}.{kept}")
+    if files:  # documents on disk whose Letters rows are gone: say so, never leave them silent
+        click.echo(f"The {len(files)} document(s) that write logged are still on disk and no "
+                   "longer in Letters: " + "; ".join(files[:10]) + ("; ..." if len(files) > 10
+                                                                 else "") +
+                   ". Delete them, or run the job again to make and log new ones.", err=True)
+
+
+def _logged_files(source: Any, rows: Sequence[int], base: Path) -> list[str]:
+    """The files the Letters rows `rows` (first and last row) name, as the workbook holds them
+    now: what an undo of their write leaves on disk unlogged."""
+    if len(rows) != 2:
+        return []
+    letters = source.read().tables.get("Letters")
+    if letters is None:
+        return []
+    df = letters.df
+    chosen = df[(df.index >= rows[0]) & (df.index <= rows[1])]["file"].dropna()
+    return [name for name in dict.fromkeys(str(v) for v in chosen) if (base / name).exists()]
 
 
 def _at_terminal() -> bool:

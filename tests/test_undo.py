@@ -185,3 +185,24 @@ def test_undo_refuses_a_workbook_saved_after_it_was_shown(written) -> None:
         undo(last)
     assert path.read_bytes() == after
     assert len(backups_of(path)) == 1
+
+
+def test_undoing_a_merge_names_the_documents_left_unlogged(tmp_path: Path) -> None:
+    """The documents a merge made stay on disk when its Letters rows are undone: undo says so,
+    naming them, so that no document is left unlogged without the user being told."""
+    shutil.copytree(ROOT / "templates", tmp_path / "templates")
+    (tmp_path / "workbooks").mkdir()
+    shutil.copyfile(ROOT / "workbooks" / "referrals.xlsx",
+                    tmp_path / "workbooks" / "referrals.xlsx")
+    shutil.copyfile(ROOT / "config.toml", tmp_path / "config.toml")
+    config = tmp_path / "config.toml"
+    made = run("--quiet", "merge", "thank-you", "--config", config, "--today", "2026-11-23")
+    assert made.exit_code == 0, made.stderr
+    letters = sorted((tmp_path / "letters" / "thank-you").glob("*.docx"))
+    assert len(letters) == 3
+    done = run("undo", "--config", config, "--yes")
+    assert done.exit_code == 0, done.stderr
+    assert "3 document(s) that write logged are still on disk and no longer in Letters" \
+        in done.stderr
+    for path in letters:
+        assert f"letters/thank-you/{path.name}" in done.stderr
