@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from refdesk import characters
 from refdesk.errors import ConfigError
 from refdesk.schema import SHEETS_BY_NAME
 
@@ -322,6 +323,44 @@ def _value_problem(base: Path, key: str, value: Any, spec: Key) -> str:
     return ""
 
 
+#: Texts that go into an email's header line as they are: a line break cannot.
+ONE_LINE = {("practice", "name")}
+
+
+def _character_problem(value: Any, one_line: bool = False) -> str:
+    """A text (or list of texts) holding a character no document can hold (an escape such
+    as \\u0001), or a line break where there can be none: which, and the fix; "" when there
+    is none."""
+    if one_line and isinstance(value, str) and characters.line_breaks(value).count("\n"):
+        return "holds a line break; it goes on one line (the emails' From line carries it)."
+    for text in [value] if isinstance(value, str) else value if isinstance(value, list) else []:
+        found = characters.first_forbidden(text) if isinstance(text, str) else None
+        if found:
+            return (f"holds {characters.what(found[1])} at character {found[0]}, which no "
+                    "document can hold; delete it (write \\n for a line break).")
+    return ""
+
+
+#: What TOML allows nowhere in the file, not even in a comment (tab, LF and CR aside).
+_TYPED_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
+def _raw_character(path: Path, text: str) -> None:
+    """A control character typed into the file itself (TOML allows none but tab): the line,
+    the key on it and the character, instead of the TOML parser's error."""
+    # split on line feeds only: str.splitlines would break lines at the very characters
+    for number, line in enumerate(text.split("\n"), start=1):
+        found = _TYPED_CONTROL.search(line)
+        if found is None:
+            continue
+        key = re.match(r'^\s*"?([A-Za-z0-9_\-]+)"?\s*=', line)
+        named = f" ({key.group(1)})" if key else ""
+        raise ConfigError(f"{path.name} line {number}{named}: holds "
+                          f"{characters.what(found.group())} at column {found.start() + 1}, "
+                          "which config.toml cannot hold; delete it (it is invisible: retype "
+                          "the line).")
+
+
 def _path_problem(full: Path, key: str, value: str, spec: Key) -> str:
     example = f"e.g. {key} = \"{spec.default}\"" if spec.default else "or remove the line"
     try:
@@ -373,10 +412,14 @@ def _check_section(path: Path, text: str, name: str, values: Any,
             raise ConfigError(
                 f"{where}: {name}.{key} is {value!r}; use one of: {', '.join(spec.choices)}."
             )
-        problem = _value_problem(path.parent, key, value, spec)
+        problem = (_character_problem(value, one_line=(name, key) in ONE_LINE)
+                   or _value_problem(path.parent, key, value, spec))
         if problem:
             raise ConfigError(f"{where}: {name}.{key} {problem}")
-        out[key] = tuple(value) if spec.type is list else value
+        if isinstance(value, str):  # a vertical tab or form feed is a line break, as in cells
+            value = characters.line_breaks(value)
+        out[key] = tuple(characters.line_breaks(v) for v in value) if spec.type is list \
+            else value
     for key, spec in declared.items():
         value = out.get(key)
         if spec.required and (not value or isinstance(value, str) and not value.strip()):
@@ -408,6 +451,7 @@ def load_config(path: Path | str) -> Config:
         line = raw[:exc.start].count(b"\n") + 1
         raise ConfigError(f"{path.name} line {line}: not UTF-8 text; save the file again as "
                           "UTF-8 (in Notepad: Save As, Encoding UTF-8).") from None
+    _raw_character(path, text)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -12,13 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 import pandas as pd
 
+from refdesk import characters
 from refdesk.book import Book
 from refdesk.config import Practice
 from refdesk.consent import Consent
@@ -39,12 +40,12 @@ CPT = {
     "97010": "Hot or cold packs",
     "97026": "Infrared therapy",
 }
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 # -- friendly values ---------------------------------------------------------------------
 def clean(value: Any) -> Any:
-    """A cell as Python: None for empty, a date for a date, text without control codes."""
+    """A cell as Python: None for empty, a date for a date, text trimmed with its line breaks
+    as line feeds."""
     if value is None or value is pd.NaT:
         return None
     try:
@@ -55,7 +56,9 @@ def clean(value: Any) -> Any:
     if isinstance(value, pd.Timestamp):
         return value.date() if value == value.normalize() else value.to_pydatetime()
     if isinstance(value, str):
-        value = _CONTROL.sub("", value).strip()
+        # Line breaks as other programs write them become "\n" (a line break in a letter);
+        # other control characters stay, for `context` to refuse naming the cell.
+        value = characters.trim(characters.line_breaks(value))
         return value or None
     if hasattr(value, "item"):  # numpy numbers
         return value.item()
@@ -360,7 +363,17 @@ def testimonials_context(data: Data, limit: int = 2) -> list[dict[str, str]]:
 
 
 def context(data: Data, job: Job, record: Record, practice: Practice) -> dict[str, Any]:
-    """Everything a template of this job may use for this record."""
+    """Everything a template of this job may use for this record. A value holding a
+    character no document can hold (refdesk.characters) stops the job, naming its cell,
+    before anything is made."""
+    ctx = _context(data, job, record, practice)
+    for path, value in characters.strings(ctx):
+        if characters.FORBIDDEN.search(value):
+            raise characters.CharacterError(_refusal(data, job, record, practice, path))
+    return ctx
+
+
+def _context(data: Data, job: Job, record: Record, practice: Practice) -> dict[str, Any]:
     ctx: dict[str, Any] = {"practice": practice_context(practice),
                            "today": letter_date(data.today)}
     provider = data.providers.get(record.provider_id or "")
@@ -407,6 +420,68 @@ def context(data: Data, job: Job, record: Record, practice: Practice) -> dict[st
     elif job.each == "client-months":
         ctx.update(_bill(data, record))
     return ctx
+
+
+def _rows_behind(data: Data, record: Record) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every row a record's data may come from, as (sheet, row): its own rows first."""
+    seen: set[int] = set()
+    visits = [v for vs in (*data.visits_by_referral.values(), *data.visits_by_client.values())
+              for v in vs]
+    groups: list[tuple[str, Iterable[dict[str, Any]]]] = [
+        ("Clients" if record.sheet == "Visits" else record.sheet, [record.fields]),
+        ("Providers", [data.providers.get(record.provider_id or "") or {}]),
+        ("Clients", [data.clients.get(record.client_id or "") or {}]),
+        ("Providers", data.providers.values()), ("Clients", data.clients.values()),
+        ("Referrals", data.referrals), ("Visits", visits), ("Sent", data.sent),
+        ("Testimonials", data.testimonials)]
+    for sheet, rows in groups:
+        for row in rows:
+            if row and id(row) not in seen:
+                seen.add(id(row))
+                yield sheet, row
+
+
+def _at(ctx: Any, path: str) -> Any:
+    for part in path.split("."):
+        if isinstance(ctx, list) and part.isdigit() and int(part) < len(ctx):
+            ctx = ctx[int(part)]
+        elif isinstance(ctx, dict) and part in ctx:
+            ctx = ctx[part]
+        else:
+            return None
+    return ctx
+
+
+def _refusal(data: Data, job: Job, record: Record, practice: Practice, path: str) -> str:
+    """Where the character at `path` of a record's data comes from, and the fix. The cell is
+    found by taking the character out of each suspect cell in turn and building the data
+    again: the cell whose cleaning clears `path` is the one."""
+    fix = ("Delete the character in the cell (it is invisible: retyping the text around it "
+           "does it), then run the job again. Nothing was made.")
+    for sheet, row in _rows_behind(data, record):
+        for column, value in list(row.items()):
+            found = characters.first_forbidden(value) if isinstance(value, str) else None
+            if found is None or column.startswith("_") or "_row" not in row:
+                continue
+            row[column] = characters.FORBIDDEN.sub("", value)
+            try:
+                again = _at(_context(data, job, record, practice), path)
+            finally:
+                row[column] = value
+            if not (isinstance(again, str) and characters.FORBIDDEN.search(again)):
+                place = data.book[sheet].cell(row["_row"], column)
+                return (f"job {job.name}: {place} ({column}) holds "
+                        f"{characters.what(found[1])} at character {found[0]}, which no "
+                        f"document can hold. {fix}")
+    value = _at(_context(data, job, record, practice), path)
+    found = characters.first_forbidden(value) if isinstance(value, str) else None
+    char = characters.what(found[1]) if found else "a character"
+    if path.startswith("practice."):
+        return (f"job {job.name}: config.toml [practice] {path.split('.')[1]} holds {char}, "
+                "which no document can hold. Delete it there, then run the job again. "
+                "Nothing was made.")
+    return (f"job {job.name}: {path} of record {record.key} holds {char}, which no document "
+            f"can hold. {fix}")
 
 
 def _one_year_on(day: dt.date) -> dt.date:
