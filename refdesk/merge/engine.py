@@ -29,11 +29,15 @@ import jinja2
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.opc.oxml import parse_xml, serialize_part_xml
 from docxtpl import DocxTemplate
+from docxtpl.subdoc import Subdoc
 from jinja2 import meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from refdesk.errors import RefdeskError
-from refdesk.merge import sandbox
+from refdesk.merge import package, sandbox
+from refdesk.merge.package import Picture
+
+__all__ = ["CompiledTemplate", "Picture", "TemplateError", "refdesk_environment"]
 
 FOOTNOTES_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml"
 _TAGS = re.compile(r"<[^>]+>")
@@ -100,10 +104,15 @@ class CompiledTemplate:
             raise TemplateError(f"{self.path}: not a Word document (.docx) refdesk can open "
                                 f"({type(exc).__name__}: {exc}). Save it from Word as .docx.")\
                 from None
+        #: A letter made for Word's own mail merge (MERGEFIELDs, no tags) renders its own way.
+        self.word_merge = _word_merge(self.name, self.raw)
+        if self.word_merge is not None:
+            return
         with zipfile.ZipFile(io.BytesIO(self.raw)) as zf:
             self.entries = [((info.filename, info.date_time, info.compress_type,
                               info.external_attr), zf.read(info)) for info in zf.infolist()]
         self._base_zip: bytes | None = None
+        self._entry_names = {info[0] for info, _data in self.entries}
         docx = self.tpl.docx
         self.document_part = docx.part.partname.lstrip("/")
         skeleton = copy.deepcopy(docx.element)
@@ -125,6 +134,18 @@ class CompiledTemplate:
                 blob = part.blob.decode("utf-8") if isinstance(part.blob, bytes) else part.blob
                 self.parts.append(self._compile(part.partname.lstrip("/"), "the footnotes",
                                                 blob, "raw"))
+        # pictures, links and properties: what a letter adds to the package besides its text
+        self.package = package.PackageFacts(docx, {i[0]: d for i, d in self.entries},
+                                            [p.name for p in self.parts])
+        self.tpl.current_rendering_part = package.CURRENT_PART  # InlineImage(engine.tpl, ...)
+        self._properties = package.Properties(docx)
+        property_env = self.env.overlay(autoescape=False, finalize=None)  # escaped once, as XML
+        self._property_templates = [(key, label, self._compile_text(property_env, text, label))
+                                    for key, text, label in self._properties.texts()]
+        rendered = {p.name for p in self.parts} | {p.name for p in self._properties.parts}
+        # what a letter may write anew: its parts, their relationships and the content types
+        self._per_letter = rendered | {package.rels_name(p.name) for p in self.parts} | {
+            package.CONTENT_TYPES}
 
     # -- preparing ---------------------------------------------------------------------------
     def _compile(self, name: str, label: str, xml: str, kind: str) -> _Part:
@@ -150,9 +171,60 @@ class CompiledTemplate:
                                 "while you edited).") from None
         return _Part(name, label, source, template, kind=kind)
 
+    def _compile_text(self, env: jinja2.Environment, text: str, label: str) -> jinja2.Template:
+        """A document property's text, checked as the parts are."""
+        try:
+            tree = env.parse(text)
+            refused = sandbox.refusal(tree)
+            if refused:
+                raise TemplateError(f"{self.name}, {label}: "
+                                    f"{sandbox.refusal_message(refused[1])}.")
+            return env.from_string(tree)
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(f"{self.name}, {label}: {exc.message}. Fix the tag in the "
+                                "document's properties (Word: File, Info, Properties).") from None
+
+    # -- what docxtpl's callers ask a template for -----------------------------------------
+    #: docxtpl's InlineImage(tpl, ...) places its picture in the part being rendered
+    current_rendering_part = package.CURRENT_PART
+
+    def build_url_id(self, url: str) -> str:
+        """The relationship id for a link to `url`, as docxtpl's `build_url_id`: use it as
+        `RichText().add(text, url_id=...)`; the link works in the body, headers and footers."""
+        return self.package.url_id(url)
+
+    def new_subdoc(self, docpath: Any = None) -> None:
+        """Sub-documents are not supported: refused, naming the template."""
+        raise TemplateError(self._unsupported("sub-documents (new_subdoc)"))
+
+    def replace_media(self, *args: Any, **kwargs: Any) -> None:
+        raise TemplateError(self._unsupported("replacing pictures (replace_media)"))
+
+    def replace_pic(self, *args: Any, **kwargs: Any) -> None:
+        raise TemplateError(self._unsupported("replacing pictures (replace_pic)"))
+
+    def replace_embedded(self, *args: Any, **kwargs: Any) -> None:
+        raise TemplateError(self._unsupported("replacing embedded documents (replace_embedded)"))
+
+    def replace_zipname(self, *args: Any, **kwargs: Any) -> None:
+        raise TemplateError(self._unsupported("replacing embedded files (replace_zipname)"))
+
+    def _unsupported(self, feature: str) -> str:
+        return (f"{self.name}: {feature} is not supported by refdesk's merge. Put the text in "
+                "the template, and pictures as fields holding a picture (README, Mail merge: "
+                "images, links, properties).")
+
+    def bind(self, fields: Mapping[str, str], available: Mapping[str, Any],
+             job: str = "NAME") -> list[str]:
+        """A Word mail-merge letter's fields matched to a job's data (its `fields` table, then
+        by name): one line for each field that matches none. Nothing to do for tags."""
+        return [] if self.word_merge is None else self.word_merge.bind(fields, available, job)
+
     # -- what the template asks for ----------------------------------------------------------
     def variables(self) -> set[str]:
         """Top-level names the template reads (docxtpl's undeclared variables)."""
+        if self.word_merge is not None:
+            return {p.split(".")[0] for p in self.word_merge.paths()}
         found: set[str] = set()
         for part in self.parts:
             found |= meta.find_undeclared_variables(self.env.parse(part.source))
@@ -162,6 +234,8 @@ class CompiledTemplate:
         """Dotted paths the template reads from its top-level names: `provider.name`,
         `practice.conditions`; loop variables are left out (their items are checked when
         rendering)."""
+        if self.word_merge is not None:
+            return self.word_merge.paths()
         found: set[str] = set()
         for part in self.parts:
             tree = self.env.parse(part.source)
@@ -174,13 +248,20 @@ class CompiledTemplate:
         return {p for p in found if not any(o.startswith(p + ".") for o in found)}
 
     # -- rendering ---------------------------------------------------------------------------
-    def _render_part(self, part: _Part, context: Mapping[str, Any]) -> str:
+    def _render_part(self, part: _Part, context: Mapping[str, Any],
+                     letter: package.Rendering | None = None) -> str:
+        letter = letter or package.Rendering(self.package)
         try:
-            xml = part.template.render(context)
+            with package.rendering_part(letter, part.name):  # where pictures go
+                xml = part.template.render(context)
         except jinja2.UndefinedError as exc:
             lineno = sandbox.template_lineno(sys.exc_info()[2])
             raise TemplateError(f"{self.name}, {_where(part.label, lineno, part.source)}: "
                                 f"{exc.message}.") from None
+        except RefdeskError as exc:  # a picture that cannot be placed
+            lineno = sandbox.template_lineno(sys.exc_info()[2])
+            raise TemplateError(f"{self.name}, {_where(part.label, lineno, part.source)}: "
+                                f"{exc.message.rstrip('.')}.") from None
         except Exception as exc:  # the sandbox's refusals, 1/0, ...: one line, never data
             lineno = getattr(exc, "lineno", None) or sandbox.template_lineno(sys.exc_info()[2])
             raise TemplateError(f"{self.name}, {_where(part.label, lineno, part.source)}: "
@@ -190,13 +271,25 @@ class CompiledTemplate:
         xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", xml)
         xml = (xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%")
                .replace("%_}", "%}"))
+        unknown = letter.part(part.name).settle(xml)  # adds the links' relationships
+        if unknown:
+            raise TemplateError(f"{self.name}, {part.label}: a link or picture made for "
+                                f"another template (relationship {unknown}). Make links with "
+                                "this template's build_url_id and pictures with Picture.")
         return self.tpl.resolve_listing(xml)
 
     def render_parts(self, context: Mapping[str, Any]) -> dict[str, bytes]:
-        """The new bytes of every part that carries tags."""
+        """The new bytes of every part that carries tags, and of the document's properties."""
+        return self._render_letter(context)[0]
+
+    def _render_letter(self, context: Mapping[str, Any]
+                       ) -> tuple[dict[str, bytes], package.Rendering]:
+        """The rendered parts and properties, and the pictures and links they added."""
+        _refuse_subdocs(self.name, context)
+        letter = package.Rendering(self.package)
         out: dict[str, bytes] = {}
         for part in self.parts:
-            xml = self._render_part(part, context)
+            xml = self._render_part(part, context, letter)
             if part.kind == "body":
                 tree = self.tpl.fix_tables(xml)
                 self.tpl.docx_ids_index = 1000
@@ -208,16 +301,34 @@ class CompiledTemplate:
                 out[part.name] = serialize_part_xml(parse_xml(xml.encode(part.encoding)))
             else:
                 out[part.name] = xml.encode("utf-8")
-        return out
+        out.update(self._render_properties(context))
+        return out, letter
+
+    def _render_properties(self, context: Mapping[str, Any]) -> dict[str, bytes]:
+        rendered: dict[tuple[str, int], str] = {}
+        for key, label, template in self._property_templates:
+            try:
+                rendered[key] = template.render(context)
+            except jinja2.UndefinedError as exc:
+                raise TemplateError(f"{self.name}, {label}: {exc.message}.") from None
+            except Exception as exc:  # as for the parts: one line, never data
+                fix = "fix the tag in the document's properties"
+                raise TemplateError(f"{self.name}, {label}: "
+                                    f"{sandbox.runtime_message(exc, fix)}.") from None
+        try:
+            return self._properties.write(rendered)
+        except ValueError:  # lxml refuses control characters
+            raise TemplateError(f"{self.name}, the document properties: a value holds a "
+                                "control character a Word document cannot carry; remove it "
+                                "from the data.") from None
 
     def _base(self) -> bytes:
         """A zip of every part that never changes, compressed once for all documents."""
         if self._base_zip is None:
-            rendered = {p.name for p in self.parts}
             buffer = io.BytesIO()
             with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
                 for (name, date_time, compress_type, attr), data in self.entries:
-                    if name in rendered:
+                    if name in self._per_letter:
                         continue
                     info = zipfile.ZipInfo(name, date_time)
                     info.compress_type, info.external_attr = compress_type, attr
@@ -227,15 +338,38 @@ class CompiledTemplate:
 
     def render(self, context: Mapping[str, Any]) -> bytes:
         """A whole .docx: the rendered parts added to the parts that never change."""
-        rendered = self.render_parts(context)
+        if self.word_merge is not None:
+            return self.word_merge.render(context)
+        rendered, letter = self._render_letter(context)
+        rendered.update(letter.entries())  # relationships, content types, pictures
         buffer = io.BytesIO(self._base())
         with zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED) as out:
-            for (name, date_time, compress_type, attr), _data in self.entries:
-                if name in rendered:
+            for (name, date_time, compress_type, attr), data in self.entries:
+                if name in self._per_letter:
                     info = zipfile.ZipInfo(name, date_time)
                     info.compress_type, info.external_attr = compress_type, attr
-                    out.writestr(info, rendered[name])
+                    out.writestr(info, rendered.pop(name, data))
+            # new parts (pictures, a part's first relationships), dated as the template's
+            date_time = self.entries[0][0][1]
+            for name, data in rendered.items():
+                if name not in self._entry_names:
+                    info = zipfile.ZipInfo(name, date_time)
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    out.writestr(info, data)
         return buffer.getvalue()
+
+
+def _refuse_subdocs(name: str, context: Mapping[str, Any]) -> None:
+    """docxtpl's sub-documents add parts a compiled template cannot carry: refused by name
+    (looked for in the context and one level into its lists and mappings)."""
+    for value in context.values():
+        inner = value.values() if isinstance(value, Mapping) else \
+            value if isinstance(value, list | tuple) else ()
+        if isinstance(value, Subdoc) or any(isinstance(v, Subdoc) for v in inner):
+            raise TemplateError(f"{name}: sub-documents (new_subdoc) are not supported by "
+                                "refdesk's merge. Put the text in the template, and pictures "
+                                "as fields holding a picture (README, Mail merge: images, "
+                                "links, properties).")
 
 
 def _dotted(node: nodes.Node) -> str | None:
@@ -252,6 +386,13 @@ def _dotted(node: nodes.Node) -> str | None:
         return None
     parts.append(node.name)
     return ".".join(reversed(parts))
+
+
+def _word_merge(name: str, raw: bytes) -> Any:
+    """The Word mail-merge letter `raw` is, or None for a template with tags."""
+    from refdesk.merge import mergefield  # it uses TemplateError, defined here
+
+    return mergefield.WordMerge(name, raw) if mergefield.has_merge_fields(raw) else None
 
 
 def compile_templates(paths: Iterable[Path]) -> list[CompiledTemplate]:
