@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from refdesk.config import Config
@@ -74,6 +74,12 @@ class Job:
     email_subject: str = ""
     email_body: str = ""
     email_client_info: bool = False
+    #: A Word mail-merge letter's MERGEFIELD names -> the data they print ("client.first_name").
+    fields: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def field_map(self) -> dict[str, str]:
+        return dict(self.fields)
 
     @property
     def sheet(self) -> str:
@@ -158,12 +164,36 @@ def parse_job(config: Config, name: str, raw: dict[str, Any]) -> Job:
             raise _fail(config, name, f"templates: {template!r} is not a .docx file.")
     if raw.get("again_after_days", 0) < 0:
         raise _fail(config, name, "again_after_days must be 0 or more.")
-    return Job(name, raw["title"], templates, each, raw.get("to") or "provider",
-               tuple(conditions), tuple(raw.get("scope") or ()),
-               raw.get("file") or "{date} {job} {record}.docx", tuple(writes),
-               raw.get("contact") or "", int(raw.get("again_after_days") or 0),
-               raw.get("email_subject") or "", raw.get("email_body") or "",
-               bool(raw.get("email_client_info")))
+    job = Job(name, raw["title"], templates, each, raw.get("to") or "provider",
+              tuple(conditions), tuple(raw.get("scope") or ()),
+              raw.get("file") or "{date} {job} {record}.docx", tuple(writes),
+              raw.get("contact") or "", int(raw.get("again_after_days") or 0),
+              raw.get("email_subject") or "", raw.get("email_body") or "",
+              bool(raw.get("email_client_info")))
+    fields = raw.get("fields") or {}
+    if fields:
+        job = replace(job, fields=_merge_fields(config, job, fields))
+    return job
+
+
+def _merge_fields(config: Config, job: Job, fields: dict[str, Any]
+                  ) -> tuple[tuple[str, str], ...]:
+    """The job's `fields` table, each target checked against the data the job's documents
+    receive: a path to text such as "client.first_name"."""
+    from refdesk.merge.data import shape  # data.py reads this module's Job
+    from refdesk.merge.mergefield import text_paths
+
+    paths = text_paths(shape(job, config.practice))
+    checked = []
+    for name, target in fields.items():
+        if not isinstance(target, str) or target not in paths:
+            close = difflib.get_close_matches(str(target), paths, n=1)
+            hint = (f" Did you mean {close[0]!r}?" if close else
+                    f" A job for {job.each} offers: {', '.join(paths)}.")
+            raise _fail(config, job.name, f"fields: {name} = {target!r} is not text the job's "
+                        f"data has.{hint}")
+        checked.append((str(name), target))
+    return tuple(checked)
 
 
 def load_jobs(config: Config) -> dict[str, Job]:

@@ -1,0 +1,798 @@
+"""Word's own mail-merge letters, used as they are: «FirstName» fields (MERGEFIELD) filled from
+a job's data.
+
+A letter made for Word's Mailings tab holds fields, not Jinja tags: `w:fldSimple`, or the
+complex form (`w:fldChar` begin, `w:instrText`, separate, the shown result, end) whose code
+Word may split across runs and nest (`{ IF { MERGEFIELD Gender } = "F" "Dear Ms." "Dear Mr." }`).
+refdesk reads every such field once, in the body, headers, footers, footnotes and endnotes,
+and puts a placeholder run where each merge field stood; each letter is then the parts' fixed
+XML joined with the fields' values, in the formatting of the field's result. The letter comes
+out as a plain document: no merge fields, no mail-merge settings, no link to a data source.
+
+A field refdesk cannot honour (NEXT, ASK, FILLIN, SET, ...) stops the job before anything is
+made, naming the field and the paragraph; fields that do not merge (PAGE, DATE, HYPERLINK,
+TOC, ...) stay fields.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import io
+import re
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+
+from refdesk.merge import wordformat
+from refdesk.merge.engine import TemplateError
+
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_P, _R, _RPR, _T = f"{{{W}}}p", f"{{{W}}}r", f"{{{W}}}rPr", f"{{{W}}}t"
+_FLDCHAR, _INSTR, _SIMPLE = f"{{{W}}}fldChar", f"{{{W}}}instrText", f"{{{W}}}fldSimple"
+_DEL, _BOOKMARKS = f"{{{W}}}del", (f"{{{W}}}bookmarkStart", f"{{{W}}}bookmarkEnd")
+_TYPE, _INSTR_ATTR = f"{{{W}}}fldCharType", f"{{{W}}}instr"
+_SLOT = re.compile(rb"<\?refdesk-slot (\d+)\?>")
+_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+#: Content types of the parts that may hold fields, and how messages call them.
+PART_KINDS = {"document.main+xml": "the body", "template.main+xml": "the body",
+              "document.macroEnabled.main+xml": "the body", "header+xml": "header",
+              "footer+xml": "footer", "footnotes+xml": "the footnotes",
+              "endnotes+xml": "the endnotes"}
+#: Fields that do not take part in a merge: they stay fields in the letter.
+KEPT = frozenset("""PAGE NUMPAGES SECTIONPAGES SECTION DATE TIME CREATEDATE SAVEDATE PRINTDATE
+    EDITTIME HYPERLINK TOC TOA TC XE INDEX RD PAGEREF REF NOTEREF STYLEREF SEQ FILENAME
+    FILESIZE AUTHOR TITLE SUBJECT KEYWORDS COMMENTS LASTSAVEDBY TEMPLATE DOCPROPERTY INFO
+    NUMWORDS NUMCHARS REVNUM SYMBOL EQ ADVANCE FORMTEXT FORMCHECKBOX FORMDROPDOWN
+    BIBLIOGRAPHY CITATION LISTNUM AUTONUM AUTONUMLGL AUTONUMOUT BARCODE DISPLAYBARCODE
+    USERNAME USERINITIALS USERADDRESS GOTOBUTTON MACROBUTTON PRIVATE QUOTE
+    INCLUDEPICTURE SHAPE""".split())
+MERGING = frozenset({"MERGEFIELD", "IF"})
+#: Why a field Word's merge knows cannot be honoured, and what to do instead.
+REFUSED = {
+    "NEXT": "moves on to the next record inside one document; refdesk makes one document per "
+            "record. Remove it (choose the records with the job's where in config.toml)",
+    "NEXTIF": "moves on to the next record inside one document; refdesk makes one document "
+              "per record. Remove it (choose the records with the job's where)",
+    "SKIPIF": "skips records while merging. Remove it and choose the records with the job's "
+              "where in config.toml",
+    "MERGEREC": "prints the record's number in Word's merge. Remove it",
+    "MERGESEQ": "prints the record's number in Word's merge. Remove it",
+    "DATABASE": "inserts a table from a database. Remove it",
+    "ASK": "asks a question while merging, which refdesk cannot do. Replace it with text or a "
+           "MERGEFIELD",
+    "FILLIN": "asks a question while merging, which refdesk cannot do. Replace it with text "
+              "or a MERGEFIELD",
+    "SET": "sets a bookmark while merging. Replace it and the REF fields that use it with "
+           "text or a MERGEFIELD",
+    "ADDRESSBLOCK": "is Word's address block. Insert the MERGEFIELDs it stands for instead "
+                    "(or retype it as text and fields)",
+    "GREETINGLINE": "is Word's greeting line. Write the greeting with MERGEFIELDs instead, "
+                    "e.g. Dear «FirstName»,",
+}
+
+
+def norm(name: str) -> str:
+    """A field name as it is looked up: case, spaces, underscores and dashes do not count."""
+    return re.sub(r"[\s_\-]+", "", name).lower()
+
+
+# -- the instruction of a field, in tokens --------------------------------------------------
+@dataclass
+class Token:
+    """One word or "quoted text" of a field code; nested fields stay in it as Nodes."""
+
+    parts: list[Any] = field(default_factory=list)  # str or Node
+    quoted: bool = False
+
+    def text(self) -> str:
+        """The token's own text, its nested fields left out."""
+        return "".join(p for p in self.parts if isinstance(p, str))
+
+    def plain(self) -> bool:
+        return all(isinstance(p, str) for p in self.parts)
+
+    def value(self, ctx: Mapping[str, Any]) -> str:
+        return "".join(p if isinstance(p, str) else p.value(ctx) for p in self.parts)
+
+
+def tokenize(pieces: list[Any]) -> list[Token]:
+    """The words, operators and quoted texts of a field code whose pieces are text and
+    nested fields (already compiled)."""
+    tokens: list[Token] = []
+    current: Token | None = None
+    for piece in pieces:
+        if not isinstance(piece, str):
+            if current is None:
+                current = Token()
+                tokens.append(current)
+            current.parts.append(piece)
+            continue
+        i = 0
+        while i < len(piece):
+            c = piece[i]
+            if current is not None and current.quoted:
+                if c == "\\" and piece[i + 1:i + 2] in ('"', "\\"):
+                    current.parts.append(piece[i + 1])
+                    i += 2
+                    continue
+                if c == '"':
+                    current = None
+                else:
+                    current.parts.append(c)
+                i += 1
+                continue
+            if c.isspace():
+                current = None
+            elif c == '"':
+                current = Token(quoted=True)
+                tokens.append(current)
+            elif c in "<>=" and not (current is not None and current.text().startswith("\\")):
+                op = next(o for o in wordformat.OPERATORS if piece.startswith(o, i))
+                tokens.append(Token([op]))
+                current = None
+                i += len(op)
+                continue
+            else:
+                if current is None:
+                    current = Token()
+                    tokens.append(current)
+                current.parts.append(c)
+            i += 1
+    return [_joined(t) for t in tokens]
+
+
+def _joined(token: Token) -> Token:
+    """Adjacent characters made into one string, for speed when rendering."""
+    parts: list[Any] = []
+    for p in token.parts:
+        if isinstance(p, str) and parts and isinstance(parts[-1], str):
+            parts[-1] += p
+        else:
+            parts.append(p)
+    return Token(parts, token.quoted)
+
+
+# -- compiled fields -------------------------------------------------------------------------
+@dataclass
+class Switches:
+    cases: list[str] = field(default_factory=list)
+    date: Token | None = None
+    number: Token | None = None
+    before: Token | None = None
+    after: Token | None = None
+
+    def apply(self, text: str, ctx: Mapping[str, Any]) -> str:
+        if self.date is not None and text:
+            text = wordformat.date_picture(text, self.date.value(ctx))
+        if self.number is not None and text:
+            text = wordformat.number_picture(text, self.number.value(ctx))
+        for how in self.cases:
+            text = wordformat.case(text, how)
+        if text and self.before is not None:
+            text = self.before.value(ctx) + text
+        if text and self.after is not None:
+            text = text + self.after.value(ctx)
+        return text
+
+
+class Node:
+    """A compiled merging field: its value for one record's data."""
+
+    def value(self, ctx: Mapping[str, Any]) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+@dataclass
+class MergeField(Node):
+    name: str
+    switches: Switches
+    where: str  # "the body, paragraph 3 ('Dear «FirstName»,')"
+    path: str = ""  # the data it prints, once bound: "client.first_name"
+
+    def value(self, ctx: Mapping[str, Any]) -> str:
+        node: Any = ctx
+        for key in self.path.split("."):
+            if not isinstance(node, Mapping) or key not in node:
+                raise TemplateError(f"{self.where}: MERGEFIELD {self.name} ({self.path}) has "
+                                    "no value for this record; check the job's fields table.")
+            node = node[key]
+        return self.switches.apply(_text(node), ctx)
+
+
+@dataclass
+class _Opaque(Node):
+    """A field that does not merge, met inside another field's code."""
+
+    kind: str
+    where: str
+
+
+@dataclass
+class IfField(Node):
+    left: Token
+    op: str
+    right: Token
+    true: Token
+    false: Token
+    switches: Switches
+
+    def value(self, ctx: Mapping[str, Any]) -> str:
+        chosen = self.true if wordformat.compare(self.left.value(ctx), self.op,
+                                                 self.right.value(ctx)) else self.false
+        return self.switches.apply(chosen.value(ctx), ctx)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return ", ".join(_text(v) for v in value if v not in (None, ""))
+    return str(value)
+
+
+def _switches(tokens: list[Token], where: str, kind: str) -> Switches:
+    found = Switches()
+    i = 0
+    while i < len(tokens):
+        word = tokens[i].text() if not tokens[i].quoted else ""
+        if not word.startswith("\\") or len(word) < 2:
+            raise TemplateError(f"{where}: the {kind} field has {_shown(tokens[i])} where a "
+                                "switch (\\* \\@ \\# \\b \\f) should be; check the field code "
+                                "in Word (Alt+F9 shows it).")
+        letter = word[1].lower()
+        if len(word) > 2:
+            arg: Token | None = Token([word[2:]])
+        else:
+            arg = tokens[i + 1] if i + 1 < len(tokens) else None
+            i += 1
+        i += 1
+        if letter in "mv":  # \m mapped field, \v vertical text: nothing to do
+            if len(word) == 2:
+                i -= 1
+            continue
+        if letter not in "*@#bf" or arg is None:
+            raise TemplateError(f"{where}: the switch {word} of the {kind} field is not one "
+                                "refdesk can apply; use \\* Upper, Lower, Caps or FirstCap, "
+                                "\\@ \"date picture\", \\# \"number picture\", \\b or \\f.")
+        if letter == "*":
+            how = arg.text().strip().lower()
+            if how in wordformat.CASES:
+                found.cases.append(how)
+            elif how not in wordformat.IGNORED_FORMATS:
+                raise TemplateError(f"{where}: the format \\* {arg.text()} of the {kind} field "
+                                    "is not one refdesk can apply; use Upper, Lower, Caps, "
+                                    "FirstCap or MERGEFORMAT.")
+        elif letter == "@":
+            found.date = arg
+        elif letter == "#":
+            found.number = arg
+        elif letter == "b":
+            found.before = arg
+        else:
+            found.after = arg
+    return found
+
+
+def _shown(token: Token) -> str:
+    return repr(token.text()) if token.plain() else "a nested field"
+
+
+# -- reading a part ----------------------------------------------------------------------------
+@dataclass
+class _Frame:
+    """A field while its runs are read."""
+
+    first: Any  # its begin run (or the fldSimple element)
+    paragraph: tuple[int, Any]
+    pieces: list[Any] = field(default_factory=list)
+    state: str = "instr"  # then "result"
+    kind: str = ""
+    unit: bool = False  # replaced as a whole (not inside another merging field)
+    covered: list[Any] = field(default_factory=list)
+    paragraphs: set[int] = field(default_factory=set)
+    result_rpr: Any = None
+    node: Node | None = None
+
+
+class _Reader:
+    """Finds the fields of one part and puts a placeholder run where each merging field
+    stood."""
+
+    def __init__(self, template: str, label: str, root: Any) -> None:
+        self.template, self.label, self.root = template, label, root
+        self.stack: list[_Frame] = []
+        self.paragraph: tuple[int, Any] = (0, None)
+        self.count = 0
+        self.units: list[tuple[_Frame, Node]] = []
+        self.fields: list[MergeField] = []
+
+    # where things are, for messages
+    def where(self, paragraph: tuple[int, Any]) -> str:
+        number, element = paragraph
+        text = "" if element is None else "".join(t.text or "" for t in element.iter(_T))
+        text = text.strip()
+        text = text[:60] + ("..." if len(text) > 60 else "")
+        place = f"{self.template}, {self.label}"
+        place += f", paragraph {number}" if number else ""
+        return place + (f" ({text!r})" if text else "")
+
+    def read(self) -> None:
+        _split_runs(self.root)
+        self._walk(self.root)
+        if self.stack:
+            frame = self.stack[0]
+            raise TemplateError(f"{self.where(frame.paragraph)}: a field begins here and never "
+                                "ends; the document is damaged. Open it in Word and save it "
+                                "again.")
+
+    def _walk(self, element: Any) -> None:
+        for child in element:
+            tag = child.tag
+            if tag == _P:
+                outer = self.paragraph
+                self.count += 1
+                self.paragraph = (self.count, child)
+                self._walk(child)
+                self.paragraph = outer
+            elif tag == _R:
+                self._run(child)
+            elif tag == _SIMPLE:
+                self._simple(child)
+            elif tag == _DEL or not isinstance(tag, str):
+                continue
+            else:
+                self._walk(child)
+
+    def _touch(self, element: Any) -> None:
+        """Note an element read while fields are open: the outermost merging field it is in
+        removes it."""
+        for frame in self.stack:
+            if frame.unit and not (frame.state == "result" and frame.kind in KEPT):
+                frame.covered.append(element)
+                frame.paragraphs.add(self.paragraph[0])
+                return
+
+    def _run(self, run: Any) -> None:
+        kids = [c for c in run if c.tag != _RPR]
+        if not kids:
+            if self.stack:
+                self._touch(run)
+            return
+        kid = kids[0]
+        if kid.tag == _FLDCHAR:
+            kind = kid.get(_TYPE)
+            if kind == "begin":
+                self._begin(run)
+            elif kind == "separate" and self.stack:
+                self._touch(run)
+                self._separate(self.stack[-1])
+            elif kind == "end" and self.stack:
+                self._touch(run)
+                self._end()
+            return
+        if not self.stack:
+            for k in kids:  # a text box's own paragraphs
+                self._walk(k)
+            return
+        self._touch(run)
+        top = self.stack[-1]
+        if kid.tag == _INSTR and top.state == "instr":
+            top.pieces.append(kid.text or "")
+        elif top.state == "result" and top.result_rpr is None:
+            top.result_rpr = run.find(_RPR)
+            if top.result_rpr is None:
+                top.result_rpr = False
+        if top.state == "result" and top.kind in KEPT:
+            for k in kids:
+                self._walk(k)
+
+    def _transparent(self) -> bool:
+        """Whether a field beginning now stands on its own: outside every field, or in the
+        shown result of fields that stay fields."""
+        return all(f.state == "result" and f.kind in KEPT for f in self.stack)
+
+    def _begin(self, run: Any) -> None:
+        unit = self._transparent()
+        if not unit:
+            self._touch(run)
+        frame = _Frame(run, self.paragraph, unit=unit)
+        if unit:
+            frame.covered.append(run)
+            frame.paragraphs.add(self.paragraph[0])
+        self.stack.append(frame)
+
+    def _simple(self, element: Any) -> None:
+        unit = self._transparent()
+        if not unit:
+            self._touch(element)
+        frame = _Frame(element, self.paragraph, [element.get(_INSTR_ATTR) or ""], unit=unit)
+        first = element.find(_R)
+        frame.result_rpr = first.find(_RPR) if first is not None else None
+        if unit:
+            frame.covered.append(element)
+            frame.paragraphs.add(self.paragraph[0])
+        self.stack.append(frame)
+        self._separate(frame)
+        if frame.kind in KEPT:
+            self._walk(element)
+        self._end()
+
+    def _separate(self, frame: _Frame) -> None:
+        if frame.state == "result":
+            return
+        frame.state = "result"
+        frame.node = self._compile(frame)
+
+    def _end(self) -> None:
+        frame = self.stack.pop()
+        if frame.state == "instr":
+            frame.node = self._compile(frame)
+        parent = self.stack[-1] if self.stack else None
+        if frame.kind in MERGING:
+            if parent is not None and parent.state == "instr":
+                parent.pieces.append(frame.node)
+            elif frame.unit:
+                self._replace(frame)
+        elif parent is not None and parent.state == "instr" and frame.kind != "EMPTY":
+            parent.pieces.append(_Opaque(frame.kind, self.where(frame.paragraph)))
+
+    def _compile(self, frame: _Frame) -> Node | None:
+        tokens = tokenize(frame.pieces)
+        where = self.where(frame.paragraph)
+        if not tokens:
+            frame.kind = "EMPTY"  # an empty field: Word shows nothing, it stays as it is
+            return None
+        head = tokens[0]
+        if not head.plain():
+            raise TemplateError(f"{where}: a field whose name is made by another field cannot "
+                                "be merged by refdesk; retype the field in Word.")
+        kind = head.text().upper()
+        frame.kind = kind
+        nested = [p for t in tokens for p in t.parts if not isinstance(p, str)]
+        opaque = [p for p in nested if isinstance(p, _Opaque)]
+        if kind in MERGING and opaque:
+            raise TemplateError(f"{opaque[0].where}: the {opaque[0].kind} field inside the "
+                                f"{kind} field's code cannot be worked out by refdesk; replace "
+                                "it with text or a MERGEFIELD.")
+        if kind in KEPT:
+            if len(opaque) < len(nested):
+                raise TemplateError(f"{where}: the {kind} field has a merge field in its code; "
+                                    "refdesk cannot fill it in. Type the text instead, or "
+                                    "move the MERGEFIELD out of the field.")
+            return None
+        if kind == "MERGEFIELD":
+            if len(tokens) < 2 or not tokens[1].plain() or not tokens[1].text().strip():
+                raise TemplateError(f"{where}: a MERGEFIELD without a field name; delete it or "
+                                    "insert the field again from Word's Mailings tab.")
+            name = tokens[1].text().strip()
+            merge = MergeField(name, _switches(tokens[2:], where, kind), where)
+            self.fields.append(merge)
+            return merge
+        if kind == "IF":
+            return self._if(tokens[1:], where)
+        if kind in REFUSED:
+            raise TemplateError(f"{where}: the {kind} field {REFUSED[kind]}. Nothing was made.")
+        shown = kind if re.fullmatch(r"[A-Z][A-Z0-9]*", kind) else f"'{head.text()}'"
+        raise TemplateError(f"{where}: the {shown} field is not one refdesk can merge; remove "
+                            "it in Word (Alt+F9 shows field codes), or replace it with text or "
+                            "a MERGEFIELD. Nothing was made.")
+
+    def _if(self, tokens: list[Token], where: str) -> Node:
+        ops = [i for i, t in enumerate(tokens)
+               if not t.quoted and t.plain() and t.text() in wordformat.OPERATORS]
+        if not ops or ops[0] != 1 or len(tokens) < 4:
+            raise TemplateError(f"{where}: an IF field refdesk cannot read; write it as "
+                                "{ IF { MERGEFIELD Name } = \"value\" \"text if so\" \"text if "
+                                "not\" } with =, <>, <, >, <= or >=.")
+        rest = tokens[4:]
+        if rest and (rest[0].quoted or not rest[0].text().startswith("\\")):
+            false, switches = rest[0], rest[1:]
+        else:
+            false, switches = Token(), rest
+        return IfField(tokens[0], tokens[1].text(), tokens[2], tokens[3], false,
+                       _switches(switches, where, "IF"))
+
+    def _replace(self, frame: _Frame) -> None:
+        assert frame.node is not None
+        if len(frame.paragraphs) > 1:
+            raise TemplateError(f"{self.where(frame.paragraph)}: the {frame.kind} field runs "
+                                "over several paragraphs; refdesk merges a field within one "
+                                "paragraph. Put the field's text on one line in Word.")
+        first = frame.first
+        slot = etree.SubElement(first.getparent(), _R)
+        first.addprevious(slot)
+        rpr = frame.result_rpr if frame.result_rpr not in (None, False) else first.find(_RPR)
+        if rpr is not None:
+            slot.append(copy.deepcopy(rpr))
+        slot.append(etree.ProcessingInstruction("refdesk-slot", str(len(self.units))))
+        self.units.append((frame, frame.node))
+        for element in frame.covered:
+            parent = element.getparent()
+            if parent is None:
+                continue
+            # bookmarks a field happens to enclose stay, so that REF and links still find them
+            for mark in [e for e in element.iter(*_BOOKMARKS)]:
+                slot.addnext(mark)
+            parent.remove(element)
+
+
+def _split_runs(root: Any) -> None:
+    """A run holding a field character or field code beside other content becomes one run
+    per piece, so that removing a field never takes text outside it."""
+    for run in list(root.iter(_R)):
+        kids = [c for c in run if c.tag != _RPR]
+        if len(kids) < 2 or not any(k.tag in (_FLDCHAR, _INSTR) for k in kids):
+            continue
+        rpr = run.find(_RPR)
+        parent = run.getparent()
+        at = parent.index(run)
+        for offset, kid in enumerate(kids[1:], start=1):
+            new = etree.SubElement(parent, _R)
+            if rpr is not None:
+                new.append(copy.deepcopy(rpr))
+            new.append(kid)
+            parent.insert(at + offset, new)
+
+
+# -- the letter ----------------------------------------------------------------------------
+MAIL_MERGE_RELS = ("/mailMergeSource", "/mailMergeHeaderSource", "/recipientData")
+_CT = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+_RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+
+
+@dataclass
+class _Part:
+    name: str
+    label: str
+    pieces: list[bytes]  # fixed XML between the placeholders
+    nodes: list[Node]
+    prefix: str  # of WordprocessingML in this part: "w:" as a rule
+
+
+def _xml(root: Any) -> bytes:
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def _labels(entries: dict[str, bytes]) -> list[tuple[str, str]]:
+    """The parts that may hold fields, the body first, with their names for messages."""
+    types = etree.fromstring(entries["[Content_Types].xml"])
+    found: list[tuple[str, str]] = []
+    for override in types.iter(f"{_CT}Override"):
+        name = (override.get("PartName") or "").lstrip("/")
+        kind = (override.get("ContentType") or "").rsplit("wordprocessingml.", 1)[-1]
+        if kind in PART_KINDS and name in entries:
+            found.append((name, PART_KINDS[kind]))
+    found.sort(key=lambda p: (p[1] != "the body", p[1], _number(p[0])))
+    numbered: list[tuple[str, str]] = []
+    for name, label in found:
+        if label in ("header", "footer"):
+            label = f"{label} {sum(1 for _, lb in numbered if lb.startswith(label)) + 1}"
+        numbered.append((name, label))
+    return numbered
+
+
+def _number(name: str) -> int:
+    digits = re.findall(r"\d+", name)
+    return int(digits[-1]) if digits else 0
+
+
+def has_merge_fields(raw: bytes) -> bool:
+    """Whether a .docx holds Word merge fields (MERGEFIELD) in a part that can."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+            return any(b"MERGEFIELD" in zf.read(n) for n in zf.namelist()
+                       if n.startswith("word/") and n.endswith(".xml"))
+    except (zipfile.BadZipFile, KeyError, OSError):
+        return False
+
+
+class WordMerge:
+    """A Word mail-merge letter, read once; `render` makes one letter from a record's data
+    (after `bind` has matched its fields to the job's data)."""
+
+    def __init__(self, name: str, raw: bytes) -> None:
+        self.name = name
+        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+            self.infos = zf.infolist()
+            entries = {i.filename: zf.read(i) for i in self.infos}
+        self.parts: list[_Part] = []
+        self.fields: list[MergeField] = []
+        for part_name, label in _labels(entries):
+            root = etree.fromstring(entries[part_name])
+            if _jinja(root):
+                raise TemplateError(f"{name}, {label}: the document has both Word merge fields "
+                                    "and {{ }} or {% %} tags; use one kind. Convert the merge "
+                                    "fields to tags (README, Your own letters) or remove the "
+                                    "tags.")
+            reader = _Reader(name, label, root)
+            reader.read()
+            self.fields += reader.fields
+            if not reader.units:
+                continue
+            prefix = next((f"{p}:" for p, ns in root.nsmap.items() if ns == W and p), "")
+            etree.cleanup_namespaces(root, keep_ns_prefixes=[p for p in root.nsmap if p])
+            pieces = _SLOT.split(_xml(root))
+            self.parts.append(_Part(part_name, label, pieces[0::2],
+                                    [node for _frame, node in reader.units], prefix))
+            entries[part_name] = b""  # rendered per letter
+        self._left = _unlink_data_source(entries)
+        rendered = {p.name for p in self.parts}
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
+            for info in self.infos:
+                if info.filename in rendered or info.filename not in self._left:
+                    continue
+                out.writestr(_info(info), self._left[info.filename])
+        self._base = buffer.getvalue()
+
+    def names(self) -> list[str]:
+        """The merge fields' names, as the document spells them, in order, once each."""
+        return list(dict.fromkeys(f.name for f in self.fields))
+
+    def bind(self, mapping: Mapping[str, str], available: Mapping[str, Any],
+             job: str = "NAME") -> list[str]:
+        """Match every merge field to a path of the job's data (see `lookup`); the fields that
+        match none, one line each."""
+        problems: list[str] = []
+        for merge in self.fields:
+            path, why = lookup(merge.name, mapping, available)
+            merge.path = path
+            if not path:
+                place = merge.where.removeprefix(f"{self.name}, ")
+                problems.append(f"{self.name}: MERGEFIELD {merge.name} ({place}) {why}; name "
+                                f"its data in config.toml: [jobs.{job}] fields = "
+                                f"{{ {_key(merge.name)} = \"{_example(merge.name, available)}\" }}"
+                                " (`refdesk templates` lists the data).")
+        return list(dict.fromkeys(problems))
+
+    def paths(self) -> set[str]:
+        """The data the bound fields print: "client.first_name"."""
+        return {f.path for f in self.fields if f.path}
+
+    def render(self, context: Mapping[str, Any]) -> bytes:
+        """One letter, as .docx bytes."""
+        buffer = io.BytesIO(self._base)
+        with zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED) as out:
+            for part in self.parts:
+                chunks = [part.pieces[0]]
+                for node, piece in zip(part.nodes, part.pieces[1:], strict=True):
+                    chunks.append(_run_xml(node.value(context), part.prefix))
+                    chunks.append(piece)
+                info = next(i for i in self.infos if i.filename == part.name)
+                out.writestr(_info(info), b"".join(chunks))
+        return buffer.getvalue()
+
+
+def _example(name: str, available: Mapping[str, Any]) -> str:
+    """The data path closest to a field's name, for a message's example."""
+    paths = text_paths(available)
+    leaves = {norm(p.rsplit(".", 1)[-1]): p for p in reversed(paths)}
+    close = difflib.get_close_matches(norm(name), list(leaves), n=1, cutoff=0.5)
+    return leaves[close[0]] if close else (paths[0] if paths else "client.first_name")
+
+
+def _key(name: str) -> str:
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else f'"{name}"'
+
+
+def _info(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
+    new = zipfile.ZipInfo(info.filename, info.date_time)
+    new.compress_type, new.external_attr = zipfile.ZIP_DEFLATED, info.external_attr
+    return new
+
+
+def _jinja(root: Any) -> bool:
+    text = "".join(t.text or "" for t in root.iter(_T))
+    return "{{" in text or "{%" in text
+
+
+def _run_xml(text: str, w: str) -> bytes:
+    """A run's content for a field's value: text, line breaks and tabs."""
+    if not text:
+        return b""
+    text = _INVALID_XML.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
+    out: list[str] = []
+    for i, line in enumerate(text.split("\n")):
+        if i:
+            out.append(f"<{w}br/>")
+        for j, chunk in enumerate(line.split("\t")):
+            if j:
+                out.append(f"<{w}tab/>")
+            if chunk:
+                escaped = chunk.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                out.append(f'<{w}t xml:space="preserve">{escaped}</{w}t>')
+    return "".join(out).encode("utf-8")
+
+
+def _unlink_data_source(entries: dict[str, bytes]) -> dict[str, bytes]:
+    """The package without Word's link to its merge data: `w:mailMerge` in settings.xml, the
+    data-source relationships, and a recipient list kept inside the file."""
+    left = dict(entries)
+    dropped: set[str] = set()
+    for name in list(left):
+        if not (name.startswith("word/") and name.endswith(".rels")):
+            continue
+        rels = etree.fromstring(left[name])
+        gone = [r for r in rels.iter(_RELS) if (r.get("Type") or "").endswith(MAIL_MERGE_RELS)]
+        if not gone:
+            continue
+        folder = name.split("_rels/")[0]
+        for rel in gone:
+            if rel.get("TargetMode") != "External":
+                target = (rel.get("Target") or "").lstrip("/")
+                dropped.add(target if rel.get("Target", "").startswith("/") else folder + target)
+            rels.remove(rel)
+        left[name] = _xml(rels)
+    settings = "word/settings.xml"
+    if settings in left:
+        root = etree.fromstring(left[settings])
+        found = root.find(f"{{{W}}}mailMerge")
+        if found is not None:
+            root.remove(found)
+            left[settings] = _xml(root)
+    for name in dropped:
+        left.pop(name, None)
+    if dropped:
+        types = etree.fromstring(left["[Content_Types].xml"])
+        for override in list(types.iter(f"{_CT}Override")):
+            if (override.get("PartName") or "").lstrip("/") in dropped:
+                types.remove(override)
+        left["[Content_Types].xml"] = _xml(types)
+    return left
+
+
+def lookup(name: str, mapping: Mapping[str, str], available: Mapping[str, Any]
+           ) -> tuple[str, str]:
+    """The data path a merge field prints, and why not when none: the job's `fields` table
+    first (its names compared without case, spaces and underscores), then the field's name as
+    a path (`provider.name`), then the one text field of the data's objects with that name
+    (`FirstName` is `client.first_name` in a job about clients)."""
+    wanted = norm(name)
+    for key, target in mapping.items():
+        if key == name or norm(key) == wanted:
+            return target, ""
+    if "." in name:
+        path = _path(available, name.split("."))
+        if path:
+            return path, ""
+    found = sorted(p for p in text_paths(available) if norm(p.rsplit(".", 1)[-1]) == wanted)
+    if len(found) == 1:
+        return found[0], ""
+    if found:
+        return "", f"could be {' or '.join(found)}"
+    return "", "matches no field of the job's data"
+
+
+def _path(available: Mapping[str, Any], parts: list[str]) -> str:
+    node: Any = available
+    out: list[str] = []
+    for part in parts:
+        if not isinstance(node, Mapping):
+            return ""
+        key = next((k for k in node if norm(k) == norm(part)), None)
+        if key is None:
+            return ""
+        out.append(key)
+        node = node[key]
+    return ".".join(out) if _printable(node) else ""
+
+
+def _printable(value: Any) -> bool:
+    return isinstance(value, str) or (isinstance(value, list | tuple) and
+                                      all(isinstance(v, str) for v in value))
+
+
+def text_paths(available: Mapping[str, Any]) -> list[str]:
+    """Every path a merge field can print: top-level text (`today`) and the text fields of
+    the top-level objects (`client.first_name`, `practice.conditions`)."""
+    found: list[str] = []
+    for top, value in available.items():
+        if _printable(value):
+            found.append(top)
+        elif isinstance(value, Mapping):
+            found += [f"{top}.{k}" for k, v in value.items() if _printable(v)]
+    return found
