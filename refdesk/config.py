@@ -213,6 +213,9 @@ JOB_KEYS: dict[str, Key] = {
                         "{{ practice.name }}  {{ practice.phone }}\n"),
     "email_client_info": Key(bool, "Allow emailing this job's documents about a client "
                              "(only to the address of the provider the release names).", False),
+    "fields": Key(dict, "For a Word mail-merge letter: the data each MERGEFIELD prints, "
+                  "e.g. { FirstName = \"client.first_name\" }; fields not listed are matched "
+                  "by name (`refdesk templates` shows how).", {}),
 }
 
 

@@ -117,6 +117,7 @@ def compile_job(config: Config, job: Job) -> list[CompiledTemplate]:
     available = shape(job, config.practice)
     missing: list[str] = []
     for template in templates:
+        missing += template.bind(job.field_map, available, job.name)  # Word's MERGEFIELDs
         for path in sorted(template.fields()):
             if not has_path(available, path):
                 top = path.split(".")[0]
