@@ -22,6 +22,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from refdesk.characters import shown
+
 #: First characters that make a spreadsheet read a cell as a formula (OWASP's list), with
 #: their full-width forms, which some spreadsheets read the same way.
 FORMULA_START = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
@@ -83,8 +85,9 @@ def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]
     for name in columns:
         table.add_column(name, justify="right" if name.lower() in {"rows", "columns"} else "left")
     for row in rows:
-        # Text, not markup: a cell such as "[urgent]" prints as typed.
-        table.add_row(*(Text("" if v is None else str(v)) for v in row))
+        # Text, not markup: a cell such as "[urgent]" prints as typed; a control character
+        # (an escape sequence the terminal would obey) shows as U+FFFD.
+        table.add_row(*(Text(shown("" if v is None else str(v))) for v in row))
     Console(soft_wrap=False).print(table)
 
 

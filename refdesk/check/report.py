@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table as RichTable
 from rich.text import Text
 
+from refdesk.characters import shown
 from refdesk.check.problem import Problem, Severity, count_rows
 
 STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow"}
@@ -40,7 +41,8 @@ def print_problems(problems: Sequence[Problem], console: Console | None = None) 
         for name in ("Cell", "", "Value", "Problem and fix"):
             table.add_column(name, overflow="fold")
         for p in found:
+            # Text, not markup; a control character in a cell shows as U+FFFD
             table.add_row(p.cell.split("!", 1)[-1], Text(p.severity.value, STYLE[p.severity]),
-                          p.value, p.message)
+                          Text(shown(p.value)), Text(shown(p.message)))
         console.print(table)
     console.print(summary_line(problems))

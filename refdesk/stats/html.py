@@ -10,6 +10,7 @@ HTML-escaped, and chart text is never read as matplotlib math, so `Smith & Jones
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import html
 import io
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from pathlib import PurePath
 from typing import Any
 
+from refdesk import characters
 from refdesk.schema import SOURCES, STAGES
 from refdesk.stats.model import Column, Stats, StatTable, cell_text
 
@@ -80,6 +82,7 @@ def render_html(stats: Stats, practice_name: str | None = None, *,
                 made_on: dt.date | None = None) -> str:
     """The whole report: header, headline cards, then each section's charts and tables."""
     made_on = made_on or dt.date.today()
+    stats = _shown(stats)
     charts = _charts(stats)
     body: list[str] = [_header(stats, practice_name, made_on), _cards(stats), _nav(stats)]
     placed: set[str] = set()
@@ -97,6 +100,19 @@ def render_html(stats: Stats, practice_name: str | None = None, *,
     body.append(_footer(stats))
     title = "Referral report" + (f" \u2014 {practice_name}" if practice_name else "")
     return PAGE.format(title=_e(title), style=STYLE, script=SCRIPT, body="\n".join(body))
+
+
+def _shown(stats: Stats) -> Stats:
+    """`stats` with every text as the page shows it: a character HTML and SVG cannot hold
+    (a control character pasted into a name) as U+FFFD, seen instead of lost or breaking the
+    charts (refdesk.characters)."""
+    def row(values: dict[str, Any]) -> dict[str, Any]:
+        return {k: characters.shown(v) if isinstance(v, str) else v for k, v in values.items()}
+
+    tables = {key: dataclasses.replace(t, rows=[row(r) for r in t.rows],
+                                       total=row(t.total) if t.total is not None else None)
+              for key, t in stats.tables.items()}
+    return dataclasses.replace(stats, tables=tables, headline=row(stats.headline))
 
 
 # -- the page's parts --------------------------------------------------------------------------

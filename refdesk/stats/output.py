@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from refdesk import characters
 from refdesk.errors import OutputError
 from refdesk.fileio import private_folder, write_file
 from refdesk.output import write_csv
@@ -90,7 +91,9 @@ def print_table(table: StatTable, console: Console, *, limit: int | None, narrow
         rows = [r for r in rows if r.get("total", r.get("received"))]  # skip empty periods
     shown = rows if limit is None else rows[:limit]
     for row in shown:
-        out.add_row(*(Text(cell_text(row.get(c.key), c.kind)) for c in columns))
+        # a control character in a name shows as U+FFFD, never reaching the terminal
+        out.add_row(*(Text(characters.shown(cell_text(row.get(c.key), c.kind)))
+                      for c in columns))
     if table.total is not None:
         out.add_row(*(Text(cell_text(table.total.get(c.key), c.kind)) for c in columns),
                     style="bold", end_section=True)
