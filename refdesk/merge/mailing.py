@@ -14,6 +14,8 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Inches, Pt
 
+from refdesk import characters
+
 FONT = "Arial"
 #: Avery 5160 (and 8160, 5260...): 30 labels of 2 5/8 x 1 in on US letter, three across.
 LABEL_WIDTH, LABEL_HEIGHT, LABEL_GAP = 2.625, 1.0, 0.125
@@ -29,7 +31,12 @@ class Address:
 
     @classmethod
     def of(cls, *lines: str) -> Address:
-        return cls(tuple(line.strip() for line in lines if line and line.strip()))
+        """The address's lines, a line break in a value starting a line of its own. The merge
+        refuses a character no document can hold before anything is made; one that comes
+        here all the same shows as U+FFFD (refdesk.characters)."""
+        split = (part.strip() for line in lines if line
+                 for part in characters.shown(line).split("\n"))
+        return cls(tuple(part for part in split if part))
 
 
 def _run(paragraph, text: str, size: float, bold: bool = False) -> None:
