@@ -95,8 +95,10 @@ class PackageFacts:
             self.parts[name] = PartFacts(
                 name, rels, max(ids) + 1 if ids else 1,
                 frozenset(_R_ATTR.findall(blob.decode("utf-8", "replace"))))
-        # (sha1, part name) in python-docx's order: a picture already in the package is reused
-        self.images = [(p.sha1, p.partname.lstrip("/")) for p in package.image_parts]
+        # (sha1, part name, the name a drawing gives it) in python-docx's order: a picture
+        # already in the package is reused, under python-docx's name for it (image.png)
+        self.images = [(p.sha1, p.partname.lstrip("/"), _drawing_name(p))
+                       for p in package.image_parts]
         self.entries = entries
         self._urls: dict[str, str] = {}  # url -> rId
         self.url_of: dict[str, str] = {}  # rId -> url
@@ -114,6 +116,15 @@ class PackageFacts:
                 rid = _next_rid(taken)
                 self._urls[url], self.url_of[rid] = rid, url
             return self._urls[url]
+
+
+def _drawing_name(part: Any) -> str:
+    """python-docx's name for a picture part in a drawing; a picture it cannot read (an EMF)
+    is never matched by a new picture's bytes, so any name does."""
+    try:
+        return part.image.filename
+    except UnrecognizedImageError:
+        return posixpath.basename(part.partname)
 
 
 _CURRENT: contextvars.ContextVar[PartRendering | None] = contextvars.ContextVar(
@@ -193,10 +204,10 @@ class PartRendering:
             except (UnrecognizedImageError, OSError) as exc:
                 raise PictureError(f"a picture cannot be read ({exc.__class__.__name__}); "
                                    "use a PNG or JPEG file") from None
-        partname = self.letter.image_part(image)
+        partname, filename = self.letter.image_part(image)
         rid = self.relate_to(partname, RT.IMAGE)
         cx, cy = image.scaled_dimensions(width, height)
-        return CT_Inline.new_pic_inline(self.facts.next_id, rid, image.filename, cx, cy)
+        return CT_Inline.new_pic_inline(self.facts.next_id, rid, filename, cx, cy)
 
     def settle(self, xml: str) -> str | None:
         """Adds the link relationships `xml` uses; the first relationship id that resolves
@@ -217,7 +228,7 @@ class Rendering:
 
     package: PackageFacts
     parts: dict[str, PartRendering] = field(default_factory=dict)
-    images: list[tuple[str, str]] = field(default_factory=list)
+    images: list[tuple[str, str, str]] = field(default_factory=list)
     media: dict[str, tuple[Image, str]] = field(default_factory=dict)  # name -> (image, ext)
 
     def part(self, name: str) -> PartRendering:
@@ -225,19 +236,20 @@ class Rendering:
             self.parts[name] = PartRendering(self, self.package.parts[name])
         return self.parts[name]
 
-    def image_part(self, image: Image) -> str:
-        """The part holding `image`: one already in the package with the same bytes, or a new
-        /word/media/imageN.ext numbered as python-docx numbers it."""
+    def image_part(self, image: Image) -> tuple[str, str]:
+        """The part holding `image` and the name drawings give it: a part already in the
+        package with the same bytes, or a new /word/media/imageN.ext numbered as python-docx
+        numbers it."""
         known = [*self.package.images, *self.images]
-        for sha1, name in known:
+        for sha1, name, filename in known:
             if sha1 == image.sha1:
-                return name
-        used = {_index(name) for _sha1, name in known}
+                return name, filename
+        used = {_index(name) for _sha1, name, _filename in known}
         n = next((i for i in range(1, len(known) + 1) if i not in used), len(known) + 1)
         name = f"word/media/image{n}.{image.ext}"
-        self.images.append((image.sha1, name))
+        self.images.append((image.sha1, name, image.filename))
         self.media[name] = (image, image.ext)
-        return name
+        return name, image.filename
 
     def active(self) -> Iterator[str]:
         """The rendered parts whose relationships changed."""
