@@ -31,6 +31,8 @@ from tests.conftest import CORPUS, need
 XLSX = CORPUS / "xlsx"
 #: What the writer refuses, and the words its message must carry.
 REFUSED = {"calamine__strict_iso_paths.xlsx": "Strict Open XML"}
+#: The tests below read what the first one wrote: one worker runs them all, in order.
+pytestmark = pytest.mark.xdist_group("xlsxpatch-corpus")
 TEXT = 'refdesk ✓ <b>&amp; "quoted" =1+1'
 ROW = ["refdesk row", 42, dt.date(2026, 11, 23)]
 M = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
