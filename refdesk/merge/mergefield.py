@@ -287,7 +287,7 @@ class _Frame:
     """A field while its runs are read."""
 
     first: Any  # its begin run (or the fldSimple element)
-    paragraph: tuple[int, Any]
+    paragraph: tuple[int, str]
     pieces: list[Any] = field(default_factory=list)
     state: str = "instr"  # then "result"
     kind: str = ""
@@ -305,16 +305,14 @@ class _Reader:
     def __init__(self, template: str, label: str, root: Any) -> None:
         self.template, self.label, self.root = template, label, root
         self.stack: list[_Frame] = []
-        self.paragraph: tuple[int, Any] = (0, None)
+        self.paragraph: tuple[int, str] = (0, "")
         self.count = 0
         self.units: list[tuple[_Frame, Node]] = []
         self.fields: list[MergeField] = []
 
     # where things are, for messages
-    def where(self, paragraph: tuple[int, Any]) -> str:
-        number, element = paragraph
-        text = "" if element is None else "".join(t.text or "" for t in element.iter(_T))
-        text = text.strip()
+    def where(self, paragraph: tuple[int, str]) -> str:
+        number, text = paragraph
         text = text[:60] + ("..." if len(text) > 60 else "")
         place = f"{self.template}, {self.label}"
         place += f", paragraph {number}" if number else ""
@@ -335,7 +333,9 @@ class _Reader:
             if tag == _P:
                 outer = self.paragraph
                 self.count += 1
-                self.paragraph = (self.count, child)
+                # its text as the template has it, before any field in it is replaced
+                shown = "".join(t.text or "" for t in child.iter(_T)).strip()
+                self.paragraph = (self.count, shown)
                 self._walk(child)
                 self.paragraph = outer
             elif tag == _R:
