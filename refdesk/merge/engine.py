@@ -111,7 +111,7 @@ class CompiledTemplate:
         with zipfile.ZipFile(io.BytesIO(self.raw)) as zf:
             self.entries = [((info.filename, info.date_time, info.compress_type,
                               info.external_attr), zf.read(info)) for info in zf.infolist()]
-        self._base_zip: bytes | None = None
+        self._base_zip: dict[bool, bytes] = {}
         self._entry_names = {info[0] for info, _data in self.entries}
         docx = self.tpl.docx
         self.document_part = docx.part.partname.lstrip("/")
@@ -142,9 +142,13 @@ class CompiledTemplate:
         property_env = self.env.overlay(autoescape=False, finalize=None)  # escaped once, as XML
         self._property_templates = [(key, label, self._compile_text(property_env, text, label))
                                     for key, text, label in self._properties.texts()]
-        rendered = {p.name for p in self.parts} | {p.name for p in self._properties.parts}
-        # what a letter may write anew: its parts, their relationships and the content types
-        self._per_letter = rendered | {package.rels_name(p.name) for p in self.parts} | {
+        # what each letter writes anew (its parts, properties with tags), what it writes only
+        # when it adds pictures or links (the parts' relationships, the content types) and
+        # what is the same for every letter (core.xml with docxtpl's changes)
+        self._fixed = {p.name: p.fixed for p in self._properties.parts if p.fixed is not None}
+        self._per_letter = {p.name for p in self.parts} | {
+            p.name for p in self._properties.parts if p.fixed is None}
+        self._if_added = {package.rels_name(p.name) for p in self.parts} | {
             package.CONTENT_TYPES}
 
     # -- preparing ---------------------------------------------------------------------------
@@ -322,30 +326,34 @@ class CompiledTemplate:
                                 "control character a Word document cannot carry; remove it "
                                 "from the data.") from None
 
-    def _base(self) -> bytes:
-        """A zip of every part that never changes, compressed once for all documents."""
-        if self._base_zip is None:
+    def _base(self, added: bool) -> bytes:
+        """A zip of every part that never changes, compressed once for all documents; for
+        letters that `added` pictures or links, without the relationships and content types."""
+        if added not in self._base_zip:
+            skip = self._per_letter | (self._if_added if added else set())
             buffer = io.BytesIO()
             with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
                 for (name, date_time, compress_type, attr), data in self.entries:
-                    if name in self._per_letter:
+                    if name in skip:
                         continue
                     info = zipfile.ZipInfo(name, date_time)
                     info.compress_type, info.external_attr = compress_type, attr
-                    out.writestr(info, data)
-            self._base_zip = buffer.getvalue()
-        return self._base_zip
+                    out.writestr(info, self._fixed.get(name, data))
+            self._base_zip[added] = buffer.getvalue()
+        return self._base_zip[added]
 
     def render(self, context: Mapping[str, Any]) -> bytes:
         """A whole .docx: the rendered parts added to the parts that never change."""
         if self.word_merge is not None:
             return self.word_merge.render(context)
         rendered, letter = self._render_letter(context)
-        rendered.update(letter.entries())  # relationships, content types, pictures
-        buffer = io.BytesIO(self._base())
+        added = letter.entries()  # relationships, content types, pictures
+        rendered = {n: d for n, d in rendered.items() if n not in self._fixed} | added
+        write = self._per_letter | (self._if_added if added else set())
+        buffer = io.BytesIO(self._base(bool(added)))
         with zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED) as out:
             for (name, date_time, compress_type, attr), data in self.entries:
-                if name in self._per_letter:
+                if name in write:
                     info = zipfile.ZipInfo(name, date_time)
                     info.compress_type, info.external_attr = compress_type, attr
                     out.writestr(info, rendered.pop(name, data))
