@@ -31,8 +31,6 @@ from tests.conftest import CORPUS, need
 XLSX = CORPUS / "xlsx"
 #: What the writer refuses, and the words its message must carry.
 REFUSED = {"calamine__strict_iso_paths.xlsx": "Strict Open XML"}
-#: The tests below read what the first one wrote: one worker runs them all, in order.
-pytestmark = pytest.mark.xdist_group("xlsxpatch-corpus")
 TEXT = 'refdesk ✓ <b>&amp; "quoted" =1+1'
 ROW = ["refdesk row", 42, dt.date(2026, 11, 23)]
 M = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -53,6 +51,11 @@ class Case:
     table_part: str | None = None
     refusal: str = ""
     parts: list[str] = field(default_factory=list)
+    before: dict[str, bytes] = field(default_factory=dict)
+    after: dict[str, bytes] = field(default_factory=dict)
+    backup: bytes | None = None
+    refused: str = ""  # what the writer said when given a workbook it refuses
+    left_alone: bool = False  # that workbook's bytes, and no backup of it, after the refusal
 
 
 def _candidates(xml: SheetXml) -> list[tuple[int, int]]:
@@ -253,8 +256,29 @@ def patched(tmp_path_factory: pytest.TempPathFactory) -> list[Case]:
         case = Case(source.name, source, folder / source.name)
         shutil.copyfile(source, case.path)
         _choose(case)
+        _write(case)
         cases.append(case)
     return cases
+
+
+def _write(case: Case) -> None:
+    """The write every test below looks at, made once here (whichever test runs first)."""
+    case.before = _parts(case.path)
+    if case.refusal:
+        original = case.path.read_bytes()
+        with pytest.raises(WriteError) as err:
+            patch_workbook(case.path, [SetCell("Sheet1", "B2", TEXT)])
+        backups = case.path.parent / ".refdesk-backups"
+        case.refused = err.value.message
+        case.left_alone = case.path.read_bytes() == original and (
+            not backups.exists()
+            or not any(p.name.startswith(case.path.stem + "-") for p in backups.iterdir()))
+        return
+    result = patch_workbook(case.path, [
+        SetCell(case.sheet, cell_ref(*case.cell), TEXT),
+        AppendRows(case.sheet, [case.values], table=case.table)])
+    case.backup = result.backup.read_bytes() if result.backup is not None else None
+    case.after = _parts(case.path)
 
 
 def test_the_corpus_is_all_there(patched: list[Case]) -> None:
@@ -264,22 +288,12 @@ def test_the_corpus_is_all_there(patched: list[Case]) -> None:
 def test_every_workbook_is_changed_or_refused_untouched(patched: list[Case]) -> None:
     refused = {}
     for case in patched:
-        before = _parts(case.path)
         if case.refusal:
-            original = case.path.read_bytes()
-            with pytest.raises(WriteError) as err:
-                patch_workbook(case.path, [SetCell("Sheet1", "B2", TEXT)])
-            assert case.path.read_bytes() == original, case.name
-            assert not (case.path.parent / ".refdesk-backups").exists() or not any(
-                p.name.startswith(case.path.stem + "-")
-                for p in (case.path.parent / ".refdesk-backups").iterdir())
-            refused[case.name] = err.value.message
+            assert case.left_alone, case.name
+            refused[case.name] = case.refused
             continue
-        result = patch_workbook(case.path, [
-            SetCell(case.sheet, cell_ref(*case.cell), TEXT),
-            AppendRows(case.sheet, [case.values], table=case.table)])
-        assert result.backup is not None and result.backup.read_bytes() == case.source.read_bytes()
-        _check_parts(case, before, _parts(case.path))
+        assert case.backup == case.source.read_bytes(), case.name
+        _check_parts(case, case.before, case.after)
     assert set(refused) == set(REFUSED), refused
     for name, words in REFUSED.items():
         assert words in refused[name]
