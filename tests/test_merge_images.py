@@ -272,6 +272,7 @@ def test_property_tags_are_checked_like_the_text(tmp_path: Path) -> None:
     document.core_properties.title = "{{ client.nickname }}"
     document.save(tmp_path / "missing.docx")
     engine = CompiledTemplate(tmp_path / "missing.docx")
+    assert engine.fields() == {"client.nickname"}, "a property's fields are the template's"
     with pytest.raises(TemplateError, match=r"^missing\.docx, the document properties "
                                             r"\(title\): .*nickname"):
         engine.render({"client": {"name": "Ann"}})

@@ -142,6 +142,8 @@ class CompiledTemplate:
         property_env = self.env.overlay(autoescape=False, finalize=None)  # escaped once, as XML
         self._property_templates = [(key, label, self._compile_text(property_env, text, label))
                                     for key, text, label in self._properties.texts()]
+        self._sources = [p.source for p in self.parts] + [
+            text for _key, text, _label in self._properties.texts()]
         # what each letter writes anew (its parts, properties with tags), what it writes only
         # when it adds pictures or links (the parts' relationships, the content types) and
         # what is the same for every letter (core.xml with docxtpl's changes)
@@ -195,6 +197,9 @@ class CompiledTemplate:
     def build_url_id(self, url: str) -> str:
         """The relationship id for a link to `url`, as docxtpl's `build_url_id`: use it as
         `RichText().add(text, url_id=...)`; the link works in the body, headers and footers."""
+        if self.word_merge is not None:
+            raise TemplateError(self._unsupported("a link (build_url_id) in a Word mail-merge "
+                                                  "letter"))
         return self.package.url_id(url)
 
     def new_subdoc(self, docpath: Any = None) -> None:
@@ -230,8 +235,8 @@ class CompiledTemplate:
         if self.word_merge is not None:
             return {p.split(".")[0] for p in self.word_merge.paths()}
         found: set[str] = set()
-        for part in self.parts:
-            found |= meta.find_undeclared_variables(self.env.parse(part.source))
+        for source in self._sources:  # the parts' and the document properties'
+            found |= meta.find_undeclared_variables(self.env.parse(source))
         return found
 
     def fields(self) -> set[str]:
@@ -241,8 +246,8 @@ class CompiledTemplate:
         if self.word_merge is not None:
             return self.word_merge.paths()
         found: set[str] = set()
-        for part in self.parts:
-            tree = self.env.parse(part.source)
+        for source in self._sources:
+            tree = self.env.parse(source)
             top = meta.find_undeclared_variables(tree)
             for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Name)):
                 path = _dotted(node)
