@@ -534,6 +534,68 @@ def merge(ctx: click.Context, job: str | None, config_path: Path | None,
     print_result(result, config)
 
 
+@cli.group(invoke_without_command=True)
+@click.option("--config", "-c", "config_path", type=click.Path(path_type=Path),
+              envvar="REFDESK_CONFIG", help=f"Configuration file [default: ./{DEFAULT_CONFIG}].")
+@click.pass_context
+def templates(ctx: click.Context, config_path: Path | None) -> None:
+    """The templates in the templates folder: their fields and where each field's data
+    comes from; exit 1 when something would stop a merge.
+
+    For each template: the jobs that use it, its fields (Jinja tags, or Word's own merge
+    fields), the data each prints (a sheet's column, config.toml, or worked out by refdesk),
+    and the problems: fields no job provides, tags Word split across runs (they would print
+    as typed), merge fields that match no data, fields refdesk cannot merge.
+
+    \b
+    Examples:
+      refdesk templates                          every template, every field
+      refdesk templates check letters/Dear.docx  one file, before a job uses it
+    """
+    ctx.obj["templates_config"] = config_path
+    if ctx.invoked_subcommand is None:
+        from refdesk.templates_cmd import check_all
+
+        config = load_config(config_path or Path(DEFAULT_CONFIG))
+        _print_templates(check_all(config))
+
+
+@templates.command("check")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.pass_context
+def templates_check(ctx: click.Context, file: Path) -> None:
+    """One template: its fields, where their data comes from, and its problems (exit 1).
+
+    \b
+    Examples:
+      refdesk templates check templates/thank-you.docx
+      refdesk templates check "Word letter.docx"
+    """
+    from refdesk.templates_cmd import check
+
+    config = _config_if_any(ctx.obj.get("templates_config"))
+    _print_templates([check(config, file)])
+
+
+def _print_templates(reports: list[Any]) -> None:
+    problems = 0
+    for report in reports:
+        used = ", ".join(report.jobs) or "no job"
+        title = f"{report.file.name}: {report.kind}; used by {used}"
+        rows = [(f.name, f.path or "(no job provides it)", f.origin, ", ".join(f.jobs))
+                for f in report.fields]
+        if rows:
+            print_table(title, ("field", "data", "comes from", "jobs"), rows)
+        else:
+            click.echo(title)
+        for line in report.problems:
+            click.echo(f"  problem: {line}")
+        problems += len(report.problems)
+    click.echo(f"{len(reports)} template(s), {problems} problem(s).", err=True)
+    if problems:
+        sys.exit(EXIT_PROBLEMS)
+
+
 @cli.command()
 @source_options
 @click.option("--yes", "-y", is_flag=True, help="Undo without asking (for scripts).")

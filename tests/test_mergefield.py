@@ -277,6 +277,10 @@ def test_names_match_forgiving_case_spaces_and_underscores() -> None:
     assert lookup("Email", {}, DATA) == ("", "could be client.email or provider.email")
     assert lookup("Shoe size", {}, DATA) == ("", "matches no field of the job's data")
     assert lookup("Conditions", {}, DATA) == ("practice.conditions", "")
+    assert lookup("Name", {}, DATA) == ("", "could be client.name or practice.name or "
+                                        "provider.name")
+    data = {**DATA, "practice": {"city": "Portland"}, "provider": {"city": "Salem"}}
+    assert lookup("City", {}, data) == ("provider.city", "")  # the recipient's, not ours
 
 
 def test_a_list_prints_joined(tmp_path: Path) -> None:

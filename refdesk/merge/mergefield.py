@@ -750,7 +750,8 @@ def lookup(name: str, mapping: Mapping[str, str], available: Mapping[str, Any]
     """The data path a merge field prints, and why not when none: the job's `fields` table
     first (its names compared without case, spaces and underscores), then the field's name as
     a path (`provider.name`), then the one text field of the data's objects with that name
-    (`FirstName` is `client.first_name` in a job about clients)."""
+    (`FirstName` is `client.first_name` in a job about clients; `City` is the provider's or
+    client's city rather than the practice's)."""
     wanted = norm(name)
     for key, target in mapping.items():
         if key == name or norm(key) == wanted:
@@ -760,8 +761,10 @@ def lookup(name: str, mapping: Mapping[str, str], available: Mapping[str, Any]
         if path:
             return path, ""
     found = sorted(p for p in text_paths(available) if norm(p.rsplit(".", 1)[-1]) == wanted)
-    if len(found) == 1:
-        return found[0], ""
+    # a letter's data describes its recipient: the practice's own city yields to the record's
+    ours = [p for p in found if not p.startswith("practice.")]
+    if len(found) == 1 or len(ours) == 1:
+        return (ours or found)[0], ""
     if found:
         return "", f"could be {' or '.join(found)}"
     return "", "matches no field of the job's data"
