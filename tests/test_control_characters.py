@@ -186,6 +186,7 @@ def test_a_control_character_in_a_field_the_letter_reads_through_another_names_i
     done = _merge(practice)
     assert done.exit_code == 2
     assert f"{clients.cell(row, 'last_name')} (last_name) holds U+0010" in done.stderr
+    assert "Lar" not in done.stderr  # the place and the character, never the client's data
     _nothing_made(practice, before)
 
 
@@ -342,3 +343,19 @@ def test_csv_keeps_carriage_returns_and_line_feeds(practice: Path) -> None:
     rows = _csv(stream.getvalue())
     assert [r[0] for r in rows[1:]] == ["a\rb", "a\nb", "a\r\nb", "'\r", "\n", "x\x01y",
                                         "end\r"]
+
+
+def test_a_line_break_in_a_header_is_a_line_break_there_too(tmp_path: Path) -> None:
+    """Headers are rendered like the body: a value's line break is a <w:br/> in its run."""
+    from refdesk.merge.engine import CompiledTemplate
+
+    document = docx.Document()
+    document.sections[0].header.paragraphs[0].text = "From {{ practice.name }}"
+    document.add_paragraph("To {{ provider.name }}")
+    document.save(tmp_path / "t.docx")
+    value = characters.line_breaks("Smith & Jones\x0b<Clinic>")
+    page = docx.Document(io.BytesIO(CompiledTemplate(tmp_path / "t.docx").render(
+        {"practice": {"name": value}, "provider": {"name": value}})))
+    assert page.sections[0].header.paragraphs[0].text == "From Smith & Jones\n<Clinic>"
+    assert page.paragraphs[0].text == "To Smith & Jones\n<Clinic>"
+    assert "<w:br/>" in page.sections[0].header.paragraphs[0]._p.xml
