@@ -132,6 +132,9 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "practice_type": _text("solo or group.", "solo", choices=("solo", "group")),
         "country": _text("Two-letter country for phone numbers and dates.", "US",
                          check=_country),
+        "signature_image": _text("A picture of your signature (PNG or JPEG), relative to this "
+                                 "file; a template places it with {{ practice.signature_image }}.",
+                                 path="file", exists=True),
     },
     "source": {
         "excel": _text("Path of the workbook, relative to this file.",
@@ -243,6 +246,7 @@ class Practice:
     profession: str = "massage therapy"
     benefits: tuple[str, ...] = ()
     services: tuple[str, ...] = REFERRAL_SERVICES
+    signature_image: str = ""  # a path, made absolute when read
 
 
 @dataclass(frozen=True)
@@ -479,6 +483,8 @@ def load_config(path: Path | str) -> Config:
         email["ca_file"] = str(setting_path(path.parent, email["ca_file"]))
     if practice.get("country"):
         practice["country"] = practice["country"].strip().upper()
+    if practice.get("signature_image"):
+        practice["signature_image"] = str(setting_path(path.parent, practice["signature_image"]))
 
     def where(value: str) -> Path:
         return setting_path(path.parent, value)

@@ -331,3 +331,32 @@ def test_libreoffice_prints_the_pictures(tmp_path: Path, images: dict[str, Path]
 
 def test_environment_is_the_sandbox() -> None:
     assert isinstance(refdesk_environment(), jinja2.sandbox.SandboxedEnvironment)
+
+
+# -- the practice's signature ------------------------------------------------------------------
+def test_the_practice_signature_image_from_config(tmp_path: Path,
+                                                  images: dict[str, Path]) -> None:
+    from refdesk.config import ConfigError, load_config
+    from refdesk.merge.data import practice_context
+
+    config = tmp_path / "config.toml"
+    config.write_text('[practice]\nname = "Cedar Lane"\ntherapist = "Ann Ames"\n'
+                      'signature_image = "signature.png"\n', encoding="utf-8")
+    practice = load_config(config).practice
+    assert practice.signature_image == str(tmp_path / "signature.png")
+    document = docx.Document()
+    document.add_paragraph("Yours, {{ practice.signature_image }}")
+    document.add_paragraph("{{ practice.signature }}")
+    document.save(tmp_path / "report.docx")
+    engine = CompiledTemplate(tmp_path / "report.docx")
+    whole = engine.render({"practice": practice_context(practice)})
+    assert package_problems(whole) == []
+    assert entries(whole)["word/media/image1.png"] == images["signature"].read_bytes()
+    assert b'cy="540000"' in entries(whole)["word/document.xml"], "15 mm high"
+    config.write_text('[practice]\nname = "Cedar Lane"\ntherapist = "Ann Ames"\n'
+                      'signature_image = "sig.png"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="signature_image"):
+        load_config(config)
+    config.write_text('[practice]\nname = "Cedar Lane"\ntherapist = "Ann Ames"\n',
+                      encoding="utf-8")
+    assert practice_context(load_config(config).practice)["signature_image"] == ""

@@ -311,8 +311,20 @@ def practice_context(practice: Practice) -> dict[str, Any]:
         conditions=list(practice.conditions), benefits=list(practice.benefits),
         services=list(practice.services),
         signature=", ".join(x for x in (practice.therapist, practice.credentials) if x),
-        city_line=city_line(practice.city, practice.state, practice.zip))
+        city_line=city_line(practice.city, practice.state, practice.zip),
+        signature_image=signature_picture(practice.signature_image))
     return values
+
+
+@cache
+def signature_picture(path: str) -> Any:
+    """[practice] signature_image as a picture a template places, 15 mm high (read once);
+    "" when unset."""
+    from docx.shared import Mm
+
+    from refdesk.merge.package import Picture
+
+    return Picture(path, height=Mm(15)) if path else ""
 
 
 def provider_context(row: dict[str, Any]) -> dict[str, Any]:
