@@ -336,6 +336,16 @@ def test_unknown_switches_are_refused(tmp_path: Path) -> None:
         CompiledTemplate(_letter(tmp_path, para(simple(" MERGEFIELD x \\z "))))
 
 
+def test_the_word_mergefield_in_a_letters_text_is_no_field(tmp_path: Path) -> None:
+    path = _letter(tmp_path, para(text("Replace each MERGEFIELD with {{ client.name }}")))
+    assert CompiledTemplate(path).word_merge is None
+
+
+def test_a_lower_case_field_code_split_across_runs_is_a_merge_field(tmp_path: Path) -> None:
+    body = para(complex_(" merge", "field  first", "name "))
+    assert merged(_letter(tmp_path, body)) == "Ana"
+
+
 def test_merge_fields_and_tags_in_one_document_are_refused(tmp_path: Path) -> None:
     body = para(text("{{ client.name }} "), simple(" MERGEFIELD FirstName "))
     with pytest.raises(TemplateError, match="both Word merge fields and"):

@@ -580,14 +580,23 @@ def _number(name: str) -> int:
     return int(digits[-1]) if digits else 0
 
 
+_CODES = re.compile(rb'<w:instrText[^>]*>([^<]*)<|w:instr="([^"]*)"')
+
+
 def has_merge_fields(raw: bytes) -> bool:
-    """Whether a .docx holds Word merge fields (MERGEFIELD) in a part that can."""
+    """Whether a .docx holds Word merge fields: MERGEFIELD in a field code (in any case, its
+    letters perhaps split across runs), not merely in the text."""
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as zf:
-            return any(b"MERGEFIELD" in zf.read(n) for n in zf.namelist()
-                       if n.startswith("word/") and n.endswith(".xml"))
+            for name in zf.namelist():
+                if not (name.startswith("word/") and name.endswith(".xml")):
+                    continue
+                codes = b"".join(a or b for a, b in _CODES.findall(zf.read(name)))
+                if b"MERGEFIELD" in codes.upper():
+                    return True
     except (zipfile.BadZipFile, KeyError, OSError):
         return False
+    return False
 
 
 class WordMerge:
