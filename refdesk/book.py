@@ -268,8 +268,15 @@ def _letters_with_missing(schema: Sheet, letters: dict[str, str]) -> dict[str, s
     return {c.name: letters.get(c.name, "?") for c in schema.columns}
 
 
+#: What is trimmed from the ends of a cell: Unicode's spaces and line ends, but not the
+#: separators U+001C-U+001F, which Python and Arrow count as spaces too: a character no
+#: document can hold must reach the merge's check, never be dropped silently.
+SPACES = (" \t\n\r\x0b\x0c\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+          "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+
+
 def _clean_text(raw: pd.Series) -> pd.Series:
-    s = raw.astype(TEXT_DTYPE).str.strip()
+    s = raw.astype(TEXT_DTYPE).str.strip(SPACES)
     return s.mask(s == "")
 
 
