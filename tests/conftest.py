@@ -4,6 +4,7 @@ developer's machine and fail when CI=true, where their absence is a broken setup
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,23 @@ def soffice() -> str:
     need(found is not None, "LibreOffice (soffice) is not installed")
     assert found
     return found
+
+
+def copy_practice(folder: Path) -> Path:
+    """A copy of the project's config, templates and sample workbook in `folder` (made if
+    needed); returns its config.toml."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(ROOT / "templates", folder / "templates")
+    (folder / "workbooks").mkdir()
+    shutil.copyfile(ROOT / "workbooks" / "referrals.xlsx", folder / "workbooks" / "referrals.xlsx")
+    shutil.copyfile(ROOT / "config.toml", folder / "config.toml")
+    return folder / "config.toml"
+
+
+@pytest.fixture
+def practice(tmp_path: Path) -> Path:
+    """A copy of the project's config, templates and sample workbook; returns config.toml."""
+    return copy_practice(tmp_path)
 
 
 def run(*args: str | Path) -> Result:

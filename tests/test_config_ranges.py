@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -22,16 +21,6 @@ from tests.conftest import ROOT, run
 
 TODAY = dt.date(2026, 11, 23)
 
-
-@pytest.fixture
-def practice(tmp_path: Path) -> Path:
-    """A copy of the project's config, templates and sample workbook."""
-    shutil.copytree(ROOT / "templates", tmp_path / "templates")
-    (tmp_path / "workbooks").mkdir()
-    shutil.copyfile(ROOT / "workbooks" / "referrals.xlsx",
-                    tmp_path / "workbooks" / "referrals.xlsx")
-    shutil.copyfile(ROOT / "config.toml", tmp_path / "config.toml")
-    return tmp_path / "config.toml"
 
 
 def setting(config: Path, section: str, key: str, value: str) -> int:

@@ -29,7 +29,7 @@ from refdesk.config import load_config
 from refdesk.excel import ExcelSource
 from refdesk.merge.mailing import Address
 from refdesk.xlsxpatch import SetField, patch_workbook
-from tests.conftest import ROOT, run
+from tests.conftest import run
 
 TODAY = "2026-11-23"
 #: The thank-you job's first letter is R239's, to provider P005.
@@ -40,16 +40,6 @@ PRINTED = {"\t": "\t", "\n": "\n", "\r": "\n", "\x0b": "\n", "\x0c": "\n"}
 REFUSED = [chr(c) for c in range(32) if chr(c) not in PRINTED]
 RANGE = ("--from", "2020-01-01", "--to", "2026-12-31")
 
-
-@pytest.fixture
-def practice(tmp_path: Path) -> Path:
-    """A copy of the project's config, templates and sample workbook; returns config.toml."""
-    shutil.copytree(ROOT / "templates", tmp_path / "templates")
-    (tmp_path / "workbooks").mkdir()
-    shutil.copyfile(ROOT / "workbooks" / "referrals.xlsx",
-                    tmp_path / "workbooks" / "referrals.xlsx")
-    shutil.copyfile(ROOT / "config.toml", tmp_path / "config.toml")
-    return tmp_path / "config.toml"
 
 
 def _workbook(config: Path) -> Path:

@@ -22,7 +22,7 @@ from refdesk.merge.data import Data
 from refdesk.merge.jobs import load_jobs
 from refdesk.merge.run import merge, select
 from refdesk.xlsxpatch import SetField, patch_workbook
-from tests.conftest import ROOT, need
+from tests.conftest import copy_practice, need
 
 TODAY = dt.date(2026, 11, 23)
 
@@ -30,12 +30,7 @@ TODAY = dt.date(2026, 11, 23)
 @pytest.fixture
 def practice(tmp_path: Path, soffice: str) -> Path:
     need(shutil.which("pdftotext") is not None, "pdftotext (poppler-utils) is not installed")
-    shutil.copytree(ROOT / "templates", tmp_path / "templates")
-    (tmp_path / "workbooks").mkdir()
-    shutil.copyfile(ROOT / "workbooks" / "referrals.xlsx",
-                    tmp_path / "workbooks" / "referrals.xlsx")
-    shutil.copyfile(ROOT / "config.toml", tmp_path / "config.toml")
-    return tmp_path / "config.toml"
+    return copy_practice(tmp_path)
 
 
 def _records(config_path: Path, job: str):

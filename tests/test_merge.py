@@ -32,16 +32,6 @@ JOBS = ("intro-packet", "thank-you", "progress-report", "super-bill", "release-f
         "sent-referral")
 
 
-@pytest.fixture
-def practice(tmp_path: Path) -> Path:
-    """A copy of the project's config, templates and sample workbook."""
-    shutil.copytree(ROOT / "templates", tmp_path / "templates")
-    (tmp_path / "workbooks").mkdir()
-    shutil.copyfile(ROOT / "workbooks" / "referrals.xlsx", tmp_path / "workbooks" /
-                    "referrals.xlsx")
-    shutil.copyfile(ROOT / "config.toml", tmp_path / "config.toml")
-    return tmp_path / "config.toml"
-
 
 def _text(data_or_path: bytes | Path) -> str:
     """Every paragraph and table cell of a document, in order, one per line."""

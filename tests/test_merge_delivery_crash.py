@@ -21,20 +21,11 @@ import pytest
 
 from refdesk.config import load_config
 from refdesk.excel import ExcelSource
-from tests.conftest import ROOT
+from tests.conftest import ROOT, copy_practice
 from tests.test_deliver import Server, _configure, _prefer, _records
 
 JOB = "thank-you"
 SHARDS = 4
-
-
-def _practice(folder: Path) -> Path:
-    folder.mkdir()
-    shutil.copytree(ROOT / "templates", folder / "templates")
-    (folder / "workbooks").mkdir()
-    shutil.copyfile(ROOT / "workbooks" / "referrals.xlsx", folder / "workbooks" / "referrals.xlsx")
-    shutil.copyfile(ROOT / "config.toml", folder / "config.toml")
-    return folder / "config.toml"
 
 
 def _drive(config: Path, steps: Path, kill_at: int, *extra: str) -> subprocess.CompletedProcess:
@@ -54,7 +45,7 @@ class Scenario:
     """A fresh copy of the sample practice whose thank-you providers all take email."""
 
     def __init__(self, folder: Path, server: Server) -> None:
-        self.config = _practice(folder)
+        self.config = copy_practice(folder)
         _config, data, chosen = _records(self.config, JOB)
         _prefer(self.config, {r.provider_id: "email" for r in chosen})
         _configure(self.config, server.port, server.ca_file)

@@ -34,15 +34,6 @@ DROP_ROOT = ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner",
              "--inh-caps=-all"]
 
 
-@pytest.fixture
-def practice(tmp_path: Path) -> Path:
-    shutil.copytree(ROOT / "templates", tmp_path / "templates")
-    (tmp_path / "workbooks").mkdir()
-    shutil.copyfile(ROOT / "workbooks" / "referrals.xlsx",
-                    tmp_path / "workbooks" / "referrals.xlsx")
-    shutil.copyfile(ROOT / "config.toml", tmp_path / "config.toml")
-    return tmp_path / "config.toml"
-
 
 def refdesk(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess:
     """The command line in a process of its own, without root's powers over files."""

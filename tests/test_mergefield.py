@@ -22,7 +22,7 @@ from refdesk.merge.engine import CompiledTemplate, TemplateError
 from refdesk.merge.jobs import load_jobs
 from refdesk.merge.mergefield import lookup
 from refdesk.office import convert
-from tests.conftest import ROOT, need, run
+from tests.conftest import need, run
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 DATA: dict[str, Any] = {
@@ -353,16 +353,6 @@ def test_merge_fields_and_tags_in_one_document_are_refused(tmp_path: Path) -> No
 
 
 # -- the job ----------------------------------------------------------------------------------
-@pytest.fixture
-def practice(tmp_path: Path) -> Path:
-    shutil.copytree(ROOT / "templates", tmp_path / "templates")
-    (tmp_path / "workbooks").mkdir()
-    shutil.copyfile(ROOT / "workbooks" / "referrals.xlsx",
-                    tmp_path / "workbooks" / "referrals.xlsx")
-    shutil.copyfile(ROOT / "config.toml", tmp_path / "config.toml")
-    return tmp_path / "config.toml"
-
-
 def _add_job(config: Path, name: str, template: str, fields: dict[str, str],
              extra: str = "") -> None:
     table = ", ".join(f'"{k}" = "{v}"' for k, v in fields.items())

@@ -6,7 +6,6 @@ never takes the workbook's own mode."""
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,7 @@ from refdesk.merge.data import Data
 from refdesk.merge.jobs import load_jobs
 from refdesk.merge.run import select
 from refdesk.xlsxpatch import SetField, patch_workbook
-from tests.conftest import ROOT, run
+from tests.conftest import run
 from tests.helpers import TODAY
 
 DAY = TODAY.isoformat()
@@ -34,16 +33,6 @@ def ordinary_umask() -> Iterator[None]:
     finally:
         os.umask(old)
 
-
-@pytest.fixture
-def practice(tmp_path: Path) -> Path:
-    """A copy of the project's config, templates and sample workbook."""
-    shutil.copytree(ROOT / "templates", tmp_path / "templates")
-    (tmp_path / "workbooks").mkdir()
-    shutil.copyfile(ROOT / "workbooks" / "referrals.xlsx",
-                    tmp_path / "workbooks" / "referrals.xlsx")
-    shutil.copyfile(ROOT / "config.toml", tmp_path / "config.toml")
-    return tmp_path / "config.toml"
 
 
 def mode(path: Path) -> int:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import itertools
-import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -54,16 +53,6 @@ ESCAPES = [
     "{% set x = cycler %}{{ x }}",
 ]
 
-
-@pytest.fixture
-def practice(tmp_path: Path) -> Path:
-    """A copy of the project's config, templates and sample workbook."""
-    shutil.copytree(ROOT / "templates", tmp_path / "templates")
-    (tmp_path / "workbooks").mkdir()
-    shutil.copyfile(ROOT / "workbooks" / "referrals.xlsx",
-                    tmp_path / "workbooks" / "referrals.xlsx")
-    shutil.copyfile(ROOT / "config.toml", tmp_path / "config.toml")
-    return tmp_path / "config.toml"
 
 
 def _template(config_path: Path, *paragraphs: str) -> None:

@@ -19,7 +19,7 @@ from refdesk.errors import WorkbookBusyError
 from refdesk.excel import ExcelSource
 from refdesk.xlsxpatch import AppendRows, SetField, journal, patch_workbook
 from refdesk.xlsxpatch.safety import BACKUP_DIR, backups_of
-from tests.conftest import ROOT, run
+from tests.conftest import ROOT, copy_practice, run
 
 SAMPLE = ROOT / "workbooks" / "referrals.xlsx"
 WHEN = dt.datetime(2026, 12, 3, 15, 2, 11)
@@ -190,12 +190,7 @@ def test_undo_refuses_a_workbook_saved_after_it_was_shown(written) -> None:
 def test_undoing_a_merge_names_the_documents_left_unlogged(tmp_path: Path) -> None:
     """The documents a merge made stay on disk when its Letters rows are undone: undo says so,
     naming them, so that no document is left unlogged without the user being told."""
-    shutil.copytree(ROOT / "templates", tmp_path / "templates")
-    (tmp_path / "workbooks").mkdir()
-    shutil.copyfile(ROOT / "workbooks" / "referrals.xlsx",
-                    tmp_path / "workbooks" / "referrals.xlsx")
-    shutil.copyfile(ROOT / "config.toml", tmp_path / "config.toml")
-    config = tmp_path / "config.toml"
+    config = copy_practice(tmp_path)
     made = run("--quiet", "merge", "thank-you", "--config", config, "--today", "2026-11-23")
     assert made.exit_code == 0, made.stderr
     letters = sorted((tmp_path / "letters" / "thank-you").glob("*.docx"))
