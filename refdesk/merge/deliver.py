@@ -66,12 +66,10 @@ def _text_template(text: str, what: str, job: str) -> jinja2.Template:
     reaches past the data is refused before anything is rendered."""
     env = sandbox.environment(keep_trailing_newline=True)
     try:
-        tree = env.parse(text)
-        refused = sandbox.refusal(tree)
-        if refused:
-            raise DeliveryError(f"[jobs.{job}] {what}{_line(text, refused[0])}: "
-                                f"{sandbox.refusal_message(refused[1])}.")
-        return env.from_string(tree)
+        return sandbox.compile_checked(env, text)
+    except sandbox.Refused as exc:
+        raise DeliveryError(f"[jobs.{job}] {what}{_line(text, exc.lineno)}: "
+                            f"{sandbox.refusal_message(exc.what)}.") from None
     except jinja2.TemplateSyntaxError as exc:
         raise DeliveryError(f"[jobs.{job}] {what}: {exc.message} (line {exc.lineno}).") \
             from None

@@ -158,13 +158,10 @@ class CompiledTemplate:
         source = self.tpl.patch_xml(xml)
         source = re.sub(r"<w:p([ >])", r"\n<w:p\1", source)
         try:
-            tree = self.env.parse(source)
-            refused = sandbox.refusal(tree)
-            if refused:
-                lineno, what = refused
-                raise TemplateError(f"{self.name}, {_where(label, lineno, source)}: "
-                                    f"{sandbox.refusal_message(what)}.")
-            template = self.env.from_string(tree)
+            template = sandbox.compile_checked(self.env, source)
+        except sandbox.Refused as exc:
+            raise TemplateError(f"{self.name}, {_where(label, exc.lineno, source)}: "
+                                f"{sandbox.refusal_message(exc.what)}.") from None
         except jinja2.TemplateAssertionError as exc:  # an unknown filter or test
             where = _where(label, exc.lineno, source)
             raise TemplateError(f"{self.name}, {where}: {exc.message.rstrip('.')}. Use one of "
@@ -180,12 +177,10 @@ class CompiledTemplate:
     def _compile_text(self, env: jinja2.Environment, text: str, label: str) -> jinja2.Template:
         """A document property's text, checked as the parts are."""
         try:
-            tree = env.parse(text)
-            refused = sandbox.refusal(tree)
-            if refused:
-                raise TemplateError(f"{self.name}, {label}: "
-                                    f"{sandbox.refusal_message(refused[1])}.")
-            return env.from_string(tree)
+            return sandbox.compile_checked(env, text)
+        except sandbox.Refused as exc:
+            raise TemplateError(f"{self.name}, {label}: "
+                                f"{sandbox.refusal_message(exc.what)}.") from None
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(f"{self.name}, {label}: {exc.message}. Fix the tag in the "
                                 "document's properties (Word: File, Info, Properties).") from None

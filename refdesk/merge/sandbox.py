@@ -120,6 +120,25 @@ def _refused(node: nodes.Node) -> str:
     return ""
 
 
+class Refused(Exception):
+    """A template's tag reaches past the data: `lineno` is its line, `what` what it reaches."""
+
+    def __init__(self, lineno: int, what: str) -> None:
+        super().__init__(what)
+        self.lineno = lineno
+        self.what = what
+
+
+def compile_checked(env: jinja2.Environment, text: str) -> jinja2.Template:
+    """`text` compiled in `env`, after every tag was checked (refusal): raises Refused, or
+    jinja2's TemplateSyntaxError for a tag that does not parse."""
+    tree = env.parse(text)
+    refused = refusal(tree)
+    if refused:
+        raise Refused(*refused)
+    return env.from_string(tree)
+
+
 def refusal_message(what: str) -> str:
     """The end of the message for a refused tag."""
     return (f"the tag reaches {what}, which templates may not use. A template may print the "
