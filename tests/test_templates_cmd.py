@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run
-from tests.test_mergefield import _add_job, _letter, complex_, para, practice, simple, text
+from tests.test_mergefield import _add_job, _letter, complex_, para, simple, text
 
-__all__ = ["practice"]  # the fixture, shared with test_mergefield
 
 
 @pytest.fixture(autouse=True)
