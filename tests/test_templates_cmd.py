@@ -12,7 +12,6 @@ from tests.conftest import run
 from tests.test_mergefield import _add_job, _letter, complex_, para, simple, text
 
 
-
 @pytest.fixture(autouse=True)
 def wide(monkeypatch: pytest.MonkeyPatch) -> None:
     """A wide terminal, so that each table row is one line."""
