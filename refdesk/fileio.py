@@ -36,6 +36,8 @@ def os_fix(exc: OSError) -> str:
         return "the name is too long for the file system: choose a shorter folder or name."
     if code == errno.ENOENT:
         return "the folder does not exist (was it moved?): create it or choose another."
+    if code == errno.ENOTDIR:
+        return "a part of that path is a file, not a folder: choose another folder."
     if code == errno.EISDIR:
         return "that is a folder: give a file name."
     return "check the disk and the folder, then run refdesk again."
