@@ -251,3 +251,17 @@ def test_a_file_pattern_reaches_no_python_object(practice: Path, pattern: str) -
     done = run("merge", "thank-you", "--config", practice, "--today", "2026-11-23")
     assert done.exit_code == 2 and "is not a pattern refdesk can fill" in done.stderr
     assert _files(load_config(practice).output) == []
+
+
+def test_documents_no_letters_row_names_are_listed(practice: Path) -> None:
+    """A run killed between saving its documents and logging them leaves files nobody was told
+    about: the next run of the job lists them."""
+    preview = run("merge", "thank-you", "--config", practice, "--today", "2026-11-23",
+                  "--preview", "2")
+    assert preview.exit_code == 0, preview.stderr
+    done = run("merge", "thank-you", "--config", practice, "--today", "2026-11-23")
+    assert done.exit_code == 0, done.stderr
+    said = " ".join(done.stderr.split())
+    assert "2 document(s) in " in said and "thank-you are in no Letters row" in said
+    again = run("merge", "thank-you", "--config", practice, "--today", "2026-11-23")
+    assert "2 document(s)" in " ".join(again.stderr.split()), "until they are deleted"

@@ -74,6 +74,12 @@ def print_result(result: MergeResult, config: Config) -> None:
         notes.append(f"look in your sent mail, then run `refdesk merge {job.name} --mark-sent "
                      f"ID` for those that went and `--deliver --retry ID` for those that did "
                      f"not ({ids})")
+    if result.unlogged:
+        names = ", ".join(p.name for p in result.unlogged[:5]) + (
+            ", ..." if len(result.unlogged) > 5 else "")
+        notes.append(f"{len(result.unlogged)} document(s) in {result.unlogged[0].parent} are in "
+                     f"no Letters row ({names}): a preview, or a run stopped before it could "
+                     "log them. Delete them if they were not sent")
     if result.already_done:
         notes.append(f"{result.already_done} already done (see Letters; --force makes them "
                      "again)")

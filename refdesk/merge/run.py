@@ -96,6 +96,9 @@ class MergeResult:
     #: Letters rows an interrupted run left in `sending`: what this run recorded for them,
     #: and those nobody can tell about (never sent again until the user says).
     settled: Settled = field(default_factory=Settled)
+    #: Documents in the job's folder that no Letters row names (a preview, or a run that was
+    #: killed before it could log them): listed, so none sits there unnoticed.
+    unlogged: list[Path] = field(default_factory=list)
 
     @property
     def files(self) -> list[Path]:
@@ -307,7 +310,8 @@ def _merge(config: Config, job: Job, templates: list[CompiledTemplate], source: 
         raise MergeError(f"{exc}.") from None
     chosen, skipped, already, considered = select(data, job, force)
     result = MergeResult(job, skipped=skipped, already_done=already, considered=considered,
-                         dry_run=dry_run, preview=preview is not None, settled=settled)
+                         dry_run=dry_run, preview=preview is not None, settled=settled,
+                         unlogged=_unlogged_files(folder, data, config))
     if preview is not None:
         chosen = chosen[:max(preview, 0)]
     taken: set[str] = set()
@@ -425,6 +429,19 @@ def _merge(config: Config, job: Job, templates: list[CompiledTemplate], source: 
                          "command again once this is fixed: it records them from the delivery "
                          "journal and sends nothing twice.", details=exc.details) from None
     return result
+
+
+def _unlogged_files(folder: Path, data: Data, config: Config) -> list[Path]:
+    """The job folder's documents that no Letters row names."""
+    try:
+        found = sorted(p for p in folder.glob("*.docx") if not p.name.startswith("."))
+    except OSError:
+        return []
+    if not found:
+        return []
+    base = config.path.parent if config.path else Path.cwd()
+    logged = {str(r.get("file") or "") for r in data.letters}
+    return [p for p in found if shown_path(p, base) not in logged and str(p) not in logged]
 
 
 def _members(result: MergeResult, messages: list[route.Message]) -> list[Document]:
