@@ -410,13 +410,13 @@ def _merge(config: Config, job: Job, templates: list[CompiledTemplate], source: 
     safety.checkpoint("deliver:claimed")
     route.send(config, job, result, messages, journal)
     confirm: list[Change] = []
-    for doc in result.documents:
+    for i in sorted({i for m in messages for i in m.members}):
+        doc = result.documents[i]
         if doc.outcome.status == SENDING:
-            continue
-        if doc in _members(result, messages):
-            confirm += status_change(doc.letter_id, doc.outcome.status, doc.outcome.detail)
-            if doc.outcome.status != "failed":
-                confirm += writer.done(doc.record, doc.route)
+            continue  # never tried (the run was stopped): the next run sends it
+        confirm += status_change(doc.letter_id, doc.outcome.status, doc.outcome.detail)
+        if doc.outcome.status != "failed":
+            confirm += writer.done(doc.record, doc.route)
     confirm += writer.contacts_change()
     result.changes += confirm
     safety.checkpoint("deliver:confirm")
@@ -442,10 +442,6 @@ def _unlogged_files(folder: Path, data: Data, config: Config) -> list[Path]:
     base = config.path.parent if config.path else Path.cwd()
     logged = {str(r.get("file") or "") for r in data.letters}
     return [p for p in found if shown_path(p, base) not in logged and str(p) not in logged]
-
-
-def _members(result: MergeResult, messages: list[route.Message]) -> list[Document]:
-    return [result.documents[i] for m in messages for i in m.members]
 
 
 def _command(job: Job) -> dict[str, str]:
