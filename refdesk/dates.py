@@ -35,7 +35,6 @@ MIXED = frozenset({"CA"})
 #: The years a date may fall in; outside them a date is a typing mistake (or 9999 for "never").
 FIRST_YEAR, LAST_YEAR = 1800, 2199
 EXAMPLE = "2026-03-01"
-HOW = f"type it as year-month-day, e.g. {EXAMPLE}"
 
 MONTHS = {name: number for number, names in enumerate((
     ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),

@@ -18,7 +18,7 @@ import datetime as dt
 import os
 import shutil
 import string
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -221,9 +221,9 @@ def _unlogged(error: RefdeskError, made: _Made, what: str) -> MergeError:
                       " Fix this, then run the same command again.", details=error.details)
 
 
-def _check_output(folder: Path, needed: int = 0) -> None:
-    """Prove the documents' folder can take the batch before the first one is made: make it,
-    write and remove a file there, and see that the disk has room."""
+def _check_output(folder: Path) -> None:
+    """Prove the documents' folder can take files before the first one is made: make it, and
+    write and remove a file there."""
     try:
         private_folder(folder, root=folder.parent)  # the chosen folder too, not only the job's
     except OutputError as exc:
@@ -240,25 +240,18 @@ def _check_output(folder: Path, needed: int = 0) -> None:
         raise OutputError(f"{folder}: documents cannot be saved there ({describe(exc)}); "
                           f"{os_fix(exc)} Use --out or [merge] output to choose another folder. "
                           "Nothing was made.") from None
-    if needed:
-        try:
-            free = shutil.disk_usage(folder).free
-        except OSError:
-            return
-        if free < needed:
-            raise OutputError(f"{folder}: the disk has {free // 1024:,} KiB free and the batch "
-                              f"needs about {needed // 1024:,} KiB; free some space, then run "
-                              "refdesk again. Nothing was made.")
 
 
-@contextlib.contextmanager
-def _locked(source: Source, command: str, writing: bool) -> Iterator[None]:
-    lock = getattr(source, "locked", None)
-    if not writing or lock is None:
-        yield
+def _check_room(folder: Path, needed: int) -> None:
+    """The disk under the documents' folder has room for the rendered batch."""
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
         return
-    with lock(command):
-        yield
+    if free < needed:
+        raise OutputError(f"{folder}: the disk has {free // 1024:,} KiB free and the batch "
+                          f"needs about {needed // 1024:,} KiB; free some space, then run "
+                          "refdesk again. Nothing was made.")
 
 
 def merge(config: Config, job_name: str, source: Source, *, today: dt.date,
@@ -285,7 +278,7 @@ def merge(config: Config, job_name: str, source: Source, *, today: dt.date,
 
         require_soffice()  # before anything is made: a clear message naming the package
     writing = preview is None and not dry_run
-    with _locked(source, f"merge {job.name}", writing):
+    with source.locked(f"merge {job.name}") if writing else contextlib.nullcontext():
         return _merge(config, job, templates, source, today=today, out=out,
                       combine_all=combine_all, dry_run=dry_run, preview=preview, force=force,
                       pdf=pdf, labels=labels, envelopes=envelopes, deliver=deliver,
@@ -358,7 +351,7 @@ def _merge(config: Config, job: Job, templates: list[CompiledTemplate], source: 
             result.write = source.write(settle_changes, **_command(job))
         return result
     size = sum(len(d.data) for d in result.documents)
-    _check_output(folder, needed=size * (4 if (pdf or deliver) else 2) + (1 << 20))
+    _check_room(folder, needed=size * (4 if (pdf or deliver) else 2) + (1 << 20))
     made = _Made()
     messages: list[route.Message] = []
     try:

@@ -55,7 +55,6 @@ HEADLINE = [("new_clients", "New clients", "int"), ("referrals", "Referrals rece
             ("dormant_referrers", "Dormant referrers", "int")]
 
 
-
 def describe_range(stats: Stats) -> str:
     return f"{stats.start:%Y-%m-%d} to {stats.end:%Y-%m-%d}, by {stats.by}"
 
