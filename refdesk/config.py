@@ -204,6 +204,11 @@ JOB_KEYS: dict[str, Key] = {
     "file": _text("Output file name; {date}, {job}, {record}, {provider_id}, {client_id} and "
                   "{provider} are filled in.", "{date} {job} {record}.docx"),
     "set": Key(dict, "Written back when done: \"Sheet.column\" = \"today\" or a value.", {}),
+    "require": Key(list, "What a record needs before its document is made: \"new notes\" "
+                   "(referrals: a visit noted since the last report), \"diagnosis\" "
+                   "(client-months: every visit has one), \"no likely duplicate\" (providers: "
+                   "not the same person as another row). Unset: the last two for their kinds "
+                   "of job; [] requires nothing.", None),
     "contact": _text("When set, a Contacts row with this summary is added for each document."),
     "again_after_days": _days("Make a record's document again once this many days have "
                               "passed (0: once only).", 0),

@@ -13,13 +13,15 @@ from enum import StrEnum
 
 
 class Kind(StrEnum):
-    """What a column holds. The reader types DATE, DATETIME, INT and MONEY; the rest is text."""
+    """What a column holds. The reader types DATE, DATETIME, INT, NUMBER and MONEY; the rest is
+    text."""
 
     ID = "id"
     TEXT = "text"
     DATE = "date"
     DATETIME = "datetime"
     INT = "whole number"
+    NUMBER = "number"
     MONEY = "money"
     CHOICE = "one of a list"
     CHOICES = "several of a list"
@@ -143,6 +145,16 @@ PAYMENT_METHODS = ("cash", "check", "card", "insurance", "HSA/FSA", "other")
 YES_NO = ("yes", "no", "unknown")
 REFERS_OUT = ("often", "sometimes", "rarely", "never", "unknown")
 HOW_WE_KNOW = ("client's doctor", "nearby", "other")
+#: Outcome measures a plan of care commonly tracks, offered in the drop-down; others accepted.
+#: The range each allows is in MEASURE_RANGES; a measure not listed there is checked 0-100.
+MEASURES = ("headache days per week", "Neck Disability Index %", "Oswestry Disability Index %",
+            "Patient-Specific Functional Scale", "pain 0-10", "HIT-6")
+MEASURE_RANGES: dict[str, tuple[float, float]] = {
+    "headache days per week": (0, 7), "neck disability index %": (0, 100),
+    "oswestry disability index %": (0, 100), "patient-specific functional scale": (0, 10),
+    "pain 0-10": (0, 10), "hit-6": (36, 78)}
+#: The range of a pain rating (numeric rating scale).
+PAIN_RANGE = (0, 10)
 
 
 PROVIDERS = Sheet(
@@ -201,9 +213,14 @@ CLIENTS = Sheet(
         _ref("referred_by_client", "Clients",
              hint="client_id of the referring client when source is client."),
         Column("focus", hint="The condition you are treating.", health=True, width=18),
+        Column("diagnosis", Kind.ICD10, "ICD-10-CM codes of the client's own diagnosis, for "
+               "super bills of visits with no referral, e.g. M54.2.", health=True, width=14),
         _date("first_visit", "Date of the first session."),
         Column("insurance_carrier", hint="Insurance company, if any.", width=16),
         Column("member_id", hint="Insurance member id. Kept as text.", width=14),
+        Column("client_card", Kind.CHOICE, "Agreed to write a thank-you card to the doctor who "
+               "referred them: yes, no or unknown.", choices=YES_NO, width=10),
+        _date("card_sent", "Date you mailed the client's card to their doctor."),
         Column("notes", hint="Anything else.", health=True, width=30),
     ),
     key="client_id",
@@ -242,6 +259,10 @@ REFERRALS = Sheet(
         Column("per_week", Kind.INT, "Visits per week.", width=9),
         Column("weeks", Kind.INT, "For how many weeks.", width=7),
         Column("visits_authorized", Kind.INT, "Total visits authorized.", width=9),
+        Column("measure", hint="The functional measure tracked, e.g. Neck Disability Index %.",
+               suggestions=MEASURES, width=20),
+        Column("goal", Kind.NUMBER, "The score the plan aims for on that measure, e.g. 1 "
+               "(headache days per week) or 10 (%).", health=True, width=7),
         Column("status", Kind.CHOICE, "Where the referral stands.", required=True,
                choices=REFERRAL_STATUS, width=11),
         _date("first_visit", "Date of the first session."),
@@ -301,6 +322,20 @@ VISITS = Sheet(
         Column("paid", Kind.MONEY, "Amount paid.", width=9),
         Column("payment_method", Kind.CHOICE, "How it was paid.", choices=PAYMENT_METHODS,
                width=12),
+        Column("pain_before", Kind.INT, "Pain 0-10 at the start of the session.", health=True,
+               width=8),
+        Column("pain_after", Kind.INT, "Pain 0-10 at the end of the session.", health=True,
+               width=8),
+        Column("measure_score", Kind.NUMBER, "Score on the referral's measure this visit, e.g. "
+               "3 (headache days last week) or 24 (%).", health=True, width=9),
+        Column("subjective", hint="S: what the client reports, in a sentence.", health=True,
+               width=30),
+        Column("objective", hint="O: what you found, e.g. range of motion, trigger points.",
+               health=True, width=30),
+        Column("assessment", hint="A: how they respond, progress toward the goal.", health=True,
+               width=30),
+        Column("plan", hint="P: what comes next, e.g. frequency, home care.", health=True,
+               width=30),
         Column("notes", hint="Anything else.", health=True, width=30),
     ),
     key="visit_id",
@@ -313,7 +348,9 @@ TESTIMONIALS = Sheet(
         _id("testimonial_id", "testimonial"),
         _ref("client_id", "Clients"),
         Column("quote", hint="The client's words, as they gave them.", required=True, width=50),
-        Column("condition", hint="The condition the quote speaks to.", health=True, width=18),
+        Column("condition", Kind.LIST, "The conditions the quote speaks to, separated by ; e.g. "
+               "migraine; neck pain. Packets pick quotes that fit the provider.", health=True,
+               width=22),
         _date("permission_on", "Date the client allowed you to use the quote."),
     ),
     key="testimonial_id",

@@ -125,6 +125,7 @@ class Data:
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)
     clients: dict[str, dict[str, Any]] = field(default_factory=dict)
     referrals: list[dict[str, Any]] = field(default_factory=list)
+    referrals_by_id: dict[str, dict[str, Any]] = field(default_factory=dict)
     releases: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     visits_by_referral: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     visits_by_client: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -133,6 +134,8 @@ class Data:
     letters: list[dict[str, Any]] = field(default_factory=list)
     #: The releases judged on `today` (refdesk.consent: the rules check applies too).
     consent: Consent | None = None
+    #: What a run computes once over all rows (refdesk.merge.requirements), by name.
+    memo: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, book: Book, today: dt.date) -> Data:
@@ -141,6 +144,7 @@ class Data:
                           if r.get("provider_id")}
         data.clients = {r["client_id"]: r for r in _rows(book, "Clients") if r.get("client_id")}
         data.referrals = [r for r in _rows(book, "Referrals") if r.get("referral_id")]
+        data.referrals_by_id = {r["referral_id"]: r for r in data.referrals}
         releases: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
         for r in _rows(book, "Releases"):
             if r.get("client_id") and r.get("provider_id"):
@@ -503,19 +507,33 @@ def _one_year_on(day: dt.date) -> dt.date:
         return day.replace(year=day.year + 1, day=28)
 
 
+def bill_visits(data: Data, record: Record) -> list[dict[str, Any]]:
+    """The visits a client-month's super bill lists."""
+    return [v for v in data.visits_by_client.get(record.client_id or "", [])
+            if _month_key(v["date"]) == record.month]
+
+
+def visit_diagnoses(data: Data, visit: dict[str, Any]) -> list[dict[str, str]]:
+    """A visit's diagnoses: its referral's, or else the client's own (Clients.diagnosis)."""
+    referral = data.referrals_by_id.get(visit.get("referral_id") or "")
+    found = diagnoses(referral.get("diagnosis")) if referral is not None else []
+    if not found:
+        client = data.clients.get(visit.get("client_id") or "") or {}
+        found = diagnoses(client.get("diagnosis"))
+    return found
+
+
 def _bill(data: Data, record: Record) -> dict[str, Any]:
-    visits = [v for v in data.visits_by_client.get(record.client_id or "", [])
-              if _month_key(v["date"]) == record.month]
-    referrals = {r["referral_id"]: r for r in data.referrals}
+    visits = bill_visits(data, record)
     codes: list[dict[str, str]] = []
     referring = None
     for v in visits:
-        referral = referrals.get(v.get("referral_id") or "")
-        if referral is None:
-            continue
-        for d in diagnoses(referral.get("diagnosis")):
+        for d in visit_diagnoses(data, v):
             if d not in codes:
                 codes.append(d)
+        referral = data.referrals_by_id.get(v.get("referral_id") or "")
+        if referral is None:
+            continue
         provider = data.providers.get(referral.get("provider_id") or "")
         if provider is not None and referring is None:
             referring = provider_context(provider)

@@ -17,6 +17,7 @@ from typing import Any
 
 from refdesk.config import Config
 from refdesk.errors import ConfigError
+from refdesk.merge.requirements import DEFAULTS, REQUIREMENTS
 from refdesk.schema import RELEASE_SCOPE, SHEETS_BY_NAME
 
 #: What a job makes one document for: the sheet, its id column, and the sheets reachable
@@ -74,6 +75,8 @@ class Job:
     email_subject: str = ""
     email_body: str = ""
     email_client_info: bool = False
+    #: What a record needs before its document is made (refdesk.merge.requirements).
+    require: tuple[str, ...] = ()
     #: A Word mail-merge letter's MERGEFIELD names -> the data they print ("client.first_name").
     fields: tuple[tuple[str, str], ...] = ()
 
@@ -162,6 +165,15 @@ def parse_job(config: Config, name: str, raw: dict[str, Any]) -> Job:
     for template in templates:
         if not template.lower().endswith(".docx"):
             raise _fail(config, name, f"templates: {template!r} is not a .docx file.")
+    require = raw.get("require")
+    require = DEFAULTS.get(each, ()) if require is None else tuple(require)
+    for need in require:
+        if need not in REQUIREMENTS:
+            raise _fail(config, name, f"require: {need!r} is not a requirement; use any of: "
+                        f"{', '.join(REQUIREMENTS)}.")
+        if each not in REQUIREMENTS[need][0]:
+            raise _fail(config, name, f"require: {need!r} applies to jobs for "
+                        f"{' or '.join(REQUIREMENTS[need][0])}, not {each}.")
     if raw.get("again_after_days", 0) < 0:
         raise _fail(config, name, "again_after_days must be 0 or more.")
     job = Job(name, raw["title"], templates, each, raw.get("to") or "provider",
@@ -169,7 +181,7 @@ def parse_job(config: Config, name: str, raw: dict[str, Any]) -> Job:
               raw.get("file") or "{date} {job} {record}.docx", tuple(writes),
               raw.get("contact") or "", int(raw.get("again_after_days") or 0),
               raw.get("email_subject") or "", raw.get("email_body") or "",
-              bool(raw.get("email_client_info")))
+              bool(raw.get("email_client_info")), require=require)
     fields = raw.get("fields") or {}
     if fields:
         job = replace(job, fields=_merge_fields(config, job, fields))

@@ -49,6 +49,7 @@ from refdesk.merge.engine import CompiledTemplate
 from refdesk.merge.jobs import Job, load_jobs
 from refdesk.merge.ledger import SENDING, Journal, Settled, settle
 from refdesk.merge.names import safe_name, unique
+from refdesk.merge.requirements import unmet
 from refdesk.merge.route import combine, to_pdf
 from refdesk.merge.writeback import Writer, shown_path, status_change
 from refdesk.source import Source
@@ -182,6 +183,10 @@ def select(data: Data, job: Job, force: bool) -> tuple[list[Record], list[Skippe
                 skipped.append(Skipped(record, why))
                 continue
             record.release = release
+        reason = unmet(data, job.require, record)
+        if reason:
+            skipped.append(Skipped(record, reason))
+            continue
         chosen.append(record)
     return chosen, skipped, already, len(candidates)
 

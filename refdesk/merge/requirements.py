@@ -1,0 +1,127 @@
+"""What a record must have before its document is made, beyond the job's `where`.
+
+A job's `require` names these (config.toml); each test returns "" when the record may go, or
+the reason it is skipped, in words that name rows and cells but never a client's condition.
+When a job does not say, the kind of job decides: an introductory packet is never sent to a
+likely duplicate of another provider, and a super bill needs a diagnosis on every line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from rapidfuzz import fuzz, process
+
+from refdesk.check.sheets import NAME_SAME, NAME_SIMILARITY, PRACTICE_SAME, _norm
+
+if TYPE_CHECKING:
+    from refdesk.merge.data import Data, Record
+
+#: Visits' columns that make a note a provider can read in a report.
+NOTE_COLUMNS = ("subjective", "objective", "assessment", "plan", "measure_score")
+#: Stages of a provider who already knows the practice: a packet to their duplicate repeats it.
+KNOWN_STAGES = ("packet sent", "referring", "dormant", "declined")
+
+
+def _day(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value if isinstance(value, dt.date) else None
+
+
+def new_notes(data: Data, record: Record) -> str:
+    """A progress report needs a visit with notes after the last report (any, before the
+    first)."""
+    last = _day(record.fields.get("last_report_sent"))
+    for visit in data.visits_by_referral.get(record.key, []):
+        day = _day(visit.get("date"))
+        if day is None or (last is not None and day <= last):
+            continue
+        if any(visit.get(c) not in (None, "") for c in NOTE_COLUMNS):
+            return ""
+    since = f"since the last report on {last.isoformat()}" if last else "yet"
+    return (f"no visit notes {since} (Visits columns {', '.join(NOTE_COLUMNS[:4])}): a report "
+            "with nothing new is not sent")
+
+
+def diagnosis(data: Data, record: Record) -> str:
+    """Every visit of a super bill points to a diagnosis: its referral's, or else the
+    client's own."""
+    from refdesk.merge.data import bill_visits, visit_diagnoses
+
+    missing = [v for v in bill_visits(data, record) if not visit_diagnoses(data, v)]
+    if not missing:
+        return ""
+    where = ", ".join(data.book["Visits"].cell(v["_row"], "referral_id") for v in missing[:3])
+    more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+    return (f"{len(missing)} visit(s) with no diagnosis ({where}{more}): link the visit to a "
+            "referral that has one, or fill in Clients.diagnosis; an insurer returns a bill "
+            "without one (require = [] in the job makes it optional)")
+
+
+def _duplicates(data: Data) -> dict[str, list[str]]:
+    """provider_id -> the provider_ids of rows that look like the same person (the rule of
+    `check`'s near-duplicate warning), computed once per run."""
+    if "duplicates" in data.memo:
+        return data.memo["duplicates"]
+    ids = list(data.providers)
+    rows = [data.providers[i] for i in ids]
+    names = [_norm(r.get("name")) for r in rows]
+    practices = [_norm(r.get("practice")) for r in rows]
+    phones = ["".join(ch for ch in str(r.get("phone") or "") if ch.isdigit()) for r in rows]
+    npis = [str(r.get("npi") or "") for r in rows]
+    found: dict[str, list[str]] = {}
+    if len(ids) > 1:
+        scores = process.cdist(names, names, scorer=fuzz.ratio, score_cutoff=NAME_SIMILARITY,
+                               workers=-1, dtype="uint8")
+        for i, j in zip(*scores.nonzero(), strict=True):
+            if i == j or not names[i]:
+                continue
+            same_place = (practices[i] and fuzz.ratio(practices[i], practices[j])
+                          >= PRACTICE_SAME) or (phones[i] and phones[i] == phones[j])
+            if not (same_place or scores[i, j] >= NAME_SAME):
+                continue
+            if npis[i] and npis[j] and npis[i] != npis[j]:
+                continue
+            found.setdefault(ids[i], []).append(ids[j])
+    data.memo["duplicates"] = found
+    return found
+
+
+def no_likely_duplicate(data: Data, record: Record) -> str:
+    """No packet to a row that looks like another provider who already knows the practice,
+    nor to the later of two such rows that are both prospects."""
+    me = data.providers.get(record.provider_id or "") or {}
+    for other_id in _duplicates(data).get(record.provider_id or "", []):
+        other = data.providers[other_id]
+        stage = str(other.get("stage") or "").strip().lower()
+        if stage in KNOWN_STAGES or other.get("_row", 0) < me.get("_row", 0):
+            place = data.book["Providers"].cell(other["_row"], "name")
+            return (f"looks like {other.get('name')} ({other_id}, {place}, stage "
+                    f"{stage or 'empty'}): the same person typed twice gets no second packet; "
+                    "if they are two people, give each its NPI")
+    return ""
+
+
+#: name -> (the kinds of job it applies to, the test).
+REQUIREMENTS: dict[str, tuple[tuple[str, ...], Callable[[Data, Record], str]]] = {
+    "new notes": (("referrals",), new_notes),
+    "diagnosis": (("client-months",), diagnosis),
+    "no likely duplicate": (("providers",), no_likely_duplicate),
+}
+#: What a job requires when config.toml does not say.
+DEFAULTS: dict[str, tuple[str, ...]] = {
+    "providers": ("no likely duplicate",),
+    "client-months": ("diagnosis",),
+}
+
+
+def unmet(data: Data, names: tuple[str, ...], record: Record) -> str:
+    """The first requirement the record does not meet, as the reason it is skipped."""
+    for name in names:
+        reason = REQUIREMENTS[name][1](data, record)
+        if reason:
+            return reason
+    return ""
