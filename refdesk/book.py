@@ -169,7 +169,7 @@ def empty_table(schema: Sheet) -> Table:
 
 def _empty_series(kind: Kind) -> pd.Series:
     dtype = {Kind.DATE: "datetime64[ns]", Kind.DATETIME: "datetime64[ns]", Kind.INT: "Int64",
-             Kind.MONEY: "Float64"}.get(kind, TEXT_DTYPE)
+             Kind.NUMBER: "Float64", Kind.MONEY: "Float64"}.get(kind, TEXT_DTYPE)
     return pd.Series([], dtype=dtype)
 
 
@@ -316,6 +316,8 @@ def convert(raw: pd.Series, kind: Kind, country: str = "US"
         number = to_number(text)
         whole = number.notna() & np.isclose(number.fillna(0) % 1, 0)
         typed = number.where(whole).round().astype("Int64")
+    elif kind is Kind.NUMBER:
+        typed = to_number(text)
     elif kind is Kind.MONEY:
         typed = to_number(text.str.replace(r"^\$|,", "", regex=True))
     else:

@@ -45,6 +45,9 @@ def _number_format(column: Column) -> dict[str, str] | None:
         return {"type": "TEXT", "pattern": "@"}  # ids keep their leading zeros
     if column.kind is Kind.MONEY:
         return {"type": "CURRENCY", "pattern": "$#,##0.00"}
+    if column.kind is Kind.NUMBER:
+        # A number, never text: a score typed as 7.5 is read as 7.5 (up to two decimals shown).
+        return {"type": "NUMBER", "pattern": "0.##"}
     return None
 
 

@@ -24,6 +24,8 @@ EXCEL_MAX_ROW = 1_048_575  # last 0-based row index
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 MONEY_FORMAT = "#,##0.00"
+#: A decimal shown as typed (7, 7.5): Excel's General, a number format rather than text.
+NUMBER_FORMAT = "General"
 TABLE_STYLE = "Table Style Medium 2"
 #: A fixed creation time keeps generated files byte-for-byte reproducible.
 FIXED_CREATED = dt.datetime(2026, 1, 1)
@@ -33,7 +35,7 @@ Row = Mapping[str, Any]
 
 def _number_format(column: Column) -> str:
     return {Kind.DATE: DATE_FORMAT, Kind.DATETIME: DATETIME_FORMAT, Kind.INT: "0",
-            Kind.MONEY: MONEY_FORMAT}.get(column.kind, "@")
+            Kind.NUMBER: NUMBER_FORMAT, Kind.MONEY: MONEY_FORMAT}.get(column.kind, "@")
 
 
 def _input_message(column: Column) -> str:

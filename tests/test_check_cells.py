@@ -51,6 +51,21 @@ def test_types(tmp_path):
     ]
 
 
+def test_a_number_cell_holding_text_without_quoting_health_values(tmp_path):
+    s = base()
+    s["Referrals"].append(row("Referrals", referral_id="R2", received_on=D(2025, 3, 1),
+                              provider_id="P1", client_id="C1", status="received",
+                              measure="HIT-6", goal="sixty"))
+    s["Visits"] = [headers("Visits"), row("Visits", visit_id="V1", client_id="C1",
+                                          date=D(2025, 3, 2), measure_score="2,5")]
+    assert cell_problems(tmp_path, s) == [
+        ("Referrals!K3", "error", "type",
+         "goal this value is not a number (e.g. 7.5); retype it"),
+        ("Visits!M2", "error", "type",
+         "measure_score this value is not a number (e.g. 7.5); retype it"),
+    ]
+
+
 def test_closed_lists(tmp_path):
     s = base()
     s["Providers"].append(row("Providers", provider_id="P2", name="Bo Chen", stage=" Dormant",

@@ -30,6 +30,9 @@ SAMPLE = ROOT / "workbooks" / "referrals.xlsx"
 #: request time out by itself (the timeout faults use IMPATIENT, with a delay longer than it).
 FAST = Retry(max_wait=120.0, base=0.01, cap=0.05, timeout=30.0)
 IMPATIENT = Retry(max_wait=120.0, base=0.01, cap=0.05, timeout=3.0)
+#: Where Referrals' columns sit in a tab refdesk set up.
+STATUS, THANKED, NOTES = (SHEETS_BY_NAME["Referrals"].column_names.index(c)
+                          for c in ("status", "thank_you_sent", "notes"))
 
 
 # -- the few places that know the loopback server's API ----------------------------------------
@@ -165,7 +168,7 @@ def _practice(referrals: int) -> dict[str, list[list]]:
         received = 46300 + (i % 30) if not recent else 46330
         first = 46337 if recent else received + 5
         rows.append([f"R{i:07d}", received, f"P{(i % 20) + 1:03d}", f"C{(i % 100) + 1:06d}",
-                     "G43.909", "deep tissue", 1, 6, 6, "in care", first,
+                     "G43.909", "deep tissue", 1, 6, 6, None, None, "in care", first,
                      None if recent else first + 2, None, f"intake {i}"])  # no two alike
     # Client j is referred by provider P((j - 1) % 20 + 1), and has signed a release for it.
     releases = [header("Releases")] + [
@@ -195,7 +198,7 @@ def test_requests_per_command_do_not_grow_with_rows(google, tmp_path):
             assert done.exit_code in (0, 1), done.stderr
             counts[size][command] = [r.endpoint for r in requests(google)]
         written = values(google, key, "Referrals")
-        assert sum(1 for r in written[1:] if len(r) > 11 and r[11] == 46349) == 3
+        assert sum(1 for r in written[1:] if len(r) > THANKED and r[THANKED] == 46349) == 3
         assert len(values(google, key, "Letters")) == 4
     assert counts[100] == counts[100_000], counts
     assert {c: len(r) for c, r in counts[100].items()} == EXPECTED, counts[100]
@@ -217,9 +220,9 @@ def test_a_formula_looking_value_stays_text(server):
                AppendRows("Letters", [{"letter_id": "L1", "when": dt.datetime(2026, 11, 23, 9),
                                        "job": "=HYPERLINK(\"x\")", "status": "produced"}])])
     cells = values(server, key, "Referrals")
-    assert cells[2][13] == "=1+1" and cells[3][13] == "0123"
-    assert kind(server, key, "Referrals", "N3") == "string"
-    assert kind(server, key, "Referrals", "N4") == "string"
+    assert cells[2][NOTES] == "=1+1" and cells[3][NOTES] == "0123"
+    assert kind(server, key, "Referrals", f"{chr(65 + NOTES)}3") == "string"
+    assert kind(server, key, "Referrals", f"{chr(65 + NOTES)}4") == "string"
     assert kind(server, key, "Letters", "C2") == "string"
     assert src.read()["Referrals"].df.loc[3, "notes"] == "=1+1"
 
@@ -229,7 +232,7 @@ def test_rows_sorted_meanwhile_get_their_own_update(server):
     rows = values(server, key, "Referrals")
     server.state(key).tab("Referrals").set_values("A1", [rows[0], *reversed(rows[1:])])
     src.write([SetField("Referrals", "referral_id", "R0000002", "status", "completed")])
-    after = {r[0]: r[9] for r in values(server, key, "Referrals")[1:]}
+    after = {r[0]: r[STATUS] for r in values(server, key, "Referrals")[1:]}
     assert after["R0000002"] == "completed"
     assert [v for k, v in after.items() if k != "R0000002"] == ["in care"] * 4
 
@@ -278,7 +281,8 @@ def test_faults_are_retried(server, fault, call):
     src.write([SetField("Referrals", "referral_id", "R0000002", "status", "completed"),
                AppendRows("Letters", [{"letter_id": "L9", "job": "thank-you",
                                        "status": "produced"}])])
-    assert {r[0]: r[9] for r in values(server, key, "Referrals")[1:]}["R0000002"] == "completed"
+    after = {r[0]: r[STATUS] for r in values(server, key, "Referrals")[1:]}
+    assert after["R0000002"] == "completed"
     assert values(server, key, "Letters")[1][0] == "L9"
     if phase == "write":  # the faulted request, then its retry
         assert [r.endpoint for r in requests(server)].count(endpoint) == 2

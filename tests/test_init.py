@@ -44,6 +44,10 @@ def test_sheets_headers_tables_and_frozen_rows(new_book):
                 assert dims[i].number_format == "yyyy-mm-dd"
             if column.kind is Kind.ID:
                 assert dims[i].number_format == "@"
+            if column.kind in (Kind.NUMBER, Kind.INT):
+                # A number format, never text ("@"): a score typed there is a number.
+                assert dims[i].number_format == ("General" if column.kind is Kind.NUMBER
+                                                 else "0"), (sheet.name, column.name)
 
 
 def test_every_column_has_an_input_hint(new_book):

@@ -34,9 +34,9 @@ def test_types_ids_and_addresses(tmp_path):
     sheets["Referrals"] = [
         headers("Referrals"),
         ["007", dt.datetime(2025, 3, 1), "P1", "C1", "G43.909", "deep tissue", 2, 6, 12,
-         "in care", 45736, "2025-04-05", "4/20/2025", "ok"],
-        [11, "2025-03-02", "P1", "C2", None, None, "two", 2.5, None, "received", "next Tuesday",
-         None, None, None],
+         "Neck Disability Index %", 10, "in care", 45736, "2025-04-05", "4/20/2025", "ok"],
+        [11, "2025-03-02", "P1", "C2", None, None, "two", 2.5, None, None, "ten", "received",
+         "next Tuesday", None, None, None],
     ]
     book = read(make_xlsx(tmp_path / "w.xlsx", sheets))
     refs = book["Referrals"]
@@ -51,10 +51,12 @@ def test_types_ids_and_addresses(tmp_path):
     assert df.loc[2, "last_report_sent"] == pd.Timestamp("2025-04-20")
     assert df.loc[2, "per_week"] == 2 and str(df["per_week"].dtype) == "Int64"
     assert pd.isna(df.loc[3, "per_week"]) and pd.isna(df.loc[3, "first_visit"])
-    assert refs.cell(3, "first_visit") == "Referrals!K3"
+    assert df.loc[2, "goal"] == 10.0 and str(df["goal"].dtype) == "Float64"
+    assert refs.cell(3, "first_visit") == "Referrals!M3"
     bad = {(b.cell, b.value, b.kind) for b in refs.bad_values}
     assert bad == {("Referrals!G3", "two", Kind.INT), ("Referrals!H3", "2.5", Kind.INT),
-                   ("Referrals!K3", "next Tuesday", Kind.DATE)}
+                   ("Referrals!K3", "ten", Kind.NUMBER),
+                   ("Referrals!M3", "next Tuesday", Kind.DATE)}
 
 
 def test_money_and_datetime(tmp_path):
@@ -68,6 +70,38 @@ def test_money_and_datetime(tmp_path):
     visit = book["Visits"].df.loc[2]
     assert visit["fee"] == 1200.5 and visit["paid"] == 95.0 and visit["cpt"] == "97124"
     assert book["Letters"].df.loc[2, "when"] == pd.Timestamp("2025-01-02 14:30")
+
+
+def test_numbers_read_as_decimals_from_numbers_and_text(tmp_path):
+    sheets = minimal_sheets()
+    sheets["Visits"] = [["visit_id", "client_id", "date", "measure_score", "pain_before"],
+                        ["V1", "C1", "2025-01-02", 7.5, 6],
+                        ["V2", "C1", "2025-01-09", "24", "4"],
+                        ["V3", "C1", "2025-01-16", " -1.25e1 ", 3],
+                        ["V4", "C1", "2025-01-23", "a lot", 6.5]]
+    visits = read(make_xlsx(tmp_path / "w.xlsx", sheets))["Visits"]
+    scores = visits.df["measure_score"]
+    assert str(scores.dtype) == "Float64" and str(visits.df["pain_before"].dtype) == "Int64"
+    assert scores.tolist()[:3] == [7.5, 24.0, -12.5] and pd.isna(scores[5])
+    assert {(b.cell, b.value, b.kind) for b in visits.bad_values} == {
+        ("Visits!D5", "a lot", Kind.NUMBER), ("Visits!E5", "6.5", Kind.INT)}
+
+
+def test_older_workbook_without_the_outcome_columns_reads_them_as_empty(tmp_path):
+    new = {"Referrals": {"measure", "goal"}, "Clients": {"diagnosis", "client_card", "card_sent"},
+           "Visits": {"pain_before", "pain_after", "measure_score", "subjective", "objective",
+                      "assessment", "plan"}}
+    sheets = {name: [[h for h in headers(name) if h not in new.get(name, ())]]
+              for name in ("Providers", "Clients", "Referrals", "Visits")}
+    sheets["Visits"].append(["V1", "C1", "2025-01-02"])
+    book = read(make_xlsx(tmp_path / "w.xlsx", sheets))
+    for name, columns in new.items():
+        table = book[name]
+        assert set(table.missing_columns) == columns
+        assert set(columns) <= set(table.df.columns)
+        assert table.df[list(columns)].isna().all(axis=None)
+    assert str(book["Visits"].df["measure_score"].dtype) == "Float64"
+    assert str(book["Referrals"].df["goal"].dtype) == "Float64"
 
 
 def test_free_column_order_extra_columns_and_friendly_headers(tmp_path):
@@ -126,7 +160,7 @@ def test_duplicate_header(tmp_path):
     sheets = minimal_sheets()
     sheets["Clients"] = [headers("Clients") + ["Phone"]]
     error = header_error(make_xlsx(tmp_path / "w.xlsx", sheets))
-    assert error.message.endswith("sheet Clients: the column 'phone' appears twice (E1 and T1). "
+    assert error.message.endswith("sheet Clients: the column 'phone' appears twice (E1 and W1). "
                                   "Rename or delete one of them.")
 
 

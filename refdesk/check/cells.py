@@ -15,6 +15,7 @@ KIND_WORDS = {
     Kind.DATE: "a date (e.g. 2025-03-14)",
     Kind.DATETIME: "a date and time (e.g. 2025-03-14 09:30)",
     Kind.INT: "a whole number",
+    Kind.NUMBER: "a number (e.g. 7.5)",
     Kind.MONEY: "an amount (e.g. 95.00)",
 }
 
