@@ -96,6 +96,10 @@ def _address(value: str) -> str:
     return 'give one email address alone, e.g. "maya@cedarlanemassage.example"'
 
 
+def _place(value: str) -> str:
+    return "" if re.fullmatch(r"\d\d", value) else 'give the two-digit code, e.g. "11" (office)'
+
+
 def _variable(value: str) -> str:
     if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
         return ""
@@ -132,6 +136,9 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "practice_type": _text("solo or group.", "solo", choices=("solo", "group")),
         "country": _text("Two-letter country for phone numbers and dates.", "US",
                          check=_country),
+        "place_of_service": _text("Place-of-service code printed on super bills (CMS-1500 "
+                                  "box 24B), two digits in quotes: \"11\" office, \"12\" "
+                                  "home, \"02\" telehealth.", "11", check=_place),
         "signature_image": _text("A picture of your signature (PNG or JPEG), relative to this "
                                  "file; a template places it with {{ practice.signature_image }}.",
                                  path="file", exists=True),
@@ -252,6 +259,7 @@ class Practice:
     benefits: tuple[str, ...] = ()
     services: tuple[str, ...] = REFERRAL_SERVICES
     signature_image: str = ""  # a path, made absolute when read
+    place_of_service: str = "11"
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from docx.document import Document as DocumentObject
 from docx.enum.section import WD_ORIENT
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_ROW_HEIGHT_RULE, WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT, WD_TAB_LEADER
+from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Inches, Pt, RGBColor
@@ -362,14 +362,6 @@ def lines_in(cell: _Cell, lines: Sequence[str | tuple[str, str]]) -> None:
     cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.TOP
 
 
-def write_on_lines(container, count: int, *, after: float = 12, keep: bool = False) -> None:
-    """Ruled lines to write on: a tab to the right margin with a line leader."""
-    for _ in range(count):
-        p = para(container, "\t", after=after, keep=keep)
-        p.paragraph_format.tab_stops.add_tab_stop(Inches(WIDTH), WD_TAB_ALIGNMENT.RIGHT,
-                                                  WD_TAB_LEADER.LINES)
-
-
 def signature_lines(container, fields: Sequence[tuple[str, float]], *, gap: float = 0.35,
                     height: float = 0.42) -> Table:
     """Lines to sign and date on, each with its label beneath: a borderless table whose
@@ -649,10 +641,25 @@ def release_form() -> DocumentObject:
     return doc
 
 
+def signed_block(doc: DocumentObject) -> None:
+    """The therapist's signature: the picture of it with the name and date beneath, or a typed
+    line saying it was signed electronically; then license and NPI. No line to write on."""
+    tag(doc, "{%p if signed.image %}")
+    para(doc, "{{ signed.image }}", "Signature Name", before=10)
+    para(doc, "{{ signed.name }}  ·  {{ signed.date }}", "Signature Name")
+    tag(doc, "{%p else %}")
+    para(doc, "{{ signed.line }}", "Signature Name", before=10)
+    tag(doc, "{%p endif %}")
+    para(doc, "{{ practice.license }}  ·  NPI {{ practice.npi }}  ·  {{ practice.name }}",
+         "Signature Details")
+
+
 def super_bill() -> DocumentObject:
+    """A month's statement an insurer can read as it reads a CMS-1500 claim: every line with
+    its date, place of service, code, diagnosis pointer, units and charge."""
     doc = new_document("Superbill", confidential=True)
     title(doc, "Superbill",
-          "Statement for Insurance Reimbursement  ·  Period: {{ bill.period }}  ·  "
+          "Statement for insurance reimbursement  ·  Period: {{ bill.period }}  ·  "
           "Issued {{ today }}")
     t = new_table(doc, (3.25, 3.25))
     add_row(t, H("Provider of service"), H("Patient"), header=True)
@@ -662,41 +669,43 @@ def super_bill() -> DocumentObject:
                     ("Phone", "{{ practice.phone }}"),
                     ("License", "{{ practice.license }}"),
                     ("NPI", "{{ practice.npi }}"), ("Tax ID", "{{ practice.tax_id }}")])
-    lines_in(right, ["{{ client.name }}", ("Date of birth", "{{ client.dob }}"),
-                     "{{ client.street }}, {{ client.city_line }}",
-                     ("Phone", "{{ client.phone }}"),
-                     ("Insurance", "{{ client.insurance_carrier }}"),
-                     ("Member ID", "{{ client.member_id }}")])
-    tag(doc, "{%p if referring %}")
+    lines_in(right, ["{{ client.name }}", ("Date of birth", "{{ bill.dob }}"),
+                     "{{ bill.address }}", ("Phone", "{{ client.phone or 'not on file' }}"),
+                     ("Insurance", "{{ bill.insurance }}"),
+                     ("Member ID", "{{ bill.member_id }}")])
     p = para(doc, "", "Table Text", before=6)
     add_run(p, "Referring provider  ", color=MUTED)
-    add_run(p, "{{ referring.full_name }}, NPI {{ referring.npi }}")
-    tag(doc, "{%p endif %}")
+    add_run(p, "{% if referring %}{{ referring.full_name }}  ·  NPI {{ referring.npi }}"
+               "{% else %}none{% endif %}")
 
     tag(doc, "{%p if diagnoses %}")
     heading(doc, "Diagnoses (ICD-10-CM)")
-    t = new_table(doc, (1.1, 5.4))
-    add_row(t, H("Code"), H("Description"), header=True)
-    loop_rows(t, "for d in diagnoses", V("{{ d.code }}"), V("{{ d.description }}"))
+    t = new_table(doc, (0.45, 0.95, 5.1))
+    add_row(t, H("Dx"), H("Code"), H("Description"), header=True)
+    loop_rows(t, "for d in diagnoses", V("{{ d.letter }}"), V("{{ d.code }}"),
+              V("{{ d.description or 'see the ICD-10-CM code' }}"))
     tag(doc, "{%p endif %}")
 
-    heading(doc, "Services")
+    heading(doc, "Services  ·  place of service {{ bill.place_of_service }}")
     right = WD_ALIGN_PARAGRAPH.RIGHT
     center = WD_ALIGN_PARAGRAPH.CENTER
-    t = new_table(doc, (1.5, 0.75, 2.7, 0.6, 0.95))
-    add_row(t, H("Date"), H("CPT"), H("Description"), H("Units"), H("Fee"), header=True,
-            aligns=[None, None, None, center, right])
-    loop_rows(t, "for v in bill.visits", V("{{ v.date }}"), V("{{ v.cpt }}"),
-              V("{{ v.description }}"), V("{{ v.units }}"), V("{{ v.fee }}"),
-              aligns=[None, None, None, center, right])
-    add_row(t, L("Total charges"), V("{{ bill.total_fees }}"), spans=[4, 1],
+    aligns = [None, center, None, None, center, center, right]
+    t = new_table(doc, (0.95, 0.5, 0.65, 2.2, 0.5, 0.6, 1.1))
+    add_row(t, H("Date"), H("POS"), H("CPT"), H("Description"), H("Dx"), H("Units"),
+            H("Charge"), header=True, aligns=aligns)
+    loop_rows(t, "for v in bill.visits", V("{{ v.service_date }}"), V("{{ v.pos }}"),
+              V("{{ v.cpt }}"), V("{{ v.description }}"), V("{{ v.pointer }}"),
+              V("{{ v.units }}"), V("{{ v.fee }}"), aligns=aligns)
+    add_row(t, L("Total charges"), V("{{ bill.total_fees }}"), spans=[6, 1],
             aligns=[right, right])
-    add_row(t, L("Payments received"), V("{{ bill.total_paid }}"), spans=[4, 1],
+    add_row(t, L("Amount paid"), V("{{ bill.total_paid }}"), spans=[6, 1],
             aligns=[right, right])
-    cells = add_row(t, L("Balance due"), V("{{ bill.balance }}"), spans=[4, 1],
+    cells = add_row(t, L("Balance due"), V("{{ bill.balance }}"), spans=[6, 1],
                     aligns=[right, right])
     for run in cells[1].paragraphs[0].runs:
         run.font.bold = True
+    para(doc, "Dx: the letters of the diagnoses above that each service treats. POS: place of "
+         "service. Dates are month/day/year.", "Fine Print", before=3)
 
     tag(doc, "{%p if bill.payments %}")
     heading(doc, "Payments received")
@@ -709,10 +718,8 @@ def super_bill() -> DocumentObject:
     para(doc, "I certify that I personally provided the services listed above on the dates "
          "shown, and that the fees are my usual charges for them. Patient: submit this "
          "statement to your insurer with its claim form; coverage of massage therapy depends "
-         "on your plan.", "Fine Print", before=10)
-    spacer(doc, 8)
-    signature_lines(doc, [("{{ practice.signature }}  ·  {{ practice.license }}", 4.15),
-                          ("Date", 2.0)])
+         "on your plan.", "Fine Print", before=10, keep=True)
+    signed_block(doc)
     return doc
 
 
@@ -734,6 +741,9 @@ def thank_you() -> DocumentObject:
 
 
 def progress_report() -> DocumentObject:
+    """What the referring office wants to know: the plan, the visits with pain before and
+    after, the measured outcome against the goal (with a chart), the latest notes, a
+    signature. Sections with nothing to say are left out; no blank lines to fill in."""
     doc = new_document("Progress report", confidential=True)
     title(doc, "Progress Report")
     t = new_table(doc, (1.3, 2.45, 1.15, 1.6))
@@ -761,21 +771,53 @@ def progress_report() -> DocumentObject:
     loop_rows(t, "for d in referral.diagnoses", V("{{ d.code }}"), V("{{ d.description }}"))
     tag(doc, "{%p endif %}")
 
+    tag(doc, "{%p if outcome.summary %}")
+    heading(doc, "Outcome")
+    p = para(doc, "", "Body Text", after=4)
+    add_run(p, "{{ outcome.summary }}.", bold=True)
+    tag(doc, "{%p if outcome.chart %}")
+    t = new_table(doc, (1.3, 2.45, 1.15, 1.6))
+    add_row(t, L("Measure"), V("{{ outcome.measure or 'score' }}"), L("Goal"),
+            V("{{ outcome.goal or 'not set' }}"))
+    add_row(t, L("First score"), V("{{ outcome.first }} on {{ outcome.first_date }}"),
+            L("Latest score"), V("{{ outcome.latest }} on {{ outcome.latest_date }}"))
+    add_row(t, L("Change"), V("{{ outcome.change }}"), L("Toward goal"),
+            V("{{ outcome.toward_goal or 'no goal set' }}"))
+    para(doc, "{{ outcome.chart }}", after=0, before=6, align=WD_ALIGN_PARAGRAPH.CENTER)
+    tag(doc, "{%p endif %}")
+    tag(doc, "{%p endif %}")
+    tag(doc, "{%p if outcome.pain %}")
+    para(doc, "{{ outcome.pain }}", "Body Text", before=4)
+    tag(doc, "{%p endif %}")
+
     heading(doc, "Visits")
     center = WD_ALIGN_PARAGRAPH.CENTER
-    t = new_table(doc, (2.5, 2.0, 2.0))
-    add_row(t, H("Date"), H("Procedure (CPT)"), H("Minutes"), header=True,
-            aligns=[None, center, center])
+    aligns = [None, center, center, center, center, center]
+    t = new_table(doc, (1.85, 0.8, 0.85, 1.0, 1.0, 1.0))
+    add_row(t, H("Date"), H("CPT"), H("Minutes"), H("Pain before"), H("Pain after"),
+            H("Score"), header=True, aligns=aligns)
     loop_rows(t, "for v in progress.visits", V("{{ v.date }}"), V("{{ v.cpt }}"),
-              V("{{ v.minutes }}"), aligns=[None, center, center])
+              V("{{ v.minutes }}"), V("{{ v.pain_before }}"), V("{{ v.pain_after }}"),
+              V("{{ v.score }}"), aligns=aligns)
+    para(doc, "Pain on a 0-10 scale at the start and the end of the session; score on the "
+         "measure above.", "Fine Print", before=3)
 
-    heading(doc, "Observations and plan")
-    write_on_lines(doc, 4, after=14, keep=True)
+    tag(doc, "{%p if notes.latest %}")
+    heading(doc, "Latest notes: assessment and plan")
+    t = new_table(doc, (1.3, 5.2))
+    loop_rows(t, "for n in notes.latest", L("{{ n.label }}"), V("{{ n.text }}"))
+    for row in t.rows:  # the note's date under its label, in the label cell
+        first = row.cells[0].paragraphs[0]
+        if "n.label" in first.text:
+            date = para(row.cells[0], "{{ n.date }}", "Signature Label")
+            date.paragraph_format.space_before = Pt(1)
+            row.cells[0].vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.TOP
+            row.cells[1].vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.TOP
+    tag(doc, "{%p endif %}")
+
     para(doc, "Thank you for referring your patient. Please call me at {{ practice.phone }} "
-         "with any questions about this report.", "Body Text", before=4, keep=True)
-    spacer(doc, 8).paragraph_format.keep_with_next = True
-    signature_lines(doc, [("{{ practice.signature }}  ·  {{ practice.license }}", 4.15),
-                          ("Date", 2.0)])
+         "with any questions about this report.", "Body Text", before=8, keep=True)
+    signed_block(doc)
     return doc
 
 

@@ -23,6 +23,7 @@ from refdesk import characters
 from refdesk.book import Book
 from refdesk.config import Practice
 from refdesk.consent import Consent
+from refdesk.merge import clinical
 from refdesk.merge.jobs import Condition, Job
 from refdesk.schema import DELIVERY, LIST_SEPARATOR, RELEASE_SCOPE, WANTS
 
@@ -30,16 +31,6 @@ DOCTORS = {"MD", "DO", "DC", "DDS", "DMD", "DPM", "OD", "ND", "NMD", "PhD", "Psy
            "DNP", "DACM"}
 CLINICAL = ("SOAP notes", "progress reports", "discharge summary")
 MARKETING = tuple(w for w in WANTS if w not in CLINICAL)
-#: Common massage and manual-therapy codes, for super bills.
-CPT = {
-    "97124": "Massage therapy, each 15 minutes",
-    "97140": "Manual therapy techniques, each 15 minutes",
-    "97112": "Neuromuscular re-education, each 15 minutes",
-    "97110": "Therapeutic exercise, each 15 minutes",
-    "97530": "Therapeutic activities, each 15 minutes",
-    "97010": "Hot or cold packs",
-    "97026": "Infrared therapy",
-}
 
 
 # -- friendly values ---------------------------------------------------------------------
@@ -391,7 +382,8 @@ def context(data: Data, job: Job, record: Record, practice: Practice) -> dict[st
 
 def _context(data: Data, job: Job, record: Record, practice: Practice) -> dict[str, Any]:
     ctx: dict[str, Any] = {"practice": practice_context(practice),
-                           "today": letter_date(data.today)}
+                           "today": letter_date(data.today),
+                           "signed": clinical.signed(practice, data.today)}
     provider = data.providers.get(record.provider_id or "")
     client = data.clients.get(record.client_id or "")
     share_diagnosis = job.to == "client" or "diagnosis" in job.scope
@@ -416,14 +408,15 @@ def _context(data: Data, job: Job, record: Record, practice: Practice) -> dict[s
             "first_visit": letter_date(row.get("first_visit")), "status": text(row.get("status")),
             "diagnoses": diagnoses(row.get("diagnosis")) if share_diagnosis else [],
         }
+        care = clinical.progress(data, record, job)  # visits with pain, outcome, notes
         ctx["progress"] = {
             "visits_done": str(len(visits)),
             "visits_remaining": (str(max(int(authorized) - len(visits), 0))
                                  if authorized is not None else ""),
             "last_visit": letter_date(visits[-1]["date"]) if visits else "",
-            "visits": [{"date": letter_date(v["date"]), "cpt": text(v.get("cpt")),
-                        "minutes": text(v.get("minutes"))} for v in visits],
+            "visits": care.pop("visits"),
         }
+        ctx.update(care)
     elif job.each == "clients":
         providers = [provider_context(data.providers[p])
                      for p in data.providers_of(record.key)]
@@ -434,7 +427,7 @@ def _context(data: Data, job: Job, record: Record, practice: Practice) -> dict[s
         ctx["sent"] = {"sent_on": letter_date(record.fields.get("sent_on")),
                        "reason": text(record.fields.get("reason"))}
     elif job.each == "client-months":
-        ctx.update(_bill(data, record))
+        ctx.update(clinical.bill(data, record, practice))
     return ctx
 
 
@@ -523,47 +516,17 @@ def visit_diagnoses(data: Data, visit: dict[str, Any]) -> list[dict[str, str]]:
     return found
 
 
-def _bill(data: Data, record: Record) -> dict[str, Any]:
-    visits = bill_visits(data, record)
-    codes: list[dict[str, str]] = []
-    referring = None
-    for v in visits:
-        for d in visit_diagnoses(data, v):
-            if d not in codes:
-                codes.append(d)
-        referral = data.referrals_by_id.get(v.get("referral_id") or "")
-        if referral is None:
-            continue
-        provider = data.providers.get(referral.get("provider_id") or "")
-        if provider is not None and referring is None:
-            referring = provider_context(provider)
-    fees = sum(v.get("fee") or 0 for v in visits)
-    paid = sum(v.get("paid") or 0 for v in visits)
-    year, month = (int(x) for x in (record.month or "1900-01").split("-"))
-    return {
-        "diagnoses": codes, "referring": referring,
-        "bill": {
-            "period": f"{dt.date(year, month, 1):%B %Y}",
-            "visits": [{"date": letter_date(v["date"]), "cpt": text(v.get("cpt")),
-                        "description": CPT.get(text(v.get("cpt")), ""),
-                        "units": text(v.get("units")), "fee": money(v.get("fee"))}
-                       for v in visits],
-            "payments": [{"date": letter_date(v["date"]), "amount": money(v.get("paid")),
-                          "method": text(v.get("payment_method"))}
-                         for v in visits if (v.get("paid") or 0) > 0],
-            "total_fees": money(fees), "total_paid": money(paid), "balance": money(fees - paid),
-        },
-    }
-
-
 #: Where each top-level name of a template's data comes from, for messages.
 SOURCES: dict[str, str] = {
     "practice": "config.toml [practice]",
     "today": "the day the job runs",
+    "signed": "config.toml [practice] (signature_image, therapist) and the day the job runs",
     "provider": "the Providers sheet",
     "client": "the Clients sheet",
     "referral": "the Referrals sheet",
     "progress": "the Visits sheet, for the referral",
+    "outcome": "the referral's measure and goal, and the Visits' measure_score and pain",
+    "notes": "the Visits' subjective, objective, assessment and plan (the latest of each)",
     "testimonials": "the Testimonials sheet (those with permission)",
     "clinical": "the provider's wants (clinical documents)",
     "marketing": "the provider's wants (marketing pieces)",
@@ -572,7 +535,7 @@ SOURCES: dict[str, str] = {
     "scope_choices": "the release scopes",
     "expires_on": "a year from today",
     "sent": "the Sent sheet",
-    "diagnoses": "the diagnoses of the referrals behind the month's visits",
+    "diagnoses": "the diagnoses of the month's visits (their referrals', else Clients.diagnosis)",
     "referring": "the provider of the referral behind the month's visits",
     "bill": "the Visits sheet, for the client and month",
 }
@@ -582,7 +545,8 @@ def shape(job: Job, practice: Practice) -> dict[str, Any]:
     """The data a job's templates receive, with every key present and lists holding one
     example item: what `fields` of a template are checked against before anything is made."""
     checks = [{"label": "", "checked": False}]
-    ctx: dict[str, Any] = {"practice": practice_context(practice), "today": ""}
+    ctx: dict[str, Any] = {"practice": practice_context(practice), "today": "",
+                           "signed": {"image": "", "name": "", "date": "", "line": ""}}
     if job.each in ("providers", "referrals", "sent"):
         ctx["provider"] = provider_context({})
     if job.each != "providers":
@@ -594,18 +558,16 @@ def shape(job: Job, practice: Practice) -> dict[str, Any]:
         ctx["referral"] = {k: "" for k in ("id", "received_on", "per_week", "weeks",
                                            "visits_authorized", "first_visit", "status")}
         ctx["referral"].update(services=[""], diagnoses=[{"code": "", "description": ""}])
+        care = clinical.progress_shape()
         ctx["progress"] = {"visits_done": "", "visits_remaining": "", "last_visit": "",
-                           "visits": [{"date": "", "cpt": "", "minutes": ""}]}
+                           "visits": care.pop("visits")}
+        ctx.update(care)
     elif job.each == "clients":
         ctx.update(providers=[provider_context({})], scope_choices=checks, expires_on="")
     elif job.each == "sent":
         ctx["sent"] = {"sent_on": "", "reason": ""}
     else:
-        ctx.update(diagnoses=[{"code": "", "description": ""}], referring=provider_context({}),
-                   bill={"period": "", "total_fees": "", "total_paid": "", "balance": "",
-                         "visits": [{"date": "", "cpt": "", "description": "", "units": "",
-                                     "fee": ""}],
-                         "payments": [{"date": "", "amount": "", "method": ""}]})
+        ctx.update(clinical.bill_shape(provider_context({})))
     return ctx
 
 
