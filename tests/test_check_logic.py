@@ -15,7 +15,7 @@ from tests.conftest import ROOT
 from tests.helpers import TODAY, check_sheets, headers, minimal_sheets, row
 
 D = dt.datetime
-LETTERS = "ABCDEFGHIJKLMNOPQRS"
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 def base() -> dict:
@@ -137,13 +137,13 @@ def test_referral_dates_and_authorization(tmp_path):
             client_id="C1", status="received", per_week=2, weeks=6, visits_authorized=10),
     ]
     assert found(tmp_path, s) == [
-        ("Referrals!K4", "error", "visit-before-referral",
+        ("Referrals!M4", "error", "visit-before-referral",
          "first visit 2026-02-23 is before the referral was received (2026-03-13); correct "
          "one of the two dates"),
-        ("Referrals!L5", "error", "thanks-before-visit",
+        ("Referrals!N5", "error", "thanks-before-visit",
          "thank-you sent 2025-03-09 is before the first visit (2025-03-10); correct one of "
          "the two dates"),
-        ("Referrals!L6", "warning", "thanks-without-visit",
+        ("Referrals!N6", "warning", "thanks-without-visit",
          "thank-you sent 2025-03-09 but no first visit is recorded; fill in first_visit"),
         ("Referrals!I7", "warning", "authorized-mismatch",
          "visits_authorized is 10 but 2 a week for 6 weeks makes 12; correct whichever is "

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from refdesk.book import Book
-from refdesk.check import cells, links, logic, sheets
+from refdesk.check import cells, links, logic, outcomes, sheets
 from refdesk.check.formats import preload_icd
 from refdesk.check.problem import Context, Problem, Severity
 from refdesk.schema import SHEETS
@@ -17,7 +17,7 @@ from refdesk.source import Source
 
 __all__ = ["Context", "Problem", "Severity", "check_book", "read_and_check", "sort_problems"]
 
-RULE_FAMILIES = (cells, sheets, links, logic)
+RULE_FAMILIES = (cells, sheets, links, logic, outcomes)
 _SHEET_ORDER = {s.name: i for i, s in enumerate(SHEETS)}
 
 

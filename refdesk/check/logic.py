@@ -32,7 +32,7 @@ __all__ = ["PAST_DATES", "consent", "needed_scopes", "rules"]
 #: (next_follow_up, follow_up_on) and a release's expires_on are plans: they may.
 PAST_DATES: dict[str, tuple[str, ...]] = {
     "Referrals": ("received_on", "first_visit", "thank_you_sent", "last_report_sent"),
-    "Clients": ("dob", "first_visit"),
+    "Clients": ("dob", "first_visit", "card_sent"),
     "Releases": ("signed_on", "revoked_on"),
     "Sent": ("sent_on", "provider_told_on"),
     "Contacts": ("date",),
