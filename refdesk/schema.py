@@ -146,7 +146,7 @@ YES_NO = ("yes", "no", "unknown")
 REFERS_OUT = ("often", "sometimes", "rarely", "never", "unknown")
 HOW_WE_KNOW = ("client's doctor", "nearby", "other")
 #: Outcome measures a plan of care commonly tracks, offered in the drop-down; others accepted.
-#: The range each allows is in MEASURE_RANGES; a measure not listed there is checked 0-100.
+#: The range each allows is in MEASURE_RANGES; a measure not listed there may not be negative.
 MEASURES = ("headache days per week", "Neck Disability Index %", "Oswestry Disability Index %",
             "Patient-Specific Functional Scale", "pain 0-10", "HIT-6")
 MEASURE_RANGES: dict[str, tuple[float, float]] = {
