@@ -19,6 +19,7 @@ import pandas as pd
 from refdesk.book import Book, Table, column_letter
 from refdesk.errors import SourceError, WriteError
 from refdesk.gsheets import GoogleSource, Tab, quote, raw_value
+from refdesk.newbook import WHOLE_RANGES
 from refdesk.schema import SHEETS, Column, Kind, Sheet
 
 #: Rows per values:batchUpdate when a whole workbook is imported (Google advises requests
@@ -70,7 +71,16 @@ def _tab_requests(sheet: Sheet, sheet_id: int, rows: int) -> list[dict[str, Any]
         if fmt:
             requests.append({"repeatCell": {**body, "cell": {"userEnteredFormat": {
                 "numberFormat": fmt}}, "fields": "userEnteredFormat.numberFormat"}})
-        if column.closed and not column.multi:
+        if column.name in WHOLE_RANGES:
+            # A rating: numbers outside its range are refused as typed (a fraction is left
+            # to `refdesk check`, which Sheets' NUMBER_BETWEEN cannot refuse).
+            low, high = WHOLE_RANGES[column.name]
+            requests.append({"setDataValidation": {**body, "rule": {
+                "condition": {"type": "NUMBER_BETWEEN", "values": [
+                    {"userEnteredValue": str(low)}, {"userEnteredValue": str(high)}]},
+                "inputMessage": f"{column.hint} A whole number from {low} to {high}.",
+                "strict": True}}})
+        elif column.closed and not column.multi:
             # A drop-down; other values are shown with a warning (strict would reject a
             # pasted row), and `refdesk check` reports them.
             requests.append({"setDataValidation": {**body, "rule": {

@@ -17,7 +17,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from refdesk.errors import InitError, OutputError
 from refdesk.fileio import write_file
-from refdesk.schema import LIST_SEPARATOR, SHEETS, Column, Kind, Sheet
+from refdesk.schema import LIST_SEPARATOR, PAIN_RANGE, SHEETS, Column, Kind, Sheet
 
 README_SHEET = "Read me"
 EXCEL_MAX_ROW = 1_048_575  # last 0-based row index
@@ -31,6 +31,8 @@ TABLE_STYLE = "Table Style Medium 2"
 FIXED_CREATED = dt.datetime(2026, 1, 1)
 
 Row = Mapping[str, Any]
+#: Columns that take a whole number in a fixed range: Excel refuses anything else as typed.
+WHOLE_RANGES: dict[str, tuple[int, int]] = {"pain_before": PAIN_RANGE, "pain_after": PAIN_RANGE}
 
 
 def _number_format(column: Column) -> str:
@@ -44,15 +46,28 @@ def _input_message(column: Column) -> str:
         parts.append("Required.")
     if column.multi and (column.choices or column.suggestions):
         parts.append(f"Several allowed, separated by {LIST_SEPARATOR}")
+    if column.name in WHOLE_RANGES:
+        low, high = WHOLE_RANGES[column.name]
+        parts.append(f"A whole number from {low} to {high}.")
+    elif column.suggestions and not column.multi:
+        parts.append("Pick one or type your own.")
     return " ".join(p for p in parts if p)[:255]
 
 
 def _add_validation(ws: Worksheet, index: int, column: Column) -> None:
-    """A drop-down for lists (closed ones refuse other values), an input hint for the rest."""
+    """A drop-down for lists (closed ones refuse other values), whole numbers within their
+    range for a rating, an input hint for the rest."""
     message = _input_message(column)
     options: dict[str, Any] = {"input_title": column.name[:32], "input_message": message}
     values = column.choices or column.suggestions
-    if values:
+    whole = WHOLE_RANGES.get(column.name)
+    if whole:
+        low, high = whole
+        options.update(validate="integer", criteria="between", minimum=low, maximum=high,
+                       error_title="Not a rating", error_message=(
+                           f"Type a whole number from {low} (no pain) to {high} (the worst "
+                           "imaginable)."))
+    elif values:
         options.update(validate="list", source=list(values))
         if column.choices and not column.multi:
             options.update(error_title="Not in the list",

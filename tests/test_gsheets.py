@@ -372,6 +372,12 @@ def test_init_sets_up_the_tabs_in_three_requests(server):
     assert rule["condition"]["type"] == "ONE_OF_LIST"
     received = state.tab("Referrals").cell("B2").number_format
     assert received["type"] == "DATE"
+    visits = SHEETS_BY_NAME["Visits"].column_names
+    score = chr(65 + visits.index("measure_score"))
+    assert state.tab("Visits").cell(f"{score}2").number_format["type"] == "NUMBER"
+    pain = state.tab("Visits").validation(f"{chr(65 + visits.index('pain_after'))}2")
+    assert pain["condition"] == {"type": "NUMBER_BETWEEN", "values": [
+        {"userEnteredValue": "0"}, {"userEnteredValue": "10"}]} and pain["strict"]
     again = init_sheet(source(server, key))
     assert again.created == [] and len(again.existing) == len(SHEETS_BY_NAME)
 

@@ -75,6 +75,33 @@ def test_every_closed_list_has_a_drop_down(new_book):
                 assert strict[column.name] is (not column.multi)
 
 
+def test_outcome_columns_take_ratings_measures_and_card_answers(new_book):
+    from refdesk.schema import MEASURES, YES_NO
+
+    wb = openpyxl.load_workbook(new_book)
+    visits = wb["Visits"]
+    header = {cell.value: cell.column_letter for cell in visits[1]}
+    by_column = {dv.promptTitle: dv for dv in visits.data_validations.dataValidation}
+    for name in ("pain_before", "pain_after"):
+        dv = by_column[name]
+        # "between" is the file format's default operator, so it is left unwritten.
+        assert (dv.type, dv.operator or "between") == ("whole", "between")
+        assert (dv.formula1, dv.formula2) == ("0", "10")
+        assert str(dv.sqref) == f"{header[name]}2:{header[name]}1048576"
+        assert dv.showErrorMessage and dv.errorTitle == "Not a rating"
+        assert dv.error == "Type a whole number from 0 (no pain) to 10 (the worst imaginable)."
+        assert dv.prompt.endswith("A whole number from 0 to 10.")
+    # Scores are numbers with a hint, not text and not a list.
+    assert by_column["measure_score"].type is None
+    measure = {dv.promptTitle: dv for dv in wb["Referrals"].data_validations.dataValidation}
+    assert list_validations(wb["Referrals"])["measure"] == list(MEASURES)
+    assert not measure["measure"].showErrorMessage  # an open list: other measures typed
+    assert measure["measure"].prompt.endswith("Pick one or type your own.")
+    card = {dv.promptTitle: dv for dv in wb["Clients"].data_validations.dataValidation}
+    assert list_validations(wb["Clients"])["client_card"] == list(YES_NO)
+    assert card["client_card"].showErrorMessage
+
+
 def test_read_me_explains_every_sheet(new_book):
     ws = openpyxl.load_workbook(new_book)[README_SHEET]
     text = [str(c.value) for row in ws.iter_rows() for c in row if c.value]
