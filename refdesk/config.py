@@ -134,6 +134,12 @@ SECTIONS: dict[str, dict[str, Key]] = {
                         "of text.", list(REFERRAL_SERVICES)),
         "training": _text("A paragraph on your education and training, for letters."),
         "practice_type": _text("solo or group.", "solo", choices=("solo", "group")),
+        "insurance": _text("How insurance is handled, for the letter of introduction: direct "
+                           "(you bill it), superbill (a statement the client submits) or none "
+                           "(private pay).", "superbill",
+                           choices=("direct", "superbill", "none")),
+        "new_patients": Key(bool, "Whether you accept new patients, as the letter of "
+                            "introduction says.", True),
         "country": _text("Two-letter country for phone numbers and dates.", "US",
                          check=_country),
         "place_of_service": _text("Place-of-service code printed on super bills (CMS-1500 "
@@ -214,8 +220,10 @@ JOB_KEYS: dict[str, Key] = {
     "require": Key(list, "What a record needs before its document is made: \"new notes\" "
                    "(referrals: a visit noted since the last report), \"diagnosis\" "
                    "(client-months: every visit has one), \"no likely duplicate\" (providers: "
-                   "not the same person as another row). Unset: the last two for their kinds "
-                   "of job; [] requires nothing.", None),
+                   "not the same person as another row), \"referring address\" (clients: "
+                   "the referring provider's and the client's addresses). Unset: \"diagnosis\" "
+                   "for client-months, \"no likely duplicate\" for providers; [] requires "
+                   "nothing.", None),
     "contact": _text("When set, a Contacts row with this summary is added for each document."),
     "again_after_days": _days("Make a record's document again once this many days have "
                               "passed (0: once only).", 0),
@@ -254,6 +262,8 @@ class Practice:
     conditions: tuple[str, ...] = ()
     training: str = ""
     practice_type: str = "solo"
+    insurance: str = "superbill"
+    new_patients: bool = True
     country: str = "US"
     profession: str = "massage therapy"
     benefits: tuple[str, ...] = ()

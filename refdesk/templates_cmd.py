@@ -28,7 +28,7 @@ SHEET_OF = {"provider": ("Providers", "provider_id"), "referring": ("Providers",
 #: The cover page of a fax (refdesk merge --deliver): any job's data that reaches a provider,
 #: and the subject line.
 FAX_COVER = "fax-cover.docx"
-FAX_EXTRA = {"subject": ""}
+FAX_EXTRA = {"subject": "", "pages": ""}
 _PART = re.compile(r"word/(document|header\d*|footer\d*|footnotes|endnotes)\.xml")
 
 
@@ -67,6 +67,8 @@ def origin(path: str) -> str:
         return f"worked out from the {sheet} sheet"
     if top == "subject":
         return "the job's email_subject (fax covers)"
+    if top == "pages":
+        return "the pages faxed, the cover included (fax covers)"
     return SOURCES.get(top, "the job's data")
 
 

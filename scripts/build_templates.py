@@ -22,7 +22,7 @@ from xml.sax.saxutils import escape
 
 from docx import Document
 from docx.document import Document as DocumentObject
-from docx.enum.section import WD_ORIENT
+from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_ROW_HEIGHT_RULE, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -453,11 +453,15 @@ def letter_closing(doc: DocumentObject, words: str = "Sincerely,") -> None:
 def intro_letter() -> DocumentObject:
     doc = new_document("Letter of introduction", confidential=False)
     letter_opening(doc)
-    para(doc, "I would like to introduce {{ practice.name }}, a {{ practice.profession }} "
-         "practice in {{ practice.city }} with a special focus on {{ practice.specialty }}. "
-         "Many of the people I treat also see a physician or therapist for the same problem, "
-         "and I would welcome the chance to work alongside you in the care of your patients.",
-         "Body Text")
+    para(doc, "I would like to introduce {{ practice.name }}, {{ practice.practice_phrase }} in "
+         "{{ practice.city }}, with a special focus on "
+         "{{ practice.specialty }}. Many of the people I treat also see a physician or "
+         "therapist for the same problem, and I would welcome the chance to work alongside you "
+         "in the care of your patients.", "Body Text")
+    heading(doc, "Seeing your patients")
+    para(doc, "{{ practice.practice_type_text }} {{ practice.new_patients_text }} "
+         "{{ practice.insurance_text }} My office is at {{ practice.street }}, "
+         "{{ practice.city }}.", "Body Text")
     heading(doc, "Conditions I treat")
     tag(doc, "{%p for c in practice.conditions %}")
     para(doc, "{{ c }}", "List Bullet")
@@ -822,18 +826,28 @@ def progress_report() -> DocumentObject:
 
 
 def sent_referral() -> DocumentObject:
+    """Worded for when the client was sent: recently, they will call; long ago, they may not
+    have yet, and the office need do nothing. Made only under a valid release, whose scope it
+    names."""
     doc = new_document("A client referred to you", confidential=True)
     letter_opening(doc, "Re: {{ client.name }}, referred to your office")
-    para(doc, "I have referred my client {{ client.name }} to you on {{ sent.sent_on }}.",
-         "Body Text")
+    tag(doc, "{%p if sent.recent %}")
+    para(doc, "{{ sent.when }} I suggested that my client {{ client.name }} see you. They will "
+         "call your office to make an appointment; I am writing so that you know who sent them "
+         "and why.", "Body Text")
+    tag(doc, "{%p else %}")
+    para(doc, "{{ sent.when }} I suggested that my client {{ client.name }} see you. If they have "
+         "not contacted your office yet, there is nothing you need to do: I will encourage them "
+         "again at their next visit with me.", "Body Text")
+    tag(doc, "{%p endif %}")
     p = para(doc, "", "Body Text")
     p.paragraph_format.left_indent = Inches(0.3)
     add_run(p, "Reason for referral: ", bold=True)
     add_run(p, "{{ sent.reason }}")
-    para(doc, "{{ client.name }} can be reached at {{ client.phone }} to arrange an "
-         "appointment. If my treatment notes would help you, I will gladly send them once "
-         "my client has signed a release authorizing me to share them with your office.",
-         "Body Text")
+    para(doc, "{{ client.first_name }} has signed a release that lets me share "
+         "{{ release.shares }} with your office{% if release.expires_on %} until "
+         "{{ release.expires_on }}{% endif %}. If any of it would help you, I will gladly "
+         "send it.", "Body Text")
     para(doc, "Thank you for seeing my client. Please call me at {{ practice.phone }} with any "
          "questions.", "Body Text")
     letter_closing(doc, "Kind regards,")
@@ -851,11 +865,67 @@ def fax_cover() -> DocumentObject:
             height=0.32)
     add_row(t, L("From"), V("{{ practice.signature }}"), L("Fax"), V("{{ practice.fax }}"),
             height=0.32)
-    add_row(t, L("Re"), V("{{ subject }}"), spans=[1, 3], height=0.32)
+    add_row(t, L("Re"), V("{{ subject }}"), L("Pages"), V("{{ pages }} including this cover"),
+            height=0.32)
     para(doc, "The pages that follow are for the person named above. They may contain health "
          "information that is confidential and protected by law. If you received this fax in "
          "error, please call {{ practice.phone }} and destroy the pages; do not copy them or "
          "pass them on.", before=14)
+    return doc
+
+
+def _page(section, width: float, height: float, margin: float) -> None:
+    section.orientation = WD_ORIENT.LANDSCAPE if width > height else WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = Inches(width), Inches(height)
+    section.left_margin = section.right_margin = Inches(margin)
+    section.top_margin = section.bottom_margin = Inches(margin)
+    section.header_distance = section.footer_distance = Inches(0)
+
+
+def client_card() -> DocumentObject:
+    """A thank-you card the client writes to the doctor who referred them: a card insert
+    (an A2 card, 5 1/2 x 4 1/4 in) with the greeting printed and a framed space to write in,
+    then a #10 envelope to the doctor's practice with the client's return address. No
+    letterhead: the card is the client's."""
+    doc = Document()
+    _styles(doc)
+    doc.core_properties.title = "Thank-you card"
+    _paragraph_style(doc, "Card Prompt", size=8, italic=True, color=MUTED, after=6,
+                     align=WD_ALIGN_PARAGRAPH.CENTER)
+    _paragraph_style(doc, "Card Greeting", size=13, color=INK, after=4)
+    _paragraph_style(doc, "Envelope Return", size=9, after=0, line=1.0)
+    _paragraph_style(doc, "Envelope Address", size=12, after=0, line=1.0)
+    _page(doc.sections[0], 5.5, 4.25, 0.4)
+    para(doc, "{{ referring.salutation }} referred you to me. A few words in your own hand "
+         "let the office know the referral helped. Thank you! {{ practice.therapist }}",
+         "Card Prompt")
+    para(doc, "Dear {{ referring.salutation }},", "Card Greeting")
+    frame = new_table(doc, (4.7,), grid=False)
+    (cell,) = add_row(frame, V(), height=2.3)
+    _border(cell._tc.get_or_add_tcPr(), "w:tcBorders", ("top", "left", "bottom", "right"),
+            size=4, color=BORDER)
+    p = para(doc, "{{ client.first_name }} {{ client.last_name }}", "Signature Label",
+             align=WD_ALIGN_PARAGRAPH.RIGHT, before=3)
+    p.paragraph_format.right_indent = Inches(0.05)
+
+    envelope = doc.add_section(WD_SECTION.NEW_PAGE)
+    _page(envelope, 9.5, 4.125, 0.35)
+    for i, line in enumerate(("{{ client.name }}", "{{ client.street }}",
+                              "{{ client.city_line }}")):
+        p = para(doc, line, "Envelope Return")
+        if i == 0:
+            p.runs[0].font.bold = True
+    lines = ["{{ referring.full_name }}", "{%p if referring.practice %}",
+             "{{ referring.practice }}", "{%p endif %}", "{{ referring.street }}",
+             "{{ referring.city_line }}"]
+    first = True
+    for line in lines:
+        if line.startswith("{%p"):
+            tag(doc, line)
+            continue
+        p = para(doc, line, "Envelope Address", before=72 if first else 0)
+        p.paragraph_format.left_indent = Inches(4.0)
+        first = False
     return doc
 
 
@@ -869,6 +939,7 @@ TEMPLATES: dict[str, Callable[[], DocumentObject]] = {
     "progress-report.docx": progress_report,
     "sent-referral.docx": sent_referral,
     "fax-cover.docx": fax_cover,
+    "client-card.docx": client_card,
 }
 
 

@@ -29,7 +29,7 @@ from tests.conftest import ROOT, need, run
 TODAY = dt.date(2026, 11, 23)
 NOW = dt.datetime(2026, 11, 23, 10, 0)
 JOBS = ("intro-packet", "thank-you", "progress-report", "super-bill", "release-form",
-        "sent-referral")
+        "sent-referral", "client-card")
 
 
 

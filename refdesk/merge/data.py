@@ -23,7 +23,7 @@ from refdesk import characters
 from refdesk.book import Book
 from refdesk.config import Practice
 from refdesk.consent import Consent
-from refdesk.merge import clinical
+from refdesk.merge import clinical, packet
 from refdesk.merge.jobs import Condition, Job
 from refdesk.schema import DELIVERY, LIST_SEPARATOR, RELEASE_SCOPE, WANTS
 
@@ -307,7 +307,8 @@ def practice_context(practice: Practice) -> dict[str, Any]:
         services=list(practice.services),
         signature=", ".join(x for x in (practice.therapist, practice.credentials) if x),
         city_line=city_line(practice.city, practice.state, practice.zip),
-        signature_image=signature_picture(practice.signature_image))
+        signature_image=signature_picture(practice.signature_image),
+        **packet.letter_sentences(practice))
     return values
 
 
@@ -322,14 +323,22 @@ def signature_picture(path: str) -> Any:
     return Picture(path, height=Mm(15)) if path else ""
 
 
+#: What may follow a last name: "Dr. Okafor", not "Dr. Jr.".
+SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}
+
+
 def provider_context(row: dict[str, Any]) -> dict[str, Any]:
+    """A provider as letters print them. `salutation` is "Dr. Lastname" for a doctor and the
+    name with credentials ("Sofia Alvarez, PA-C") for anyone else, in every template."""
     name, credentials = text(row.get("name")), text(row.get("credentials"))
-    last = name.split()[-1] if name.split() else name
+    parts = [w for w in name.split() if w.strip(".,").lower() not in SUFFIXES] or name.split()
+    last = parts[-1].rstrip(",") if parts else name
     doctor = any(c.strip() in DOCTORS for c in re.split(r"[,;/ ]+", credentials))
+    full_name = ", ".join(x for x in (name, credentials) if x)
     return {
         "id": text(row.get("provider_id")), "name": name, "credentials": credentials,
-        "full_name": ", ".join(x for x in (name, credentials) if x),
-        "salutation": f"Dr. {last}" if doctor and last else name,
+        "full_name": full_name,
+        "salutation": f"Dr. {last}" if doctor and last else full_name,
         "practice": text(row.get("practice")), "specialty": text(row.get("specialty")),
         "npi": text(row.get("npi")), "street": text(row.get("street")),
         "city": text(row.get("city")), "state": text(row.get("state")),
@@ -358,17 +367,6 @@ def _checks(labels: Iterable[str], chosen: Iterable[str]) -> list[dict[str, Any]
     return [{"label": label, "checked": label.lower() in chosen_lower} for label in labels]
 
 
-def testimonials_context(data: Data, limit: int = 2) -> list[dict[str, str]]:
-    """Quotes clients allowed us to use, newest permission first; never a client's name."""
-    usable = [t for t in data.testimonials
-              if t.get("quote") and _day(t.get("permission_on")) is not None
-              and _day(t.get("permission_on")) <= data.today]
-    usable.sort(key=lambda t: _day(t["permission_on"]) or dt.date.min, reverse=True)
-    return [{"quote": t["quote"],
-             "attribution": f"a client treated for {t['condition']}" if t.get("condition")
-             else "a client"} for t in usable[:limit]]
-
-
 def context(data: Data, job: Job, record: Record, practice: Practice) -> dict[str, Any]:
     """Everything a template of this job may use for this record. A value holding a
     character no document can hold (refdesk.characters) stops the job, naming its cell,
@@ -392,7 +390,8 @@ def _context(data: Data, job: Job, record: Record, practice: Practice) -> dict[s
     if job.each != "providers" and client is not None:
         ctx["client"] = client_context(client)
     if job.each == "providers" and provider is not None:
-        ctx["testimonials"] = testimonials_context(data)
+        # Quotes that fit the provider's specialty, never a client's name (packet.choose).
+        ctx["testimonials"] = packet.choose(data, job.name, provider, practice)
         wants = items(provider.get("wants"))
         ctx["clinical"] = _checks(CLINICAL, wants)
         ctx["marketing"] = _checks(MARKETING, wants)
@@ -421,11 +420,14 @@ def _context(data: Data, job: Job, record: Record, practice: Practice) -> dict[s
         providers = [provider_context(data.providers[p])
                      for p in data.providers_of(record.key)]
         ctx["providers"] = providers
+        referring = data.providers.get(text(client.get("referred_by_provider"))) \
+            if client is not None else None
+        ctx["referring"] = provider_context(referring) if referring is not None else None
         ctx["scope_choices"] = _checks(RELEASE_SCOPE, ())
         ctx["expires_on"] = letter_date(_one_year_on(data.today))
     elif job.each == "sent":
-        ctx["sent"] = {"sent_on": letter_date(record.fields.get("sent_on")),
-                       "reason": text(record.fields.get("reason"))}
+        ctx["sent"] = packet.sent_context(data.today, record.fields)
+        ctx["release"] = packet.release_context(record.release)
     elif job.each == "client-months":
         ctx.update(clinical.bill(data, record, practice))
     return ctx
@@ -535,8 +537,10 @@ SOURCES: dict[str, str] = {
     "scope_choices": "the release scopes",
     "expires_on": "a year from today",
     "sent": "the Sent sheet",
+    "release": "the client's release for the provider (Releases)",
     "diagnoses": "the diagnoses of the month's visits (their referrals', else Clients.diagnosis)",
-    "referring": "the provider of the referral behind the month's visits",
+    "referring": "the referring provider (Clients.referred_by_provider; on a super bill, the "
+                 "provider of the referral behind the month's visits)",
     "bill": "the Visits sheet, for the client and month",
 }
 
@@ -563,9 +567,11 @@ def shape(job: Job, practice: Practice) -> dict[str, Any]:
                            "visits": care.pop("visits")}
         ctx.update(care)
     elif job.each == "clients":
-        ctx.update(providers=[provider_context({})], scope_choices=checks, expires_on="")
+        ctx.update(providers=[provider_context({})], scope_choices=checks, expires_on="",
+                   referring=provider_context({}))
     elif job.each == "sent":
-        ctx["sent"] = {"sent_on": "", "reason": ""}
+        ctx["sent"] = {"sent_on": "", "reason": "", "when": "", "recent": False}
+        ctx["release"] = {"shares": "", "signed_on": "", "expires_on": "", "scope": [""]}
     else:
         ctx.update(clinical.bill_shape(provider_context({})))
     return ctx

@@ -1,8 +1,8 @@
 """Delivery: each document goes the way its recipient asked (Providers.delivery).
 
 - mail: the printable PDF, with labels and envelopes for the batch;
-- fax: a PDF, cover sheet first, named for the fax number in the job's `fax/` folder, ready
-  for an email-to-fax or upload service;
+- fax: a PDF, cover sheet first (stating the pages sent, itself included), named for the fax
+  number in the job's `fax/` folder, ready for an email-to-fax or upload service;
 - email: a message with the PDF attached, sent through the SMTP server in config.toml, or
   written as an .eml draft (`--drafts`) for the user's mail program.
 
@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import os
 import re
 import smtplib
 import socket
 import ssl
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -58,6 +60,58 @@ def how(job_to: str, provider: dict[str, Any] | None) -> str:
 def fax_name(number: str, record: str) -> str:
     digits = re.sub(r"\D", "", number or "")
     return f"{digits or 'no-fax-number'} {record}.pdf"
+
+
+def page_count(pdf: Path) -> int:
+    """The pages of a PDF."""
+    from pypdf import PdfReader
+
+    return len(PdfReader(pdf).pages)
+
+
+def fax_files(render_cover: Callable[[int, int], bytes], documents: dict[int, Path],
+              folder: Path, convert: Callable[[list[Path], Path], list[Path]],
+              made: list[Path]) -> dict[int, Path]:
+    """Each faxed document's PDF with its cover sheet first, the cover saying how many pages
+    go, itself included. `render_cover(i, pages)` makes document i's cover (.docx); all the
+    covers are converted by one `convert` call (LibreOffice), and again, once, for a cover
+    whose own page count was not the one it stated. Returns document index -> the joined PDF
+    in `folder` (moved by the caller to its place). Every file made is added to `made`."""
+    from pypdf import PdfWriter
+
+    from refdesk.fileio import write_file
+
+    pages = {i: page_count(pdf) for i, pdf in documents.items()}
+    stated = dict.fromkeys(documents, 1)  # a cover is one page
+    covers: dict[int, Path] = {}
+    todo = list(documents)
+    for _attempt in range(2):
+        for i in todo:
+            covers[i] = folder / f".fax-cover-{i:05d}.docx"
+            write_file(covers[i], render_cover(i, pages[i] + stated[i]))
+            made.append(covers[i])
+        converted = dict(zip(todo, convert([covers[i] for i in todo], folder), strict=True))
+        for i, pdf in converted.items():
+            covers[i].unlink()
+            covers[i] = pdf
+            made.append(pdf)
+        todo = [i for i in todo if page_count(covers[i]) != stated[i]]
+        for i in todo:
+            stated[i] = page_count(covers[i])
+        if not todo:
+            break
+    joined: dict[int, Path] = {}
+    for i, document in documents.items():
+        writer = PdfWriter()
+        writer.append(covers[i])
+        writer.append(document)
+        joined[i] = folder / f".fax-{i:05d}.pdf"
+        out = io.BytesIO()
+        writer.write(out)
+        write_file(joined[i], out.getvalue())
+        made.append(joined[i])
+        covers[i].unlink()
+    return joined
 
 
 @functools.lru_cache(maxsize=64)

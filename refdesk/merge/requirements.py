@@ -105,11 +105,39 @@ def no_likely_duplicate(data: Data, record: Record) -> str:
     return ""
 
 
+def _postal(row: dict[str, Any]) -> bool:
+    """A row has an address a letter can reach: a street, and a city or ZIP code."""
+    return bool(row.get("street")) and bool(row.get("city") or row.get("zip"))
+
+
+def referring_address(data: Data, record: Record) -> str:
+    """A client's card to their doctor needs the doctor (Clients.referred_by_provider), the
+    doctor's practice address and the client's own address to return it to."""
+    client = data.clients.get(record.client_id or "") or {}
+    clients = data.book["Clients"]
+    place = clients.cell(client.get("_row", 0), "referred_by_provider")
+    provider_id = client.get("referred_by_provider")
+    if not provider_id:
+        return f"no referring provider in {place}: the card has no doctor to go to"
+    provider = data.providers.get(provider_id)
+    if provider is None:
+        return f"{place} names {provider_id}, who is not in the Providers sheet"
+    if not _postal(provider):
+        where = data.book["Providers"].cell(provider["_row"], "street")
+        return (f"{provider_id} has no street and city ({where}): the envelope needs the "
+                "practice's address")
+    if not _postal(client):
+        return (f"no address for the client ({clients.cell(client.get('_row', 0), 'street')}): "
+                "the envelope carries the client's return address")
+    return ""
+
+
 #: name -> (the kinds of job it applies to, the test).
 REQUIREMENTS: dict[str, tuple[tuple[str, ...], Callable[[Data, Record], str]]] = {
     "new notes": (("referrals",), new_notes),
     "diagnosis": (("client-months",), diagnosis),
     "no likely duplicate": (("providers",), no_likely_duplicate),
+    "referring address": (("clients",), referring_address),
 }
 #: What a job requires when config.toml does not say.
 DEFAULTS: dict[str, tuple[str, ...]] = {

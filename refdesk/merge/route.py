@@ -15,7 +15,15 @@ from refdesk.config import Config
 from refdesk.fileio import private_folder, write_file
 from refdesk.merge import mailing
 from refdesk.merge.data import Data, Record, city_line, client_context, provider_context
-from refdesk.merge.deliver import Mailer, Outcome, email_allowed, fax_name, message, subject
+from refdesk.merge.deliver import (
+    Mailer,
+    Outcome,
+    email_allowed,
+    fax_files,
+    fax_name,
+    message,
+    subject,
+)
 from refdesk.merge.engine import CompiledTemplate
 from refdesk.merge.jobs import Job
 from refdesk.merge.ledger import Journal
@@ -100,27 +108,30 @@ def prepare(config: Config, job: Job, data: Data, result: MergeResult, folder: P
     mail = [d for d in docs if d.route == "mail"]
     if mail:
         result.mailing = mailing_files(config, data, job, mail, folder, taken, True, True, made)
-    faxes: dict[int, Path] = {}
-    if any(d.route == "fax" for d in docs):
-        cover = CompiledTemplate(config.templates / "fax-cover.docx")
-        for i, doc in enumerate(docs):
-            if doc.route == "fax" and not (data.providers.get(doc.record.provider_id or "")
-                                           or {}).get("fax"):
-                doc.outcome = Outcome("failed", "the provider has no fax number in "
-                                                "Providers.fax")
-            elif doc.route == "fax":
-                page = cover.render(dict(doc.context, subject=subject(job, doc.context)))
-                faxes[i] = folder / f".fax-{i:05d}.docx"
-                write_file(faxes[i], combine([page, doc.data]))
-                made.append(faxes[i])
+    fax_docs: list[int] = []
+    for i, doc in enumerate(docs):
+        if doc.route == "fax" and not (data.providers.get(doc.record.provider_id or "")
+                                       or {}).get("fax"):
+            doc.outcome = Outcome("failed", "the provider has no fax number in Providers.fax")
+        elif doc.route == "fax":
+            fax_docs.append(i)
     files = [d.file for d in docs if d.file is not None]
-    pdfs = to_pdf([*files, *result.mailing, *faxes.values()], folder)
+    pdfs = to_pdf([*files, *result.mailing], folder)
     made.extend(pdfs)
-    result.pdfs = pdfs[:len(files) + len(result.mailing)]
+    result.pdfs = pdfs
     by_doc = dict(zip(range(len(docs)), pdfs[:len(files)], strict=True))
+    faxes: dict[int, Path] = {}
+    if fax_docs:  # the cover counts the document's pages, so it follows the document's PDF
+        cover = CompiledTemplate(config.templates / "fax-cover.docx")
+
+        def render_cover(i: int, pages: int) -> bytes:
+            return cover.render(dict(docs[i].context, subject=subject(job, docs[i].context),
+                                     pages=pages))
+
+        faxes = fax_files(render_cover, {i: by_doc[i] for i in fax_docs}, folder,
+                          to_pdf, made)
     fax_folder = folder / "fax"
-    for (i, temp), pdf in zip(faxes.items(), pdfs[len(files) + len(result.mailing):],
-                              strict=True):
+    for i, pdf in faxes.items():
         provider = data.providers.get(docs[i].record.provider_id or "") or {}
         private_folder(fax_folder)
         target = unique(fax_folder, safe_name(fax_name(str(provider.get("fax") or ""),
@@ -128,7 +139,6 @@ def prepare(config: Config, job: Job, data: Data, result: MergeResult, folder: P
                         set())
         os.replace(pdf, target)
         made.append(target)
-        temp.unlink()
         docs[i].outcome = Outcome("produced", f"fax: {target.name}", target)
     for i, doc in enumerate(docs):
         doc.pdf = by_doc.get(i)
