@@ -150,6 +150,12 @@ def summary(ctx: click.Context, config_path: Path | None, workbook: Path | None,
     print_table(result.title(), result.columns(), result.rows())
     for note in result.notes():
         click.echo(note, err=True)
+    if _config is not None:  # a letter signed "I" that speaks of the therapist as "Maya"
+        from refdesk.merge.packet import third_person
+
+        voice = third_person(_config.practice)
+        if voice:
+            click.echo(f"Note: {voice}", err=True)
 
 
 @cli.command()

@@ -427,3 +427,14 @@ def test_a_client_card_goes_to_the_referring_doctor_with_the_clients_address(
     assert clients.loc[["C3", "C4", "C5", "C6"], "card_sent"].isna().all()
     again = merge(config, "client-card", ExcelSource(config.excel), today=TODAY, now=NOW)
     assert again.documents == []
+
+
+def test_summary_notes_a_training_text_in_the_third_person(practice: Path) -> None:
+    from tests.conftest import run
+
+    assert "first person" not in run("summary", "-c", practice).stderr
+    text = practice.read_text().replace('training = "I trained', 'training = "Maya trained')
+    practice.write_text(text)
+    result = run("summary", "-c", practice)
+    assert result.exit_code == 0
+    assert 'Note: [practice] training starts with "Maya"' in result.stderr
