@@ -237,7 +237,10 @@ def chart_png(points: list[tuple[dt.date, float]], goal: float | None, measure: 
     scores = [s for _, s in points]
     ax.plot(days, scores, color=CHART_LINE, linewidth=1.6, marker="o", markersize=4,
             clip_on=False, zorder=3)
-    for x, y in zip(days, scores, strict=True):
+    # each score over its point, while they have room; else the first and the latest
+    labelled = range(len(points)) if len(points) <= 12 else (0, len(points) - 1)
+    for i in labelled:
+        x, y = days[i], scores[i]
         ax.annotate(scale.value(y), (x, y), textcoords="offset points", xytext=(0, 5),
                     ha="center", va="bottom", fontsize=8, **plain)
     values = [*scores, *([goal] if goal is not None else [])]
@@ -246,9 +249,10 @@ def chart_png(points: list[tuple[dt.date, float]], goal: float | None, measure: 
     ax.set_ylim(max(low - pad, 0) if low >= 0 else low - pad, high + pad)
     if goal is not None:
         ax.axhline(goal, color=CHART_GOAL, linewidth=1.2, linestyle=(0, (5, 3)), zorder=2)
+        # named in the margin at the line's end, clear of the latest score
         ax.annotate(f"goal {scale.value(goal)}", (1, goal), xycoords=("axes fraction", "data"),
-                    textcoords="offset points", xytext=(-2, 3), ha="right", va="bottom",
-                    fontsize=8, parse_math=False, color=CHART_GOAL)
+                    textcoords="offset points", xytext=(4, 0), ha="left", va="center",
+                    fontsize=8, parse_math=False, color=CHART_GOAL, annotation_clip=False)
     span = max(days[-1] - days[0], 1)
     ax.set_xlim(days[0] - span * 0.04, days[-1] + span * 0.04)
     step = max(1, -(-len(points) // 7))  # at most seven dates under the axis
@@ -264,7 +268,7 @@ def chart_png(points: list[tuple[dt.date, float]], goal: float | None, measure: 
         ax.spines[side].set_visible(False)
     for side in ("left", "bottom"):
         ax.spines[side].set_color(CHART_GOAL)
-    ax.set_title(f"{scale.name or 'Score'}{' (%)' if scale.percent else ''}, by visit",
+    ax.set_title(_sentence(f"{scale.name or 'score'}{' (%)' if scale.percent else ''}, by visit"),
                  loc="left", fontsize=9, **plain)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=CHART_DPI, metadata={"Software": None})
