@@ -836,7 +836,7 @@ def sent_referral() -> DocumentObject:
          "call your office to make an appointment; I am writing so that you know who sent them "
          "and why.", "Body Text")
     tag(doc, "{%p else %}")
-    para(doc, "{{ sent.when }} I suggested that my client {{ client.name }} see you. If they have "
+    para(doc, "{{ sent.when }}, I suggested that my client {{ client.name }} see you. If they have "
          "not contacted your office yet, there is nothing you need to do: I will encourage them "
          "again at their next visit with me.", "Body Text")
     tag(doc, "{%p endif %}")
@@ -901,7 +901,7 @@ def client_card() -> DocumentObject:
          "Card Prompt")
     para(doc, "Dear {{ referring.salutation }},", "Card Greeting")
     frame = new_table(doc, (4.7,), grid=False)
-    (cell,) = add_row(frame, V(), height=2.3)
+    (cell,) = add_row(frame, V(), height=2.5)
     _border(cell._tc.get_or_add_tcPr(), "w:tcBorders", ("top", "left", "bottom", "right"),
             size=4, color=BORDER)
     p = para(doc, "{{ client.first_name }} {{ client.last_name }}", "Signature Label",

@@ -270,7 +270,7 @@ RELEASE = dict(release_id="R1", client_id="C1", signed_on=dt.date(2026, 1, 10),
 @pytest.mark.parametrize(("sent_on", "opening"), [
     (dt.date(2026, 11, 23), "This week I suggested that my client Nora Quist see you."),
     (dt.date(2026, 11, 12), "Recently I suggested that my client Nora Quist see you."),
-    (dt.date(2026, 2, 2), "On February 2, 2026 I suggested that my client Nora Quist see you."),
+    (dt.date(2026, 2, 2), "On February 2, 2026, I suggested that my client Nora Quist see you."),
 ])
 def test_the_sent_note_is_worded_for_when_the_client_was_sent(tmp_path: Path, sent_on,
                                                               opening: str) -> None:
