@@ -804,7 +804,7 @@ def progress_report() -> DocumentObject:
               V("{{ v.minutes }}"), V("{{ v.pain_before }}"), V("{{ v.pain_after }}"),
               V("{{ v.score }}"), aligns=aligns)
     para(doc, "Pain on a 0-10 scale at the start and the end of the session; score on the "
-         "measure above.", "Fine Print", before=3)
+         "outcome measure; \u2013 not recorded.", "Fine Print", before=3)
 
     tag(doc, "{%p if notes.latest %}")
     heading(doc, "Latest notes: assessment and plan")

@@ -44,6 +44,8 @@ LETTERS = "ABCDEFGHIJKL"
 #: The most diagnoses one service line points to (box 24E takes four letters).
 POINTERS = 4
 MINUS = "\u2212"
+#: What a visit's table shows for a rating or score not taken.
+NOT_RECORDED = "\u2013"
 
 CHART_WIDTH_CM, CHART_HEIGHT_CM = 14.0, 5.0
 CHART_DPI = 200
@@ -123,15 +125,19 @@ def visit_rows(visits: list[dict[str, Any]], care: bool) -> list[dict[str, str]]
     score."""
     from refdesk.merge.data import letter_date, text
 
+    def shown(value: str) -> str:
+        # a rating not taken reads as such, not as a cell left blank by mistake
+        return (value or NOT_RECORDED) if care else ""
+
     rows = []
     for v in visits:
         score = number(v.get("measure_score"))
         rows.append({
             "date": letter_date(v["date"]), "cpt": text(v.get("cpt")),
             "minutes": text(v.get("minutes")),
-            "pain_before": text(v.get("pain_before")) if care else "",
-            "pain_after": text(v.get("pain_after")) if care else "",
-            "score": figure(score) if care and score is not None else ""})
+            "pain_before": shown(text(v.get("pain_before"))),
+            "pain_after": shown(text(v.get("pain_after"))),
+            "score": shown(figure(score) if score is not None else "")})
     return rows
 
 
