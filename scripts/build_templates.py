@@ -451,21 +451,19 @@ def letter_closing(doc: DocumentObject, words: str = "Sincerely,") -> None:
 
 # -- the documents --------------------------------------------------------------------------------
 def intro_letter() -> DocumentObject:
+    """One page: what the practice is and treats, how it works with patients (solo or group,
+    new patients, insurance), how it helps, training, quotes that fit, how to refer."""
     doc = new_document("Letter of introduction", confidential=False)
     letter_opening(doc)
     para(doc, "I would like to introduce {{ practice.name }}, {{ practice.practice_phrase }} in "
-         "{{ practice.city }}, with a special focus on "
-         "{{ practice.specialty }}. Many of the people I treat also see a physician or "
-         "therapist for the same problem, and I would welcome the chance to work alongside you "
-         "in the care of your patients.", "Body Text")
-    heading(doc, "Seeing your patients")
+         "{{ practice.city }}, with a special focus on {{ practice.specialty }}. "
+         "{% if practice.conditions %}Clients come to me for {{ practice.conditions_text }}. "
+         "{% endif %}"
+         "Many of the people I treat also see a physician or therapist for the same problem, "
+         "and I would welcome the chance to work alongside you in the care of your patients.",
+         "Body Text")
     para(doc, "{{ practice.practice_type_text }} {{ practice.new_patients_text }} "
-         "{{ practice.insurance_text }} My office is at {{ practice.street }}, "
-         "{{ practice.city }}.", "Body Text")
-    heading(doc, "Conditions I treat")
-    tag(doc, "{%p for c in practice.conditions %}")
-    para(doc, "{{ c }}", "List Bullet")
-    tag(doc, "{%p endfor %}")
+         "{{ practice.insurance_text }}", "Body Text")
     heading(doc, "How massage therapy helps your patients")
     tag(doc, "{%p for b in practice.benefits %}")
     para(doc, "{{ b }}", "List Bullet")
@@ -475,15 +473,14 @@ def intro_letter() -> DocumentObject:
     tag(doc, "{%p if testimonials %}")
     heading(doc, "What clients say")
     tag(doc, "{%p for t in testimonials %}")
-    para(doc, "“{{ t.quote }}”", "Quote")
-    para(doc, "— {{ t.attribution }}", "Quote Attribution")
+    para(doc, "“{{ t.quote }}”", "Quote", after=0)
+    para(doc, "— {{ t.attribution }}", "Quote Attribution", after=4)
     tag(doc, "{%p endfor %}")
     tag(doc, "{%p endif %}")
-    para(doc, "To refer a patient, complete the enclosed Referral for Massage Therapy form and "
-         "fax it to {{ practice.fax }}, or have your patient call {{ practice.phone }}. The "
-         "enclosed Provider's Needs form lets you tell me which reports and materials your "
-         "office would like, and how you prefer to receive them; I will send only those. Thank "
-         "you for your time. I look forward to working with you and your patients.",
+    para(doc, "To refer a patient, fax the enclosed Referral for Massage Therapy form to "
+         "{{ practice.fax }}, or have your patient call {{ practice.phone }}. On the enclosed "
+         "Provider's Needs form, tell me which reports and materials your office would like "
+         "and how; I will send only those. I look forward to working with you.",
          "Body Text", before=8, keep=True)
     letter_closing(doc)
     para(doc, "Enclosures: Referral for Massage Therapy; Provider's Needs form", "Fine Print",

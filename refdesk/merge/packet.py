@@ -201,6 +201,7 @@ def letter_sentences(practice: Practice) -> dict[str, str]:
     kind = "my solo" if practice.practice_type == "solo" else "a group"
     return {
         "practice_phrase": f"{kind} {practice.profession} practice",
+        "conditions_text": _join(list(practice.conditions)) if practice.conditions else "",
         "practice_type_text": PRACTICE_TYPE.get(practice.practice_type, "").format(
             name=practice.name),
         "insurance_text": INSURANCE.get(practice.insurance, ""),
