@@ -31,7 +31,7 @@ def test_sample_finds_exactly_the_planted_mistakes():
         planted.add((table.cell(row, mistake.column), mistake.rule))
     assert {(r["cell"], r["rule"]) for r in records} == planted
     assert len(records) == len(planted)
-    assert result.stderr == "8 errors, 2 warnings in 10 rows.\n"
+    assert result.stderr == "10 errors, 2 warnings in 12 rows.\n"
     assert all(set(r) == {"severity", "sheet", "row", "cell", "column", "value", "rule",
                           "message"} for r in records)
     diagnosis = [r for r in records if r["column"] == "diagnosis"]

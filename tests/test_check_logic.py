@@ -383,5 +383,5 @@ def test_sample_workbook_has_exactly_the_planted_mistakes():
             at = table.df.index[table.df[table.schema.key] == mistake.id][0]
             planted.add((table.cell(at, mistake.column), ours[mistake.rule]))
     assert got == planted == {
-        ("Referrals!K110", "visit-before-referral"), ("Visits!D1425", "over-authorized"),
+        ("Referrals!M110", "visit-before-referral"), ("Visits!D1425", "over-authorized"),
         ("Letters!H9", "no-release"), ("Referrals!C251", "unknown-reference")}

@@ -18,7 +18,7 @@ from refdesk.excel import ExcelSource
 from refdesk.npi import is_valid_npi
 from refdesk.sample import AS_OF, PLANTED_MISTAKES, START, sample_rows
 from refdesk.sample.data import ICD10_CODES
-from refdesk.schema import LIST_SEPARATOR, SHEETS, STAGES, Kind
+from refdesk.schema import LIST_SEPARATOR, MEASURE_RANGES, PAIN_RANGE, SHEETS, STAGES, Kind
 from tests.conftest import ROOT
 
 COMMITTED = ROOT / "workbooks" / "referrals.xlsx"
@@ -32,9 +32,10 @@ FUTURE_OK = {"next_follow_up", "follow_up_on", "expires_on"}
 PLANTED_CELLS = {
     "npi": "Providers!F9", "spelling": "Providers!O14",
     "type": "Providers!U27", "near-duplicate": "Providers!B41",
-    "phone": "Clients!E151", "visit-before-referral": "Referrals!K110",
+    "phone": "Clients!E151", "visit-before-referral": "Referrals!M110",
     "icd10": "Referrals!E142", "unknown-reference": "Referrals!C251",
     "over-authorized": "Visits!D1425", "no-release": "Letters!H9",
+    "pain-range": "Visits!K1601", "score-range": "Visits!M1968",
 }
 
 
@@ -96,7 +97,7 @@ def test_sizes_and_span(book):
     assert received.min() >= pd.Timestamp(START) and received.max() <= pd.Timestamp(AS_OF)
     assert 540 <= (received.max() - received.min()).days <= 549
     assert set(book["Providers"].df["stage"].str.strip().str.lower()) == set(STAGES)
-    assert 6 <= len(book["Testimonials"]) <= 10
+    assert 12 <= len(book["Testimonials"]) <= 16
     assert book["Testimonials"].df["permission_on"].notna().sum() > len(book["Testimonials"]) / 2
     assert set(book["Letters"].df["status"]) <= {"produced", "emailed"}
     assert all(len(t) for t in book), "every sheet has rows"
@@ -152,6 +153,12 @@ def test_planted_mistake_is_in_the_book(book, mistake):
             visits = book["Visits"].df[book["Visits"].df["referral_id"] == mistake.value]
             assert len(visits) == referral["visits_authorized"] + 1
             assert visits["date"].idxmax() == row
+        case "pain-range":
+            assert got == mistake.value and not 0 <= got <= 10
+        case "score-range":
+            referral = find(book["Referrals"], record["referral_id"])[1]
+            low, high = MEASURE_RANGES[referral["measure"].lower()]
+            assert got == mistake.value and not low <= got <= high
         case "no-release":
             releases = book["Releases"].df
             pair = (releases["client_id"] == record["client_id"]) & (
@@ -278,11 +285,37 @@ def logic_problems(book: Book) -> set[tuple[str, str, str]]:
         valid = released(releases, letter["client_id"], letter["provider_id"], day, topic)
         if valid is None or letter["release_id"] != valid:
             found.add(("Letters", lid, "release_id"))
+    found |= outcome_problems(book, referrals)
     names = list(rows(book["Providers"]))
     for i, (_, _, a) in enumerate(names):
         for _, bid, b in names[i + 1:]:
             if difflib.SequenceMatcher(None, a["name"], b["name"]).ratio() >= 0.85:
                 found.add(("Providers", bid, "name"))
+    return found
+
+
+def outcome_problems(book: Book, referrals: dict[str, dict]) -> set[tuple[str, str, str]]:
+    """Pain 0-10, scores and goals within their measure's range, every score measured."""
+    found = set()
+
+    def scale(measure):
+        return MEASURE_RANGES.get(" ".join(measure.lower().split()), (0, float("inf")))
+
+    for rid, r in referrals.items():
+        if r["goal"] is not None and (r["measure"] is None
+                                      or not scale(r["measure"])[0] <= r["goal"]
+                                      <= scale(r["measure"])[1]):
+            found.add(("Referrals", rid, "goal"))
+    for _, vid, v in rows(book["Visits"]):
+        for column in ("pain_before", "pain_after"):
+            if v[column] is not None and not PAIN_RANGE[0] <= v[column] <= PAIN_RANGE[1]:
+                found.add(("Visits", vid, column))
+        score = v["measure_score"]
+        ref = referrals.get(v["referral_id"])
+        if score is not None and (ref is None or ref["measure"] is None
+                                  or not scale(ref["measure"])[0] <= score
+                                  <= scale(ref["measure"])[1]):
+            found.add(("Visits", vid, "measure_score"))
     return found
 
 

@@ -1,8 +1,9 @@
 """The sample practice: Maya Lindqvist, LMT, of Cedar Lane Massage Therapy in Portland, OR.
 
 `sample_rows()` returns every sheet's rows for `workbooks/referrals.xlsx`: some 40 providers,
-300 clients, 250 referrals over 18 months, and the releases, contacts, sessions, clients sent
-out, testimonials and letters that go with them. The same rows every time: one fixed seed,
+300 clients, 250 referrals over 18 months, and the releases, contacts, sessions (with pain
+ratings, scores on each plan's measure and SOAP notes), clients sent out, testimonials and
+letters that go with them. The same rows every time: one fixed seed,
 fixed dates, nothing read from the clock.
 
 Everything is clean except the handful of mistakes a real practice makes, listed in
@@ -22,6 +23,13 @@ from refdesk.sample.care import (
     self_pay_visits,
     session_row,
     visit_rows,
+)
+from refdesk.sample.outcomes import (
+    client_cards,
+    fill_visits,
+    own_diagnoses,
+    plan_measures,
+    quiet_since_report,
 )
 from refdesk.sample.paperwork import Paperwork, letter_row, letters, testimonials
 from refdesk.sample.people import AS_OF, START, People, PhoneBook, client_row
@@ -68,6 +76,13 @@ def _clean_rows() -> tuple[Rows, World]:
     sent = paper.sent(people.clients, providers)
     paper.number()
     contacts = build_contacts(rng("contacts"), providers)
+    plan_measures(rng("measures"), referrals)
+    self_pay = self_pay_visits(rng("self-pay"), people.clients)
+    own_diagnoses(rng("diagnoses"), self_pay)
+    client_cards(rng("cards"), people.clients)
+    visits = visit_rows(rng("visits"), referrals, self_pay)
+    fill_visits(rng("outcomes"), referrals, visits)
+    quiet_since_report(referrals, visits, paper)
     rows: Rows = {
         "Providers": provider_rows(providers),
         "Clients": [client_row(c) for c in people.clients],
@@ -75,9 +90,8 @@ def _clean_rows() -> tuple[Rows, World]:
         "Referrals": [referral_row(r) for r in referrals],
         "Sent": sent,
         "Contacts": contacts,
-        "Visits": visit_rows(rng("visits"), referrals,
-                             self_pay_visits(rng("self-pay"), people.clients)),
-        "Testimonials": testimonials(rng("testimonials"), people.clients),
+        "Visits": visits,
+        "Testimonials": testimonials(rng("testimonials"), people.clients, self_pay),
         "Letters": letters(rng("letters"), paper, referrals, providers),
     }
     world = {"providers": providers, "clients": people.clients, "referrals": referrals,
@@ -111,6 +125,12 @@ PLANTED_MISTAKES: tuple[PlantedMistake, ...] = (
                    "Providers: P041 does not exist."),
     PlantedMistake("Visits", "V1424", "referral_id", "R114", "over-authorized",
                    "A 13th session billed to referral R114, which authorized 12."),
+    PlantedMistake("Visits", "V1600", "pain_before", 54, "pain-range",
+                   "Pain before and after typed into one cell: 54 for 5 before (the 4 after "
+                   "is in pain_after too)."),
+    PlantedMistake("Visits", "V1967", "measure_score", 14, "score-range",
+                   "Headache days counted over the two weeks since the last visit instead of "
+                   "per week: 14 on a scale of 0-7."),
     PlantedMistake("Letters", "L008", "release_id", None, "no-release",
                    "A progress report about client C276 faxed to Dr. Marquez (P001): C276 "
                    "never signed a release naming her."),
@@ -127,9 +147,13 @@ def sample_rows() -> Rows:
     rows, world = _clean_rows()
     rng = random.Random(f"{SEED}:planted")
     for mistake in PLANTED_MISTAKES:
-        _PLANTERS.get(mistake.rule, _overwrite)(rows, world, mistake, rng)
+        if mistake.rule not in _AFTER_NUMBERING:
+            _PLANTERS.get(mistake.rule, _overwrite)(rows, world, mistake, rng)
     _number(rows["Visits"], "visit_id", "V{:04d}", lambda r: (r["date"], r["client_id"]))
     _number(rows["Letters"], "letter_id", "L{:03d}", lambda r: r["when"])
+    for mistake in PLANTED_MISTAKES:  # visits are found by the ids just given
+        if mistake.rule in _AFTER_NUMBERING:
+            _PLANTERS[mistake.rule](rows, world, mistake, rng)
     for mistake in PLANTED_MISTAKES:
         row = _row(rows, mistake.sheet, mistake.id)
         if row[mistake.column] != mistake.value:
@@ -192,5 +216,20 @@ def _unreleased_letter(rows: Rows, world: World, m: PlantedMistake, rng: random.
                                       None))
 
 
+def _out_of_range(rows: Rows, world: World, m: PlantedMistake, rng: random.Random) -> None:
+    """A pain rating or score typed outside its scale, over one that was recorded."""
+    row = _row(rows, m.sheet, m.id)
+    if row[m.column] is None:
+        raise AssertionError(f"sample: {m.id} has no {m.column} to mistype")
+    if m.rule == "score-range":
+        referral = _row(rows, "Referrals", row["referral_id"])
+        if referral["measure"] != "headache days per week":
+            raise AssertionError(f"sample: {m.id} is not a visit scored in headache days")
+    row[m.column] = m.value
+
+
 _PLANTERS = {"near-duplicate": _duplicate, "over-authorized": _extra_visit,
-             "no-release": _unreleased_letter}
+             "no-release": _unreleased_letter, "pain-range": _out_of_range,
+             "score-range": _out_of_range}
+#: Mistakes planted on visits by their id, which is given once the planted rows have joined.
+_AFTER_NUMBERING = {"pain-range", "score-range"}

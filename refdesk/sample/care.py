@@ -37,6 +37,9 @@ class Referral:
     last_report_sent: dt.date | None = None
     notes: str = ""
     id: str = ""
+    #: The functional measure the plan tracks, and the score it aims for (refdesk.sample.outcomes).
+    measure: str = ""
+    goal: float | None = None
 
     @property
     def authorized(self) -> int:
@@ -211,12 +214,16 @@ def _in_referral(c: Client, day: dt.date) -> bool:
     return False
 
 
+#: Remarks beside the SOAP note (refdesk.sample.outcomes writes the note itself).
 _PROGRESS_NOTES = {
-    "jaw": ("Jaw opening 32 mm before, 37 mm after", "Less clicking on the left"),
-    "neck": ("Cervical rotation improved about 10 degrees", "Neck pain 5/10 before, 2/10 after"),
-    "head": ("Headache 6/10 before, 3/10 after", "Two headache days this week, down from four",
-             "No migraine since the last session"),
+    "jaw": ("Asked about a night-guard check with the dentist", "Ran ten minutes over"),
+    "neck": ("Rescheduled from Tuesday", "Asked for an earlier time next week"),
+    "head": ("Came in during a migraine; shorter session, lights dimmed",
+             "Rescheduled from Monday", "No music, at the client's request"),
 }
+#: Visits' columns of pain, score and SOAP note, filled by refdesk.sample.outcomes.
+OUTCOME_COLUMNS = ("pain_before", "pain_after", "measure_score", "subjective", "objective",
+                   "assessment", "plan")
 
 
 def _note(rng: random.Random, focus: str) -> str | None:
@@ -258,7 +265,7 @@ def session_row(rng: random.Random, day: dt.date, client: Client, r: Referral | 
     return {"visit_id": None, "client_id": client.id, "date": day,
             "referral_id": r.id if r else None, "cpt": cpt, "units": units, "minutes": minutes,
             "fee": fee, "paid": paid, "payment_method": method,
-            "notes": _note(rng, client.focus) if r else None}
+            **dict.fromkeys(OUTCOME_COLUMNS), "notes": _note(rng, client.focus) if r else None}
 
 
 def referral_row(r: Referral) -> dict[str, Any]:
@@ -266,6 +273,7 @@ def referral_row(r: Referral) -> dict[str, Any]:
         "referral_id": r.id, "received_on": r.received_on, "provider_id": r.provider.id,
         "client_id": r.client.id, "diagnosis": r.diagnosis, "services": r.services,
         "per_week": r.per_week, "weeks": r.weeks, "visits_authorized": r.authorized,
-        "status": r.status, "first_visit": r.first_visit, "thank_you_sent": r.thank_you_sent,
+        "measure": r.measure or None, "goal": r.goal, "status": r.status,
+        "first_visit": r.first_visit, "thank_you_sent": r.thank_you_sent,
         "last_report_sent": r.last_report_sent, "notes": r.notes or None,
     }

@@ -224,6 +224,7 @@ ICD10_CODES: dict[str, str] = {
     "S13.4XXA": "Sprain of ligaments of cervical spine, initial encounter",
     "S13.4XXD": "Sprain of ligaments of cervical spine, subsequent encounter",
     "S16.1XXA": "Strain of muscle, fascia and tendon at neck level, initial encounter",
+    "S16.1XXD": "Strain of muscle, fascia and tendon at neck level, subsequent encounter",
     "Z33.1": "Pregnant state, incidental",
 }
 
@@ -304,6 +305,20 @@ DIAGNOSES: dict[str, tuple[tuple[str, str, str], ...]] = {
 SPECIALTY_GROUP = {"family medicine": "primary", "primary care": "primary",
                    "internal medicine": "primary"}
 
+#: A client's own diagnosis by their focus, for super bills of visits outside a referral:
+#: a later encounter of an injury is coded as such (XXD).
+FOCUS_CODES: dict[str, str] = {
+    "tension-type headache": "G44.209", "migraine": "G43.909", "headache": "R51.9",
+    "stress and tension headache": "G44.209", "chronic migraine": "G43.709",
+    "post-traumatic headache": "G44.309", "cervicogenic headache": "G44.86",
+    "prenatal migraine": "G43.909", "prenatal headache": "R51.9",
+    "neck pain": "M54.2", "neck and shoulder tension": "M54.2; M62.838",
+    "chronic neck pain": "M54.2; G89.29", "whiplash": "S13.4XXD", "neck strain": "S16.1XXD",
+    "upper-back and shoulder tension": "M54.6; M62.830", "shoulder pain": "M25.511",
+    "low back pain": "M54.50", "prenatal back pain": "M54.50", "jaw pain (TMJ)": "M26.609",
+    "chronic muscle pain": "M79.18", "fibromyalgia": "M79.7",
+}
+
 #: Focus of clients who came without a referral.
 SELF_FOCUS = ("tension-type headache", "migraine", "neck and shoulder tension", "jaw pain (TMJ)",
               "upper-back and shoulder tension", "stress and tension headache", "neck pain",
@@ -383,21 +398,41 @@ AUTO_INSURERS: tuple[tuple[str, str], ...] = (
     ("GEICO (PIP)", "0###############"),
 )
 
-QUOTES: tuple[tuple[str, str], ...] = (
+#: Client quotes: (the words, the conditions they speak to, the focuses of clients who might
+#: have said them). Conditions are the practice's (config.toml) and other common ones.
+QUOTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("My migraines went from three a week to one a month. I finally have my evenings back.",
-     "migraine"),
-    ("Maya explained every step and sent my neurologist a clear report. I felt looked after.",
-     "chronic migraine"),
-    ("After the car accident I could not turn my head. A few weeks later I can check my "
-     "blind spot again.", "whiplash"),
-    ("I clench my jaw at night; the work on my jaw and neck stopped the morning headaches.",
-     "jaw pain (TMJ)"),
+     "migraine", ("migraine",)),
+    ("I was down to one headache a week by the end, and my neurologist could see it in the "
+     "reports Maya sent.", "migraine; chronic migraine", ("chronic migraine",)),
+    ("After the car accident I couldn't turn my head to back out of the driveway. Six weeks "
+     "later I can check my blind spot again.", "neck pain and whiplash", ("whiplash",)),
+    ("I clench my jaw at night. The work on my jaw and neck stopped the morning headaches.",
+     "jaw pain (TMJ); tension-type headache", ("jaw pain (TMJ)",)),
     ("The tension headaches that came every afternoon at my desk are gone.",
-     "tension-type headache"),
+     "tension-type headache", ("tension-type headache",)),
     ("Calm, professional and on time. My doctor was glad to get the progress notes.",
-     "neck pain"),
+     "neck pain and whiplash", ("neck pain", "chronic neck pain")),
     ("The prenatal sessions were the only time my back stopped hurting in the third trimester.",
-     "prenatal back pain"),
+     "prenatal back pain", ("prenatal back pain",)),
     ("I came in skeptical and left with a plan, exercises and far fewer headaches.",
-     "cervicogenic headache"),
+     "tension-type headache; neck pain and whiplash", ("cervicogenic headache",)),
+    ("Opening my mouth wide enough for a sandwich shouldn't be a big deal, but it was. Now it "
+     "isn't.", "TMJ", ("jaw pain (TMJ)",)),
+    ("My shoulders used to live up around my ears. Now I get through a full day at the "
+     "computer without that burning between my shoulder blades.",
+     "upper-back and shoulder tension",
+     ("upper-back and shoulder tension", "neck and shoulder tension")),
+    ("I can sit through a whole movie again without getting up to stretch my back.",
+     "low back pain", ("low back pain",)),
+    ("Back to running three times a week after my neck strain, and I know what to do when it "
+     "tightens up.", "sports recovery; neck pain and whiplash", ("neck strain",)),
+    ("My shoulder let me swim again by the end of the season.", "sports recovery",
+     ("shoulder pain", "neck strain", "upper-back and shoulder tension")),
+    ("Fewer headache days and less medication. I wish I'd come years ago.",
+     "migraine; tension-type headache",
+     ("migraine", "stress and tension headache", "tension-type headache")),
+    ("She found knots in my neck I didn't know were there, and my afternoon headaches eased "
+     "within a month.", "tension-type headache; upper-back and shoulder tension",
+     ("neck and shoulder tension", "headache")),
 )

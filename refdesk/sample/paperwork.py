@@ -175,18 +175,30 @@ class Paperwork:
         return rows
 
 
-def testimonials(rng: random.Random, clients: list[Client]) -> list[dict[str, Any]]:
+def testimonials(rng: random.Random, clients: list[Client], self_pay: dict[Client, Any]
+                 ) -> list[dict[str, Any]]:
+    """A quote from a client whose care fits it: a referral completed weeks ago, or visits of
+    their own for some months. Most allowed its use after their care; two were never asked."""
     rows: list[dict[str, Any]] = []
     used: set[str] = set()
     unasked = set(rng.sample(range(len(QUOTES)), 2))
-    for i, (quote, condition) in enumerate(QUOTES):
-        done = [c for c in clients if c.focus == condition and c.id not in used
-                and any(r.status == "completed" and r.visits[-1] <= AS_OF - days(25)
-                        for r in c.referrals)]
-        client = rng.choice(done)
+    for i, (quote, condition, focuses) in enumerate(QUOTES):
+        ended: dict[Client, dt.date] = {}
+        for c in clients:
+            if c.focus not in focuses or c.id in used:
+                continue
+            done = [r.visits[-1] for r in c.referrals
+                    if r.status == "completed" and r.visits[-1] <= AS_OF - days(25)]
+            if done:
+                ended[c] = max(done)
+            elif not c.referrals and c in self_pay and c.first_visit <= AS_OF - days(120):
+                ended[c] = c.first_visit + days(rng.randint(30, 90))
+        if not ended:
+            raise AssertionError(f"sample: no client could have said quote {i + 1}")
+        client = rng.choice(sorted(ended, key=lambda c: c.id))
         used.add(client.id)
-        ended = max(r.visits[-1] for r in client.referrals if r.status == "completed")
-        permission = None if i in unasked else workday(ended + days(rng.randint(3, 20)))
+        permission = (None if i in unasked
+                      else min(AS_OF, workday(ended[client] + days(rng.randint(3, 20)))))
         rows.append({"testimonial_id": f"T{i + 1:03d}", "client_id": client.id, "quote": quote,
                      "condition": condition, "permission_on": permission})
     return rows

@@ -93,6 +93,11 @@ class Client:
     notes: str = ""
     declines_release: bool = False
     id: str = ""
+    #: ICD-10-CM codes of the client's own diagnosis, for visits outside any referral.
+    diagnosis: str = ""
+    #: Agreed to write a thank-you card to their referring doctor: yes, no or unknown.
+    client_card: str = ""
+    card_sent: dt.date | None = None
     referrals: list[Any] = field(default_factory=list)
 
     @property
@@ -204,7 +209,8 @@ def client_row(c: Client) -> dict[str, Any]:
         "zip": c.zip, "source": c.source, "source_detail": c.source_detail,
         "referred_by_provider": c.referred_by_provider,
         "referred_by_client": c.referred_by_client.id if c.referred_by_client else None,
-        "focus": c.focus, "first_visit": c.first_visit,
+        "focus": c.focus, "diagnosis": c.diagnosis or None, "first_visit": c.first_visit,
         "insurance_carrier": c.insurance[0] if c.insurance else None,
-        "member_id": c.insurance[1] if c.insurance else None, "notes": c.notes or None,
+        "member_id": c.insurance[1] if c.insurance else None,
+        "client_card": c.client_card or None, "card_sent": c.card_sent, "notes": c.notes or None,
     }
