@@ -814,6 +814,11 @@ def progress_report() -> DocumentObject:
             date.paragraph_format.space_before = Pt(1)
             row.cells[0].vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.TOP
             row.cells[1].vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.TOP
+        # the notes stay together, with the signature after them: a page breaks before
+        # them rather than between a note's parts
+        for cell in row.cells:
+            for paragraph in cell.paragraphs:
+                paragraph.paragraph_format.keep_with_next = True
     tag(doc, "{%p endif %}")
 
     para(doc, "Thank you for referring your patient. Please call me at {{ practice.phone }} "

@@ -120,15 +120,17 @@ def shares_care(job: Any) -> bool:
     return job.to == "client" or bool({"progress", "SOAP notes"} & set(job.scope))
 
 
-def visit_rows(visits: list[dict[str, Any]], care: bool) -> list[dict[str, str]]:
+def visit_rows(visits: list[dict[str, Any]], care: bool, measure: str = ""
+               ) -> list[dict[str, str]]:
     """Each visit: date, code, minutes, and (with `care`) pain before and after and the
-    score."""
+    score, read as the measure reads ("46%")."""
     from refdesk.merge.data import letter_date, text
 
     def shown(value: str) -> str:
         # a rating not taken reads as such, not as a cell left blank by mistake
         return (value or NOT_RECORDED) if care else ""
 
+    scale = Scale(measure)
     rows = []
     for v in visits:
         score = number(v.get("measure_score"))
@@ -137,7 +139,7 @@ def visit_rows(visits: list[dict[str, Any]], care: bool) -> list[dict[str, str]]
             "minutes": text(v.get("minutes")),
             "pain_before": shown(text(v.get("pain_before"))),
             "pain_after": shown(text(v.get("pain_after"))),
-            "score": shown(figure(score) if score is not None else "")})
+            "score": shown(scale.value(score) if score is not None else "")})
     return rows
 
 
@@ -306,9 +308,11 @@ def signed(practice: Practice, today: dt.date) -> dict[str, Any]:
 def progress(data: Data, record: Record, job: Any) -> dict[str, Any]:
     """What a progress report adds for a referral: the visits with pain ratings (`visits`),
     the measured outcome (`outcome`) and the latest notes (`notes`)."""
+    from refdesk.merge.data import text
+
     care = shares_care(job)
     visits = data.visits_by_referral.get(record.key, [])
-    return {"visits": visit_rows(visits, care),
+    return {"visits": visit_rows(visits, care, text(record.fields.get("measure"))),
             "outcome": outcome(record.fields, visits, care),
             "notes": latest_notes(visits, care)}
 
