@@ -276,7 +276,7 @@ def test_a_bill_without_insurance_says_self_pay_and_counts_units(practice: Path)
     result = _run(practice, "super-bill")
     file = _doc(result, "C2 2026-10")
     text = _xml_text(file)
-    assert "None: self-pay" in text and "none (self-pay)" in text
+    assert "self-pay (no insurance on file)" in text and "none (self-pay)" in text
     assert "address not on file" in text
     assert "Referring provider  none" in text
     assert re.search(r"A\nM54\.2\nCervicalgia", text), "the client's own diagnosis"

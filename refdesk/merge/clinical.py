@@ -403,7 +403,7 @@ def bill(data: Data, record: Record, practice: Practice) -> dict[str, Any]:
         "diagnoses": codes, "referring": referring,
         "bill": {
             "period": f"{dt.date(year, month, 1):%B %Y}", "place_of_service": place(practice),
-            "insurance": carrier or "None: self-pay", "member_id": member or (
+            "insurance": carrier or "self-pay (no insurance on file)", "member_id": member or (
                 "not on file" if carrier else "none (self-pay)"),
             "dob": letter_date(client.get("dob")) or "not on file",
             "address": address or "address not on file",
