@@ -898,7 +898,8 @@ def client_card() -> DocumentObject:
     _paragraph_style(doc, "Envelope Return", size=9, after=0, line=1.0)
     _paragraph_style(doc, "Envelope Address", size=12, after=0, line=1.0)
     _page(doc.sections[0], 5.5, 4.25, 0.4)
-    para(doc, "{{ referring.salutation }} referred you to me. A few words in your own hand "
+    para(doc, "{{ referring.salutation }} referred you to {{ practice.name }}. A few words in "
+         "your own hand "
          "let the office know the referral helped. Thank you! {{ practice.therapist }}",
          "Card Prompt")
     para(doc, "Dear {{ referring.salutation }},", "Card Greeting")

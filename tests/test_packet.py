@@ -439,3 +439,15 @@ def test_summary_notes_a_training_text_in_the_third_person(practice: Path) -> No
     result = run("summary", "-c", practice)
     assert result.exit_code == 0
     assert 'Note: [practice] training starts with "Maya"' in result.stderr
+
+
+def test_a_quote_naming_another_specialtys_condition_comes_after(tmp_path: Path,
+                                                                 practice_config) -> None:
+    orthopedist = dict(PROVIDERS[0], provider_id="P7", name="Ines Holt", specialty="orthopedics")
+    quotes = [("T1", "prenatal back pain", dt.date(2026, 10, 1)),
+              ("T2", "low back pain", dt.date(2026, 2, 1)),
+              ("T3", "knee replacement", dt.date(2026, 1, 1))]
+    data = _data(tmp_path, _sheets([orthopedist], quotes=quotes))
+    chosen = packet.choose(data, "intro-packet", data.providers["P7"], practice_config)
+    assert [q["attribution"][21:] for q in chosen] == ["low back pain", "knee replacement",
+                                                       "prenatal back pain"]

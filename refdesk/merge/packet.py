@@ -114,6 +114,13 @@ def _day(value: Any) -> dt.date | None:
     return value if isinstance(value, dt.date) else None
 
 
+def _foreign_words(terms: tuple[str, ...]) -> set[str]:
+    """Words of other specialties' conditions that are not among these terms."""
+    own = set().union(*(words(t) for t in terms)) if terms else set()
+    every = set().union(*(words(t) for ts in SPECIALTY_CONDITIONS.values() for t in ts))
+    return every - own
+
+
 def _match(quote_conditions: list[str], terms: Iterable[str]) -> str:
     """The first of a quote's conditions that fits one of the terms, or ""."""
     terms = tuple(terms)
@@ -153,8 +160,12 @@ def choose(data: Data, job_name: str, provider: dict[str, Any],
             tiers[0].append((t, found))
         elif found := _match(said, practice.conditions):
             tiers[1].append((t, found))
+    # A fitting quote that also names another specialty's condition ("prenatal back pain"
+    # for an orthopedist) comes after the ones that speak to this specialty alone.
+    foreign = _foreign_words(terms)
     for tier in tiers:
-        tier.sort(key=lambda pair: (-(_day(pair[0]["permission_on"]) or dt.date.min).toordinal(),
+        tier.sort(key=lambda pair: (bool(words(pair[1]) & foreign),
+                                    -(_day(pair[0]["permission_on"]) or dt.date.min).toordinal(),
                                     str(pair[0].get("testimonial_id") or ""),
                                     pair[0].get("_row", 0)))
     # Up to three that fit; the practice's and general quotes only fill a packet to two.
