@@ -46,9 +46,8 @@ def _number_format(column: Column) -> dict[str, str] | None:
         return {"type": "TEXT", "pattern": "@"}  # ids keep their leading zeros
     if column.kind is Kind.MONEY:
         return {"type": "CURRENCY", "pattern": "$#,##0.00"}
-    if column.kind is Kind.NUMBER:
-        # A number, never text: a score typed as 7.5 is read as 7.5 (up to two decimals shown).
-        return {"type": "NUMBER", "pattern": "0.##"}
+    # A score (Kind.NUMBER) keeps Sheets' automatic format: 7.5 typed is the number 7.5 and 3
+    # shows as 3 (a "0.##" pattern would show "3.", a fixed one "3.00").
     return None
 
 
