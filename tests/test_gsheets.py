@@ -374,7 +374,8 @@ def test_init_sets_up_the_tabs_in_three_requests(server):
     assert received["type"] == "DATE"
     visits = SHEETS_BY_NAME["Visits"].column_names
     score = chr(65 + visits.index("measure_score"))
-    assert state.tab("Visits").cell(f"{score}2").number_format["type"] == "NUMBER"
+    # A score keeps the automatic format (a number typed stays a number), never text.
+    assert state.tab("Visits").cell(f"{score}2").number_format is None
     pain = state.tab("Visits").validation(f"{chr(65 + visits.index('pain_after'))}2")
     assert pain["condition"] == {"type": "NUMBER_BETWEEN", "values": [
         {"userEnteredValue": "0"}, {"userEnteredValue": "10"}]} and pain["strict"]
