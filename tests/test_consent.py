@@ -58,7 +58,7 @@ def _practice_sheets() -> dict[str, list[list[object]]]:
     """One client and provider per bad release, each with a referral (thank-you, progress
     report) and a Sent row (sent-referral); and one good pair that does get its documents."""
     sheets: dict[str, list[list[object]]] = {name: [headers(name)] for name in (
-        "Providers", "Clients", "Releases", "Referrals", "Sent", "Letters")}
+        "Providers", "Clients", "Releases", "Referrals", "Sent", "Visits", "Letters")}
     pairs = [("CGOOD", "PGOOD", "RLGOOD", "RGOOD", "SGOOD", "Keeper", {})]
     for i, (column, value, _kind) in enumerate(CASES, start=1):
         b = _bad(i)
@@ -83,6 +83,10 @@ def _practice_sheets() -> dict[str, list[list[object]]]:
             weeks=6, visits_authorized=6))
         sheets["Sent"].append(row("Sent", sent_id=sent, sent_on=D(2026, 11, 15),
                                   client_id=client, provider_id=provider))
+        # a noted visit: the progress report has something new to say (require "new notes")
+        sheets["Visits"].append(row("Visits", visit_id=f"V{referral}", client_id=client,
+                                    date=D(2026, 11, 10), referral_id=referral,
+                                    subjective="Fewer headaches."))
     return sheets
 
 
