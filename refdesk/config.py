@@ -234,6 +234,9 @@ JOB_KEYS: dict[str, Key] = {
                         "Dear {{ provider.salutation }},\n\nPlease find attached a document "
                         "from {{ practice.name }}.\n\n{{ practice.signature }}\n"
                         "{{ practice.name }}  {{ practice.phone }}\n"),
+    "envelopes": Key(bool, "With --deliver, make labels and envelopes for the documents that "
+                     "go by mail; false when the document carries its own envelope (the client "
+                     "card).", True),
     "email_client_info": Key(bool, "Allow emailing this job's documents about a client "
                              "(only to the address of the provider the release names).", False),
     "fields": Key(dict, "For a Word mail-merge letter: the data each MERGEFIELD prints, "

@@ -62,8 +62,9 @@ def config_markdown() -> str:
             kind = KINDS.get(key.type, "text") if isinstance(key.type, type) else "text"
             required = " Required." if key.required else ""
             shown = (", ".join(key.default) if isinstance(key.default, list | tuple)
-                     else key.default)
-            default = f" Default `{shown}`." if shown not in ("", None, {}, 0, False) else ""
+                     else str(key.default).lower() if isinstance(key.default, bool)
+                     else key.default)  # as TOML writes it: true, false
+            default = f" Default `{shown}`." if shown not in ("", None, {}, 0) else ""
             if len(str(shown)) > 60 or "\n" in str(shown):
                 default = ""
             rule = f" {key.rule}" if key.rule else ""

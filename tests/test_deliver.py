@@ -342,3 +342,17 @@ def test_a_bad_email_text_stops_before_anything_is_made(practice: Path) -> None:
     with pytest.raises(Exception, match=r"\[jobs.thank-you\] email_subject: .*nickname"):
         _run(practice, "thank-you", drafts=True)
     assert not (load_config(practice).output / "thank-you").exists()
+
+
+def test_a_document_with_its_own_envelope_gets_no_labels(practice: Path) -> None:
+    """The client card carries its envelope to the doctor: --deliver prints it, and makes no
+    labels or envelopes addressed to the client; another mailed job still gets them."""
+    config = load_config(practice)
+    assert load_jobs(config)["client-card"].envelopes is False
+    result = _run(practice, "client-card")
+    assert result.documents, "the sample has clients due a card"
+    assert all(d.route == "mail" for d in result.documents)
+    assert result.mailing == [] and len(result.pdfs) == len(result.documents)
+    released = _run(practice, "release-form")
+    assert [p.name.rsplit(" ", 1)[-1] for p in released.mailing] == ["labels.docx",
+                                                                    "envelopes.docx"]

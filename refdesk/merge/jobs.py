@@ -77,6 +77,8 @@ class Job:
     email_client_info: bool = False
     #: What a record needs before its document is made (refdesk.merge.requirements).
     require: tuple[str, ...] = ()
+    #: Labels and envelopes for documents delivered by mail (false: they carry their own).
+    envelopes: bool = True
     #: A Word mail-merge letter's MERGEFIELD names -> the data they print ("client.first_name").
     fields: tuple[tuple[str, str], ...] = ()
 
@@ -181,7 +183,8 @@ def parse_job(config: Config, name: str, raw: dict[str, Any]) -> Job:
               raw.get("file") or "{date} {job} {record}.docx", tuple(writes),
               raw.get("contact") or "", int(raw.get("again_after_days") or 0),
               raw.get("email_subject") or "", raw.get("email_body") or "",
-              bool(raw.get("email_client_info")), require=require)
+              bool(raw.get("email_client_info")), require=require,
+              envelopes=raw.get("envelopes") is not False)
     fields = raw.get("fields") or {}
     if fields:
         job = replace(job, fields=_merge_fields(config, job, fields))

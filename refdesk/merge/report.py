@@ -57,7 +57,7 @@ def print_result(result: MergeResult, config: Config) -> None:
     else:
         click.echo(f"{job.name}: nothing to make.")
     if result.skipped:
-        print_table(f"Skipped {len(result.skipped)}: no release allows it, or a broken link",
+        print_table(f"Skipped {len(result.skipped)}, each with the reason and what to fix",
                     ["record", "why"], [[s.record.key, s.reason] for s in result.skipped])
     notes = []
     settled = result.settled

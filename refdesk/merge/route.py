@@ -106,7 +106,7 @@ def prepare(config: Config, job: Job, data: Data, result: MergeResult, folder: P
     result.delivered = True
     docs = result.documents
     mail = [d for d in docs if d.route == "mail"]
-    if mail:
+    if mail and job.envelopes:
         result.mailing = mailing_files(config, data, job, mail, folder, taken, True, True, made)
     fax_docs: list[int] = []
     for i, doc in enumerate(docs):
