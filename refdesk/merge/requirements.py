@@ -56,9 +56,12 @@ def diagnosis(data: Data, record: Record) -> str:
         return ""
     where = ", ".join(data.book["Visits"].cell(v["_row"], "referral_id") for v in missing[:3])
     more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+    client = data.clients.get(record.client_id or "") or {}
+    own = (data.book["Clients"].cell(client["_row"], "diagnosis") if "_row" in client
+           else "Clients.diagnosis")
     return (f"{len(missing)} visit(s) with no diagnosis ({where}{more}): link the visit to a "
-            "referral that has one, or fill in Clients.diagnosis; an insurer returns a bill "
-            "without one (require = [] in the job makes it optional)")
+            f"referral that has one, or fill in the client's own diagnosis in {own}; an "
+            "insurer returns a bill without one (require = [] in the job makes it optional)")
 
 
 def _duplicates(data: Data) -> dict[str, list[str]]:
