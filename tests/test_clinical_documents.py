@@ -302,6 +302,22 @@ def test_a_month_without_a_diagnosis_is_skipped_unless_the_job_requires_nothing(
     assert "10/15/2026" in bill
 
 
+def test_a_month_with_an_invalid_code_is_skipped_naming_the_cell(tmp_path: Path) -> None:
+    """A code that is not ICD-10-CM (two digits swapped) would come back from the insurer; the
+    reason names the cell and never prints the code itself."""
+    sheets = _sheets()
+    header = sheets["Clients"][0]
+    for line in sheets["Clients"][1:]:
+        if line[header.index("client_id")] == "C2":
+            line[header.index("diagnosis")] = "M54.2; G44.290"
+    result = _run(_practice(tmp_path / "practice", sheets), "super-bill")
+    reason = {s.record.key: s.reason for s in result.skipped}["C2 2026-10"]
+    column = chr(65 + header.index("diagnosis"))
+    assert reason.startswith(f"Clients!{column}3 holds a code that is not a valid ICD-10-CM")
+    assert "G44.290" not in reason and "M54.2" not in reason
+    assert "C1 2026-10" in {d.record.key for d in result.documents}
+
+
 def test_place_of_service_comes_from_config(tmp_path: Path) -> None:
     from refdesk.errors import ConfigError
 
