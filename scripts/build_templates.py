@@ -804,7 +804,8 @@ def progress_report() -> DocumentObject:
          "outcome measure; \u2013 not recorded.", "Fine Print", before=3)
 
     tag(doc, "{%p if notes.latest %}")
-    heading(doc, "Latest notes: assessment and plan")
+    # Named, so a second page filed on its own still says whose notes these are.
+    heading(doc, "Latest notes for {{ client.name }}: assessment and plan")
     t = new_table(doc, (1.3, 5.2))
     loop_rows(t, "for n in notes.latest", L("{{ n.label }}"), V("{{ n.text }}"))
     for row in t.rows:  # the note's date under its label, in the label cell
