@@ -776,7 +776,7 @@ def progress_report() -> DocumentObject:
     heading(doc, "Outcome")
     p = para(doc, "", "Body Text", after=4)
     add_run(p, "{{ outcome.summary }}.", bold=True)
-    tag(doc, "{%p if outcome.chart %}")
+    tag(doc, "{%p if outcome.change %}")
     t = new_table(doc, (1.3, 2.45, 1.15, 1.6))
     add_row(t, L("Measure"), V("{{ outcome.measure or 'score' }}"), L("Goal"),
             V("{{ outcome.goal or 'not set' }}"))
@@ -784,6 +784,8 @@ def progress_report() -> DocumentObject:
             L("Latest score"), V("{{ outcome.latest }} on {{ outcome.latest_date }}"))
     add_row(t, L("Change"), V("{{ outcome.change }}"), L("Toward goal"),
             V("{{ outcome.toward_goal or 'no goal set' }}"))
+    tag(doc, "{%p endif %}")
+    tag(doc, "{%p if outcome.chart %}")
     para(doc, "{{ outcome.chart }}", after=0, before=6, align=WD_ALIGN_PARAGRAPH.CENTER)
     tag(doc, "{%p endif %}")
     tag(doc, "{%p endif %}")

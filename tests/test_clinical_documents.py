@@ -186,13 +186,16 @@ def test_the_same_scores_make_the_same_png() -> None:
     assert clinical.chart_png(points, None, "cost $x$ %").startswith(b"\x89PNG")
 
 
-def test_fewer_than_two_scores_say_the_score_in_words_without_a_chart() -> None:
+def test_fewer_than_two_scores_say_the_score_in_words() -> None:
     referral = {"measure": "Neck Disability Index %", "goal": "10"}
     one = clinical.outcome(referral, [{"date": dt.date(2026, 10, 1), "measure_score": "40"}],
                            care=True)
     assert one["summary"] == ("Neck Disability Index 40% on October 1, 2026, the only score "
                               "so far; goal 10%")
-    assert one["chart"] == ""
+    assert one["change"] == "" and one["chart"] != "", "one score: the distance to the goal"
+    alone = clinical.outcome({"measure": "Neck Disability Index %"},
+                             [{"date": dt.date(2026, 10, 1), "measure_score": "40"}], care=True)
+    assert alone["chart"] == "", "one score and no goal: nothing to draw against"
     none = clinical.outcome(referral, [{"date": dt.date(2026, 10, 1)}], care=True)
     assert none["summary"] == "Neck Disability Index %: no scores recorded yet; goal 10%"
     assert clinical.outcome({}, [{"date": dt.date(2026, 10, 1)}], care=True)["summary"] == ""

@@ -181,7 +181,8 @@ def pain_summary(visits: list[dict[str, Any]]) -> str:
 def outcome(referral: dict[str, Any], visits: list[dict[str, Any]], care: bool
             ) -> dict[str, Any]:
     """The referral's measure against its goal: first and latest scores, the change, how far
-    toward the goal in words, and a chart when there are two scores or more."""
+    toward the goal in words, and a chart when there are two scores or more (or one and a
+    goal: the distance still to cover)."""
     from refdesk.merge.data import letter_date, text
 
     empty = {"measure": "", "goal": "", "first": "", "first_date": "", "latest": "",
@@ -208,6 +209,9 @@ def outcome(referral: dict[str, Any], visits: list[dict[str, Any]], care: bool
     if len(points) == 1:
         result["summary"] = _sentence(f"{scale.one(first)} on {letter_date(first_day)}, the "
                                       f"only score so far; {goal_words}")
+        # One score against the goal still shows the distance the plan has to cover.
+        if goal is not None:
+            result["chart"] = chart_picture(points, goal, measure)
         return result
     result["change"] = scale.change(latest - first)
     if goal is not None:
