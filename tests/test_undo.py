@@ -17,6 +17,7 @@ from click.testing import CliRunner
 import refdesk.cli
 from refdesk.errors import WorkbookBusyError
 from refdesk.excel import ExcelSource
+from refdesk.schema import SHEETS_BY_NAME
 from refdesk.xlsxpatch import AppendRows, SetField, journal, patch_workbook
 from refdesk.xlsxpatch.safety import BACKUP_DIR, backups_of
 from tests.conftest import ROOT, copy_practice, run
@@ -29,6 +30,9 @@ CHANGES = [
     SetField("Referrals", "referral_id", "R007", "thank_you_sent", dt.date(2026, 12, 3)),
     AppendRows("Letters", LETTERS),
 ]
+
+#: The column thank-you writes (its letter follows the schema's order).
+THANKED = chr(65 + SHEETS_BY_NAME["Referrals"].column_names.index("thank_you_sent"))
 
 
 def _sha(path: Path) -> str:
@@ -57,7 +61,7 @@ def test_the_record_says_what_the_write_changed(written) -> None:
     assert record["after"] == {"size": len(after), "sha256": hashlib.sha256(after).hexdigest()}
     assert record["appended"] == {"Letters": [19, 21]}
     cells = {c["cell"]: (c["old"], c["new"]) for c in record["cells"]}
-    assert set(cells) == {"Referrals!L6", "Referrals!L8"}
+    assert set(cells) == {f"Referrals!{THANKED}6", f"Referrals!{THANKED}8"}
     assert all(new == "2026-12-03" for _, new in cells.values())
     assert stat.S_IMODE(journal.record_path(backup).stat().st_mode) == 0o600
     assert stat.S_IMODE(backup.stat().st_mode) == 0o600
@@ -70,7 +74,7 @@ def test_show_changes_nothing(written) -> None:
     [backup] = backups_of(path)
     assert result.stdout == (
         "Last write into referrals.xlsx: merge thank-you at 2026-12-03 15:02: Letters rows "
-        "19-21 added; Referrals!L6, L8 set.\n"
+        f"19-21 added; Referrals!{THANKED}6, {THANKED}8 set.\n"
         f"Backup taken before it: {BACKUP_DIR}/{backup.name}\n")
     assert path.read_bytes() == after
     assert backups_of(path) == [backup]
@@ -94,7 +98,7 @@ def test_undo_restores_the_workbook_and_a_second_undo_redoes(written) -> None:
     assert shown.stdout.startswith(
         "Last write into referrals.xlsx: undo at ")
     assert ("(undoing merge thank-you at 2026-12-03 15:02): Letters rows 19-21 removed; "
-            "Referrals!L6, L8 set back.") in shown.stdout
+            f"Referrals!{THANKED}6, {THANKED}8 set back.") in shown.stdout
 
     again = run("undo", "--workbook", path, "--yes")
     assert again.exit_code == 0, again.stderr
