@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
-import os
 import random
 import re
 import time
@@ -32,15 +30,26 @@ import pandas as pd
 
 from refdesk.book import Book, Grid, build_book, column_letter, normalize_header
 from refdesk.errors import SourceError, WorkbookBusyError, WriteError
-from refdesk.schema import SHEETS
+from refdesk.google_auth import CREDENTIALS_ENV as CREDENTIALS_ENV  # where tests look
+from refdesk.google_auth import connect, service_account_email, sign_in_error, unauthorized
+from refdesk.gsheets_write import (
+    UNKNOWN,
+    Kept,
+    Plan,
+    Seen,
+    Sent,
+    WriteInDoubt,
+    is_health,
+    landed_state,
+    next_free,
+    shown,
+    where_sent,
+)
+from refdesk.schema import SHEETS, SHEETS_BY_NAME
 from refdesk.xlsxpatch import AppendRows, Change, SetCell, SetField
 
 T = TypeVar("T")
 
-#: Where the credentials file is looked for when config.toml names none.
-CREDENTIALS_ENV = "REFDESK_GOOGLE_CREDENTIALS"
-SCOPES = ("https://www.googleapis.com/auth/spreadsheets",
-          "https://www.googleapis.com/auth/drive.file")
 EPOCH = dt.datetime(1899, 12, 30)
 KEY = re.compile(r"^[A-Za-z0-9_-]{20,}$")
 URL_KEY = re.compile(r"/spreadsheets/d/([A-Za-z0-9_-]+)")
@@ -81,53 +90,6 @@ def spreadsheet_key(text: str) -> str:
 def quote(title: str) -> str:
     """A tab name as A1 notation wants it: 'My tab' with inner quotes doubled."""
     return "'" + title.replace("'", "''") + "'"
-
-
-# -- credentials and the client -------------------------------------------------------------
-
-def credentials_path(configured: Path | None) -> Path:
-    found = configured or (Path(os.environ[CREDENTIALS_ENV]) if os.environ.get(CREDENTIALS_ENV)
-                           else None)
-    if found is None:
-        raise SourceError(
-            "no Google credentials: refdesk needs a service-account key (a .json file) or an "
-            "OAuth client file to open the sheet. Set [source] credentials = \"PATH\" in "
-            f"config.toml or the environment variable {CREDENTIALS_ENV}; the README's Google "
-            "Sheets section shows how to make one.")
-    if not found.is_file():
-        raise SourceError(f"{found}: the Google credentials file does not exist. Check "
-                          f"[source] credentials in config.toml or {CREDENTIALS_ENV}.")
-    return found
-
-
-def connect(credentials: Path | None, auth: str = "service_account") -> Any:
-    """A gspread client, authenticated as config.toml says: a service account's key file, or
-    the user's own Google account through gspread's OAuth flow (a browser opens once; the
-    token is kept beside the client file)."""
-    import gspread
-
-    path = credentials_path(credentials)
-    try:
-        if auth == "oauth":
-            return gspread.oauth(scopes=list(SCOPES), credentials_filename=str(path),
-                                 authorized_user_filename=str(path.with_name(
-                                     path.stem + "-token.json")))
-        info = json.loads(path.read_text(encoding="utf-8"))
-        return gspread.service_account_from_dict(info, scopes=list(SCOPES))
-    except (ValueError, KeyError) as exc:
-        raise SourceError(f"{path}: not a Google service-account key file ({exc}). Download "
-                          "the key again (Google Cloud console > IAM > Service accounts > "
-                          "Keys > Add key > JSON).") from None
-    except OSError as exc:
-        raise SourceError(f"{path}: cannot be read ({exc.strerror}).") from None
-
-
-def service_account_email(credentials: Path | None) -> str | None:
-    try:
-        info = json.loads(credentials_path(credentials).read_text(encoding="utf-8"))
-        return info.get("client_email")
-    except (OSError, ValueError, SourceError, AttributeError):
-        return None
 
 
 # -- retries ---------------------------------------------------------------------------------
@@ -173,8 +135,9 @@ class GoogleUnavailable(SourceError):
     def __init__(self, what: str, exc: BaseException, attempts: int) -> None:
         status = _status(exc)
         reason = f"HTTP {status}" if status else type(exc).__name__
-        super().__init__(f"Google Sheets did not answer {what} after {attempts} attempts "
-                         f"({reason}); nothing was changed. Try again in a few minutes.")
+        #: The failure alone, for a caller that knows better than "nothing was changed".
+        self.answer = f"Google Sheets did not answer {what} after {attempts} attempts ({reason})"
+        super().__init__(f"{self.answer}; nothing was changed. Try again in a few minutes.")
 
 
 # -- values ----------------------------------------------------------------------------------
@@ -229,6 +192,12 @@ class SheetWrite:
     appended: dict[str, tuple[int, int]] = field(default_factory=dict)
     requests: int = 0
     backup: Path | None = None
+    #: Cells someone else changed since the read: left as they are, to report.
+    kept: list[Kept] = field(default_factory=list)
+    #: sheet -> {id asked for: id given}, for appended rows whose id someone else took meanwhile.
+    renamed: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: The answer to the values' write was lost, and reading the cells back showed it landed.
+    recovered: bool = False
 
     @property
     def written(self) -> bool:
@@ -256,6 +225,8 @@ class GoogleSource:
         self.tabs: dict[str, Tab] = {}
         #: Every tab by its title, as the last metadata request found them.
         self.all_tabs: dict[str, Tab] = {}
+        #: What refdesk last knew each cell held, for the write to compare with.
+        self.seen = Seen()
 
     def __str__(self) -> str:
         return f"Google Sheet '{self.title}'" if self.title else f"Google Sheet {self.key}"
@@ -270,12 +241,17 @@ class GoogleSource:
         return client.http_client
 
     def _call(self, what: str, call: Callable[[], T]) -> T:
+        from google.auth.exceptions import RefreshError
         from gspread.exceptions import APIError
 
+        if self.lease is not None:
+            self.lease.tick()  # a long command renews its writing lease between requests
         try:
             return with_retries(call, self.retry, what)
         except APIError as exc:
             raise self._api_error(exc, what) from None
+        except RefreshError as exc:  # signing in (a token refresh) was refused
+            raise sign_in_error(exc, self.credentials, self.auth) from None
 
     def _api_error(self, exc: Any, what: str) -> SourceError:
         status = _status(exc)
@@ -288,8 +264,7 @@ class GoogleSource:
             return SourceError(f"{self}: permission denied. Share the sheet with {who} as an "
                                "Editor (Share button in Google Sheets), then run again.")
         if status == 401:
-            return SourceError("Google refused the credentials (HTTP 401). Download a new key "
-                               "file for the service account, or sign in again.")
+            return unauthorized(self.credentials, self.auth)
         message = ""
         with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError):
             message = exc.response.json()["error"]["message"]
@@ -330,21 +305,30 @@ class GoogleSource:
             tab.header = [cell_text(v) or "" for v in (rows[0] if rows else [])]
             self.tabs[name] = tab
             grids[name] = grid_of(title, rows)
+        self.seen = Seen(grids)
         return grids
 
     def check_writable(self) -> None:
         """Nothing to check ahead: the write itself finds every row again by its id."""
 
+    #: The writing lease this command holds now (refdesk.lease), and how leases are held
+    #: (None: the defaults; tests give a clock and a sleep of their own).
+    lease: Any = None
+    lease_settings: Any = None
+
     def locked(self, command: str = "refdesk", wait: float = 10.0
                ) -> contextlib.AbstractContextManager[None]:
-        """A no-op: a Google Sheet offers no lock refdesk could hold (each write still finds
-        its rows again by id)."""
-        return contextlib.nullcontext()
+        """Hold the sheet's writing lease (refdesk.lease) for the whole command: another
+        refdesk writing the sheet, on any machine, is waited for up to `wait` seconds."""
+        from refdesk.lease import hold
+
+        return hold(self, command, wait)
 
     # -- writing -----------------------------------------------------------------------------
     def write(self, changes: Iterable[Change], *, backup: bool = True,
               command: str = "refdesk") -> SheetWrite:
-        """Apply the changes in three requests at most; see the module's docstring."""
+        """Apply the changes in three requests at most, planned from the sheet as it is right
+        before: see the module's docstring and refdesk.gsheets_write."""
         changes = list(changes)
         result = SheetWrite()
         if not changes:
@@ -359,34 +343,40 @@ class GoogleSource:
         ranges, layout = self._fresh_ranges(changes)
         answer = self._call("the check of the rows before writing", lambda: self.http.
                             values_batch_get(self.key, ranges, params=dict(READ_PARAMS)))
+        result.requests += 1
         blocks = answer.get("valueRanges", [])
         fresh = {key: blocks[i].get("values", []) for i, key in enumerate(layout)}
-        data, formats, grow = self._plan(changes, fresh, result)
-        requests = [*self._grow_requests(grow), *self._format_requests(formats)]
-        grown = False
+        plan = self._plan(changes, fresh, result)
+        requests = [*self._grow_requests(plan.grow), *self._format_requests(plan.formats)]
+        grown: dict[str, tuple[int, int]] = {}
         if requests:
-            self._call("the growth of the tabs", lambda: self.http.batch_update(
-                self.key, {"requests": requests}))
-            grown = bool(grow)
-            result.requests += 1
-        body = {"valueInputOption": "RAW", "data": data}
-        try:
-            self._call("the write of the changes", lambda: self.http.values_batch_update(
+            body: dict[str, Any] = {"requests": requests}
+            if plan.grow:  # the row counts after the growth, to undo exactly that
+                body["includeSpreadsheetInResponse"] = True
+            reply = self._call("the growth of the tabs", lambda: self.http.batch_update(
                 self.key, body))
-        except SourceError as exc:
-            if grown:
-                self._undo_growth(grow)
-            raise WriteError(f"{exc.message} The sheet's values were not changed.") from None
-        result.requests += 2
+            grown = self._grown(plan.grow, reply)
+            result.requests += 1
+        if plan.data:
+            values = {"valueInputOption": "RAW", "data": plan.data}
+            try:
+                self._call("the write of the changes", lambda: self.http.values_batch_update(
+                    self.key, values))
+            except SourceError as exc:
+                self._after_failure(exc, plan, grown)  # raises unless the write landed
+                result.recovered = True
+            result.requests += 1
         for name, (first, count) in result.appended.items():
             tab = self.tabs[name]
             tab.rows = max(tab.rows, first + count - 1)
+        self.seen.written.update(plan.learned)
         return result
 
     def _fresh_ranges(self, changes: list[Change]) -> tuple[list[str], list[tuple[str, str]]]:
-        """The ranges to fetch right before writing: each changed tab's header row; the id
-        column of tabs changed by id; the whole of tabs that get rows appended (to find their
-        last row)."""
+        """The ranges to fetch right before writing: each changed tab's header row; for a
+        change by id, the id column and the column it sets (to compare with what was read);
+        a cell's own address; the whole of tabs that get rows appended (their last row and
+        the ids taken)."""
         ranges: list[str] = []
         layout: list[tuple[str, str]] = []
 
@@ -395,22 +385,27 @@ class GoogleSource:
                 layout.append((name, what))
                 ranges.append(a1)
 
+        def column(name: str, index: int) -> None:
+            letter = column_letter(index)
+            add(name, f"col:{index}", f"{quote(self.tabs[name].title)}!{letter}:{letter}")
+
         for c in changes:
             title = quote(self.tabs[c.sheet].title)
             add(c.sheet, "header", f"{title}!1:1")
             if isinstance(c, SetField):
-                letter = column_letter(self._column(c.sheet, c.id_column))
-                add(c.sheet, f"id:{c.id_column}", f"{title}!{letter}:{letter}")
+                column(c.sheet, self._column(c.sheet, c.id_column))
+                column(c.sheet, self._column(c.sheet, c.column))
+            elif isinstance(c, SetCell):
+                add(c.sheet, f"cell:{c.cell.upper()}", f"{title}!{c.cell.upper()}")
             elif isinstance(c, AppendRows):
                 add(c.sheet, "all", title)
         return ranges, layout
 
     def _plan(self, changes: list[Change], fresh: dict[tuple[str, str], list[list[Any]]],
-              result: SheetWrite) -> tuple[list[dict[str, Any]], list[tuple[str, str, int, int]],
-                                           dict[str, int]]:
-        data: list[dict[str, Any]] = []
-        formats: list[tuple[str, str, int, int]] = []  # sheet, kind, row, column
-        grow: dict[str, int] = {}
+              result: SheetWrite) -> Plan:
+        """The values to send, from the sheet as it is now: cells changed since the read are
+        kept (result.kept), appended rows go after the last row and get free ids."""
+        plan = Plan()
         for name in {c.sheet for c in changes}:
             now = [cell_text(v) or "" for v in (fresh[(name, "header")] or [[]])[0]]
             if [normalize_header(h) for h in now] != [normalize_header(h) for h in
@@ -419,25 +414,54 @@ class GoogleSource:
                     f"{self}: the columns of tab {name} changed since refdesk read it (row 1 is "
                     "different now); nothing was written. Run the command again.")
 
-        def put(sheet: str, row: int, col: int, values: Sequence[Any]) -> None:
+        def put(sheet: str, row: int, col: int, values: Sequence[Any],
+                before: list[str | None], appended: bool = False) -> list[str | None]:
             sent, kinds = [], []
             for v in values:
                 raw, kind = raw_value(v)
                 sent.append(raw)
                 kinds.append(kind)
             title = quote(self.tabs[sheet].title)
-            data.append({"range": f"{title}!{column_letter(col)}{row}",
-                         "majorDimension": "ROWS", "values": [sent]})
+            data_range = f"{title}!{column_letter(col)}{row}"
+            if len(sent) > 1:
+                data_range += f":{column_letter(col + len(sent) - 1)}{row}"
+            plan.data.append({"range": data_range, "majorDimension": "ROWS",
+                              "values": [sent]})
+            texts = [cell_text(v) for v in sent]
+            plan.sent.append(Sent(sheet, row, col, texts, before, appended))
             for i, kind in enumerate(kinds):
                 if kind:
-                    formats.append((sheet, kind, row, col + i))
+                    plan.formats.append((sheet, kind, row, col + i))
+            return texts
+
+        def cell(sheet: str, row: int, col: int, value: Any, now: str | None, read: Any,
+                 key: tuple[Any, ...]) -> None:
+            new = cell_text(raw_value(value)[0])
+            if now == new:  # already so: nothing to write, nobody to overrule
+                plan.learned[(sheet, key)] = new
+                return
+            if read is not UNKNOWN and read != now:
+                name = self.tabs[sheet].header[col] if col < len(self.tabs[sheet].header) else ""
+                result.kept.append(Kept(f"{self.tabs[sheet].title}!{column_letter(col)}{row}",
+                                        shown(sheet, normalize_header(name), now),
+                                        is_health(sheet, normalize_header(name))))
+                return
+            put(sheet, row, col, [value], [now])
+            result.cells += 1
+            plan.learned[(sheet, key)] = new
+
+        def text_at(block: list[list[Any]], row: int, col: int = 0) -> str | None:
+            line = block[row - 1] if row - 1 < len(block) else []
+            return cell_text(line[col]) if col < len(line) else None
 
         missing: list[str] = []
+        taken: dict[str, set[str]] = {}
         for c in changes:
             if isinstance(c, SetField):
-                ids = [cell_text(r[0]) if r else None for r in fresh[(c.sheet,
-                                                                      f"id:{c.id_column}")]]
-                rows = [i + 1 for i, v in enumerate(ids) if i > 0 and v == str(c.id)]
+                id_col = self._column(c.sheet, c.id_column)
+                col = self._column(c.sheet, c.column)
+                ids = fresh[(c.sheet, f"col:{id_col}")]
+                rows = [i + 1 for i in range(1, len(ids)) if text_at(ids, i + 1) == str(c.id)]
                 if not rows:
                     missing.append(f"{c.sheet}: no row with {c.id_column} {c.id}")
                     continue
@@ -445,33 +469,59 @@ class GoogleSource:
                     raise WriteError(f"{self}: {c.id_column} {c.id} is in rows "
                                      f"{rows[0]} and {rows[1]} of tab {c.sheet}; make it unique, "
                                      "then run again. Nothing was written.")
-                put(c.sheet, rows[0], self._column(c.sheet, c.column), [c.value])
-                result.cells += 1
+                now = text_at(fresh[(c.sheet, f"col:{col}")], rows[0])
+                read = self.seen.by_id(c.sheet, id_col, str(c.id), col)
+                cell(c.sheet, rows[0], col, c.value, now, read, ("id", id_col, str(c.id), col))
             elif isinstance(c, SetCell):
                 match = re.fullmatch(r"([A-Z]+)([0-9]+)", c.cell.upper())
                 if not match:
                     raise WriteError(f"{c.sheet}!{c.cell} is not a cell address.")
-                col = _column_index(match.group(1))
-                put(c.sheet, int(match.group(2)), col, [c.value])
-                result.cells += 1
+                col, row = _column_index(match.group(1)), int(match.group(2))
+                now = text_at(fresh[(c.sheet, f"cell:{c.cell.upper()}")], 1)
+                cell(c.sheet, row, col, c.value, now, self.seen.at(c.sheet, row, col),
+                     ("cell", row, col))
             elif isinstance(c, AppendRows):
-                existing = fresh[(c.sheet, "all")]
-                first = max(len(existing), 1) + 1
-                start = first + sum(n for s, (_, n) in result.appended.items() if s == c.sheet)
-                header = [normalize_header(h) for h in self.tabs[c.sheet].header]
-                for offset, record in enumerate(c.rows):
-                    put(c.sheet, start + offset, 0, self._row_values(c.sheet, header, record))
-                previous = result.appended.get(c.sheet)
-                result.appended[c.sheet] = (previous[0] if previous else start,
-                                            (previous[1] if previous else 0) + len(c.rows))
-                last = start + len(c.rows) - 1
-                if last > self.tabs[c.sheet].rows:
-                    grow[c.sheet] = max(grow.get(c.sheet, 0), last)
+                self._plan_append(c, fresh[(c.sheet, "all")], taken, plan, result, put)
         if missing:
             raise WriteError(f"{self}: some rows are gone since refdesk read the sheet (deleted, "
                              "or their id changed); nothing was written. Run the command again.",
                              details=missing)
-        return data, formats, grow
+        return plan
+
+    def _plan_append(self, change: AppendRows, existing: list[list[Any]],
+                     taken: dict[str, set[str]], plan: Plan, result: SheetWrite,
+                     put: Callable[..., list[str | None]]) -> None:
+        """Rows after the last row with data now; an id someone else took meanwhile (or that
+        this write already gave) is replaced by the next free one."""
+        sheet = change.sheet
+        header = [normalize_header(h) for h in self.tabs[sheet].header]
+        schema = SHEETS_BY_NAME.get(sheet)
+        key = header.index(schema.key) if schema and schema.key in header else None
+        if sheet not in taken:
+            taken[sheet] = set() if key is None else {
+                t for r in existing[1:] if len(r) > key and (t := cell_text(r[key]))}
+        previous = result.appended.get(sheet)
+        start = max(len(existing), 1) + 1 + (previous[1] if previous else 0)
+        for offset, record in enumerate(change.rows):
+            values = self._row_values(sheet, header, record)
+            ident = None
+            if key is not None and key < len(values):
+                ident = cell_text(raw_value(values[key])[0])
+                if ident and ident in taken[sheet]:
+                    fresh_id = next_free(taken[sheet], ident)
+                    result.renamed.setdefault(sheet, {})[ident] = fresh_id
+                    values[key] = ident = fresh_id
+                if ident:
+                    taken[sheet].add(ident)
+            texts = put(sheet, start + offset, 0, values, [None] * len(values), True)
+            if ident and key is not None:
+                plan.learned.update({(sheet, ("id", key, ident, i)): t
+                                     for i, t in enumerate(texts)})
+        result.appended[sheet] = (previous[0] if previous else start,
+                                  (previous[1] if previous else 0) + len(change.rows))
+        last = start + len(change.rows) - 1
+        if last > self.tabs[sheet].rows:
+            plan.grow[sheet] = max(plan.grow.get(sheet, 0), last)
 
     def _column(self, sheet: str, column: str) -> int:
         header = [normalize_header(h) for h in self.tabs[sheet].header]
@@ -493,21 +543,109 @@ class GoogleSource:
         return [values.get(header[i]) for i in range(width)]
 
     def _grow_requests(self, grow: dict[str, int]) -> list[dict[str, Any]]:
-        """Set each tab's row count (absolute, so a retried request does the same thing)."""
-        return [{"updateSheetProperties": {
-            "properties": {"sheetId": self.tabs[name].sheet_id,
-                           "gridProperties": {"rowCount": rows}},
-            "fields": "gridProperties.rowCount"}} for name, rows in sorted(grow.items())]
+        """Rows appended to each tab that has fewer than `grow` says (the last row needed):
+        relative to the count read, so rows someone else added meanwhile are never cut."""
+        return [{"appendDimension": {"sheetId": self.tabs[name].sheet_id, "dimension": "ROWS",
+                                     "length": rows - self.tabs[name].rows}}
+                for name, rows in sorted(grow.items()) if rows > self.tabs[name].rows]
 
-    def _undo_growth(self, grow: dict[str, int]) -> None:
-        undo = [{"updateSheetProperties": {
-            "properties": {"sheetId": self.tabs[name].sheet_id,
-                           "gridProperties": {"rowCount": self.tabs[name].rows}},
-            "fields": "gridProperties.rowCount"}} for name in sorted(grow)]
-        # The added rows are empty: if even this fails, they are harmless.
+    def _grown(self, grow: dict[str, int], reply: Any) -> dict[str, tuple[int, int]]:
+        """The rows each tab got, and its row count after: (added, count)."""
+        counts: dict[int, int] = {}
+        with contextlib.suppress(AttributeError, TypeError):
+            for sheet in reply.get("updatedSpreadsheet", {}).get("sheets", []):
+                p = sheet.get("properties", {})
+                counts[p.get("sheetId")] = p.get("gridProperties", {}).get("rowCount", 0)
+        grown = {}
+        for name, rows in grow.items():
+            tab = self.tabs[name]
+            added = rows - tab.rows
+            if added > 0:
+                tab.rows = counts.get(tab.sheet_id) or rows
+                grown[name] = (added, tab.rows)
+        return grown
+
+    def _undo_growth(self, grown: dict[str, tuple[int, int]]) -> list[str]:
+        """Remove the rows refdesk added, where they still are the tab's last rows and still
+        empty (someone may have typed into them or added rows after them); returns the tabs
+        whose added rows stay. If Google does not answer, they stay: empty rows do no harm."""
+        if not grown:
+            return []
+        left = set(grown)
         with contextlib.suppress(SourceError):
-            self._call("the undo of the tabs' growth", lambda: self.http.batch_update(
-                self.key, {"requests": undo}))
+            now = {t.sheet_id: t.rows for t in self.metadata().values()}
+            mine = {n: g for n, g in grown.items() if now.get(self.tabs[n].sheet_id) == g[1]}
+            names = sorted(mine)
+            if names:
+                answer = self._call("the check of the rows refdesk added", lambda: self.http.
+                                    values_batch_get(self.key, [
+                                        f"{quote(self.tabs[n].title)}!{mine[n][1] - mine[n][0] + 1}"
+                                        f":{mine[n][1]}" for n in names],
+                                        params=dict(READ_PARAMS)))
+                blocks = answer.get("valueRanges", [])
+                empty = [n for n, b in zip(names, blocks, strict=False)
+                         if not any(cell_text(v) for r in b.get("values", []) for v in r)]
+                undo = [{"deleteDimension": {"range": {
+                    "sheetId": self.tabs[n].sheet_id, "dimension": "ROWS",
+                    "startIndex": mine[n][1] - mine[n][0], "endIndex": mine[n][1]}}}
+                    for n in empty]
+                if undo:
+                    self._call("the undo of the tabs' growth", lambda: self.http.batch_update(
+                        self.key, {"requests": undo}))
+                    for n in empty:
+                        self.tabs[n].rows = mine[n][1] - mine[n][0]
+                        left.discard(n)
+        return sorted(left)
+
+    def _read_back(self, sent: list[Sent]) -> list[list[str | None]]:
+        """The cells a write meant to set, as they are now."""
+        ranges = [f"{quote(self.tabs[s.sheet].title)}!{column_letter(s.col)}{s.row}:"
+                  f"{column_letter(s.col + len(s.texts) - 1)}{s.row}" for s in sent]
+        answer = self._call("the read-back of the changes", lambda: self.http.values_batch_get(
+            self.key, ranges, params=dict(READ_PARAMS)))
+        blocks = answer.get("valueRanges", [])
+        now = []
+        for s, block in zip(sent, blocks, strict=True):
+            line = (block.get("values") or [[]])[0]
+            now.append([cell_text(line[i]) if i < len(line) else None
+                        for i in range(len(s.texts))])
+        return now
+
+    def _after_failure(self, exc: SourceError, plan: Plan,
+                       grown: dict[str, tuple[int, int]]) -> None:
+        """The values' write failed, or its answer was lost: read the cells back to find out
+        whether it landed. Returns when it did; otherwise raises, saying what is in the
+        sheet (and removing the rows refdesk added only when they hold nothing)."""
+        failed = getattr(exc, "answer", "") or exc.message.rstrip(".")
+        titles = {n: t.title for n, t in self.tabs.items()}
+        try:
+            now = self._read_back(plan.sent)
+        except (SourceError, ValueError):
+            places = where_sent(plan.sent, titles)
+            raise WriteInDoubt(
+                f"{failed}, and the sheet could not be read back, so refdesk cannot tell whether "
+                f"its changes are in it. Look at {', '.join(places[:8])}"
+                f"{' ...' if len(places) > 8 else ''} in the sheet: they hold either refdesk's "
+                "values or what was there before, nothing in between. Once Google answers, run "
+                "the same command again: it finds what is done and does the rest.") from None
+        state = landed_state(plan.sent, now)
+        if state == "all":
+            return  # the answer was lost, the write was not
+        if state == "none":
+            left = self._undo_growth(grown)
+            extra = "".join(f" Tab {titles[n]} keeps {grown[n][0]} empty row(s) at its end that "
+                            "refdesk added; they do no harm (delete them if you like)."
+                            for n in left)
+            raise WriteError(f"{failed}. The sheet's values were not changed.{extra}")
+        done = ", ".join(where_sent([s for s, n in zip(plan.sent, now, strict=True)
+                                     if s.texts == n], titles))
+        undone = ", ".join(where_sent([s for s, n in zip(plan.sent, now, strict=True)
+                                       if s.texts != n], titles))
+        raise WriteError(
+            f"{failed}. Part of the write is in the sheet and part is not (someone may have "
+            f"edited those cells at the same moment): written {done}; not written {undone}. "
+            "Check those places, then run the same command again: it finds what is done and "
+            "does the rest.")
 
     def _format_requests(self, formats: list[tuple[str, str, int, int]]
                          ) -> list[dict[str, Any]]:
