@@ -228,7 +228,8 @@ def init(ctx: click.Context, path: Path | None, sheet: str | None,
     Every sheet gets its header row, an Excel table, drop-down lists and a hint on each column;
     a "Read me" sheet explains them. An existing file is never overwritten. With --sheet,
     refdesk's tabs are added to the Google Sheet (headers, frozen and protected header rows,
-    drop-downs, date formats); tabs that exist are left as they are.
+    drop-downs, date formats); tabs that exist with a header are left as they are, and a tab
+    without one (an earlier run cut short) is completed. Running it again is always safe.
 
     \b
     Examples:
@@ -245,6 +246,9 @@ def init(ctx: click.Context, path: Path | None, sheet: str | None,
         done = init_sheet(source)
         if done.created:
             click.echo(f"Added the tabs {', '.join(done.created)} to {source}.")
+        if done.completed:
+            click.echo(f"Completed the tabs {', '.join(done.completed)} (they had no header "
+                       "row): header, formats and drop-downs.")
         if done.existing:
             click.echo(f"Left as they were: {', '.join(done.existing)}.")
         click.echo(f"Set [source] google = \"{sheet}\" in config.toml to work on it.")
@@ -293,27 +297,37 @@ def export(ctx: click.Context, path: Path, sheet: str | None, config_path: Path 
 @cli.command("import")
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
 @google_options
+@click.option("--resume", is_flag=True, help="Finish an import that stopped part way: send "
+              "only the records the sheet does not hold yet.")
 @click.pass_context
-def import_(ctx: click.Context, path: Path, sheet: str | None, config_path: Path | None) -> None:
+def import_(ctx: click.Context, path: Path, sheet: str | None, config_path: Path | None,
+            resume: bool) -> None:
     """Copy an Excel workbook's records (PATH) into a Google Sheet.
 
     Missing tabs are created as `refdesk init --sheet` makes them. The sheet's refdesk tabs
-    must hold no records yet: nothing there is ever overwritten.
+    must hold no records yet: nothing there is ever overwritten. If the import stops part
+    way, the message says what went in; --resume sends the rest, each record once.
 
     \b
-    Example:
+    Examples:
       refdesk import practice.xlsx --sheet https://docs.google.com/spreadsheets/d/KEY/edit
+      refdesk import practice.xlsx --sheet https://docs.google.com/spreadsheets/d/KEY/edit --resume
     """
-    from refdesk.gsheets_setup import import_workbook
+    from refdesk.gsheets_import import import_workbook
 
     config = _config_if_any(config_path)
     source = _google_source(sheet or "", config)
     progress(ctx, f"Reading {path} ...")
     book = ExcelSource(path, country=config.practice.country if config else "US").read()
     progress(ctx, f"Copying into {source} ...")
-    done = import_workbook(book, source)
-    click.echo(f"Copied into {source}: " + ", ".join(
-        f"{n} {name}" for name, n in done.rows.items() if n) + ".")
+    again = f"refdesk import {path}" + (f" --sheet {sheet}" if sheet else "") + " --resume"
+    done = import_workbook(book, source, resume=resume, again=again,
+                           progress=lambda text: progress(ctx, text))
+    click.echo(f"Copied into {source}: " + (", ".join(
+        f"{n} {name}" for name, n in done.rows.items() if n) or "no records") + ".")
+    there = ", ".join(f"{n} {name}" for name, n in done.already.items() if n)
+    if there:
+        click.echo(f"Already there, left as they were: {there}.")
 
 
 @cli.command()

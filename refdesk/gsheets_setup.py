@@ -2,9 +2,14 @@
 
 `init_sheet` adds refdesk's tabs to a spreadsheet: headers, a frozen header row, a drop-down
 for every closed list, date and text formats, and a protected header row (a warning before
-anyone edits it), in three requests whatever the number of tabs. `export_sheet` writes a
-Google Sheet's records into a new Excel workbook; `import_workbook` copies an Excel workbook's
-records into a Google Sheet whose refdesk tabs are empty.
+anyone edits it). It looks first (the tabs, then their header rows) and sends what is missing
+as one `:batchUpdate`, which Google applies whole or not at all: a tab is never left without
+its header by refdesk. A tab that exists without a header (left by an earlier run whose answer
+was lost, or made by hand) gets its header, formats and drop-downs. When the request is
+refused because a tab it asked for "already exists" (an earlier attempt landed, its answer
+lost), it looks again and sends what is still missing, so running it again, or its retry,
+finishes what was left half done. `export_sheet` writes a Google Sheet's records into a new
+Excel workbook; `refdesk.gsheets_import` copies a workbook into a Google Sheet.
 """
 
 from __future__ import annotations
@@ -16,25 +21,93 @@ from typing import Any
 
 import pandas as pd
 
-from refdesk.book import Book, Table, column_letter
-from refdesk.errors import SourceError, WriteError
-from refdesk.gsheets import GoogleSource, Tab, quote, raw_value
+from refdesk.book import Grid, Table
+from refdesk.errors import SourceError
+from refdesk.gsheets import READ_PARAMS, GoogleSource, Tab, cell_text, grid_of, quote
 from refdesk.newbook import WHOLE_RANGES
 from refdesk.schema import SHEETS, Column, Kind, Sheet
 
-#: Rows per values:batchUpdate when a whole workbook is imported (Google advises requests
-#: of at most a few megabytes).
-IMPORT_CHUNK = 20_000
 FIRST_SHEET_ID = 7_000
 HEADER_BACKGROUND = {"red": 0.87, "green": 0.92, "blue": 0.95}
+#: Rounds of look-then-send before init gives up (each round after the first follows an
+#: "already exists" refusal: something landed meanwhile).
+ROUNDS = 4
+PROTECTION_NOTE = "refdesk reads these column names: rename or move them with care."
 
 
 @dataclass
 class SetupResult:
+    #: Tabs added, tabs that existed without a header and were completed, tabs left alone.
     created: list[str] = field(default_factory=list)
+    completed: list[str] = field(default_factory=list)
     existing: list[str] = field(default_factory=list)
+    #: Records sent by an import, and records found already there by `import --resume`.
     rows: dict[str, int] = field(default_factory=dict)
+    already: dict[str, int] = field(default_factory=dict)
     requests: int = 0
+    #: The JSON body size in bytes of each `values:batchUpdate` an import sent.
+    sizes: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Seen:
+    """What the spreadsheet holds, as one look found it."""
+
+    #: Every tab by title, with whether its row 1 carries a protection.
+    tabs: dict[str, Tab]
+    protected: set[int]
+    #: refdesk's tabs by schema name: row 1 only, or every row when asked.
+    grids: dict[str, Grid]
+    requests: int = 0
+
+    def title(self, sheet: Sheet) -> str | None:
+        by_lower = {t.strip().lower(): t for t in self.tabs}
+        return by_lower.get(sheet.name.lower())
+
+    def headed(self, name: str) -> bool:
+        grid = self.grids.get(name)
+        return grid is not None and len(grid.cells) > 0 and grid.cells.iloc[0].notna().any()
+
+    @property
+    def cells(self) -> int:
+        return sum(t.rows * t.columns for t in self.tabs.values())
+
+
+def look(source: GoogleSource, *, whole: bool = False) -> Seen:
+    """The tabs (sizes, protections) and refdesk's tabs' header rows, or all their rows when
+    `whole`: two requests, one when no refdesk tab exists yet."""
+    meta = source._call("the request for the sheet's tabs", lambda: source.http.
+                        fetch_sheet_metadata(source.key, params={"includeGridData": "false"}))
+    source.title = meta.get("properties", {}).get("title")
+    tabs: dict[str, Tab] = {}
+    protected: set[int] = set()
+    for sheet in meta.get("sheets", []):
+        p = sheet.get("properties", {})
+        grid = p.get("gridProperties", {})
+        tab = Tab(p.get("title", ""), p.get("sheetId", 0), grid.get("rowCount", 0),
+                  grid.get("columnCount", 0))
+        tabs[tab.title] = tab
+        for rng in sheet.get("protectedRanges", []):
+            if rng.get("range", {}).get("startRowIndex", 0) == 0:
+                protected.add(tab.sheet_id)
+    source.all_tabs = tabs
+    seen = Seen(tabs, protected, {}, requests=1)
+    chosen = {s.name: t for s in SHEETS if (t := seen.title(s)) is not None}
+    if chosen:
+        ranges = [quote(t) if whole else f"{quote(t)}!1:1" for t in chosen.values()]
+        answer = source._call("the read of the sheet's rows", lambda: source.http.
+                              values_batch_get(source.key, ranges, params=dict(READ_PARAMS)))
+        seen.requests += 1
+        blocks = answer.get("valueRanges", [])
+        source.tabs = {}
+        for (name, title), block in zip(chosen.items(), blocks, strict=False):
+            rows = block.get("values", [])
+            tab = tabs[title]
+            tab.header = [cell_text(v) or "" for v in
+                          (rows[0] if rows else [])]
+            source.tabs[name] = tab
+            seen.grids[name] = grid_of(title, rows)
+    return seen
 
 
 def _number_format(column: Column) -> dict[str, str] | None:
@@ -51,12 +124,15 @@ def _number_format(column: Column) -> dict[str, str] | None:
     return None
 
 
-def _tab_requests(sheet: Sheet, sheet_id: int, rows: int) -> list[dict[str, Any]]:
-    """addSheet and everything that makes the new tab ready to fill in."""
+def _dress(sheet: Sheet, sheet_id: int, rows: int, *, protect: bool) -> list[dict[str, Any]]:
+    """The header row, its look, every column's format and drop-down, and the protection of
+    row 1: everything that makes a tab ready to fill in, once it has the grid."""
     ncols = len(sheet.columns)
-    requests: list[dict[str, Any]] = [{"addSheet": {"properties": {
-        "sheetId": sheet_id, "title": sheet.name,
-        "gridProperties": {"rowCount": rows, "columnCount": ncols, "frozenRowCount": 1}}}}]
+    requests: list[dict[str, Any]] = [{"updateCells": {
+        "start": {"sheetId": sheet_id, "rowIndex": 0, "columnIndex": 0},
+        "rows": [{"values": [{"userEnteredValue": {"stringValue": name}}
+                             for name in sheet.column_names]}],
+        "fields": "userEnteredValue"}}]
     requests.append({"repeatCell": {
         "range": {"sheetId": sheet_id, "startRowIndex": 0, "endRowIndex": 1,
                   "startColumnIndex": 0, "endColumnIndex": ncols},
@@ -86,78 +162,116 @@ def _tab_requests(sheet: Sheet, sheet_id: int, rows: int) -> list[dict[str, Any]
                 "condition": {"type": "ONE_OF_LIST",
                               "values": [{"userEnteredValue": c} for c in column.choices]},
                 "inputMessage": column.hint, "strict": False, "showCustomUi": True}}})
-    requests.append({"addProtectedRange": {"protectedRange": {
-        "range": {"sheetId": sheet_id, "startRowIndex": 0, "endRowIndex": 1},
-        "description": "refdesk reads these column names: rename or move them with care.",
-        "warningOnly": True}}})
+    if protect:  # a second protection of the same row would only repeat the warning
+        requests.append({"addProtectedRange": {"protectedRange": {
+            "range": {"sheetId": sheet_id, "startRowIndex": 0, "endRowIndex": 1},
+            "description": PROTECTION_NOTE, "warningOnly": True}}})
     return requests
 
 
-def init_sheet(source: GoogleSource, *, rows: dict[str, int] | None = None,
-               tabs: dict[str, Tab] | None = None) -> SetupResult:
-    """Add every missing refdesk tab, ready to fill in. Existing tabs are left as they are.
-    `tabs` are the spreadsheet's tabs when the caller has just asked for them."""
-    result = SetupResult()
-    if tabs is None:
-        tabs = source.metadata()
-        result.requests += 1
-    by_lower = {t.strip().lower(): t for t in tabs}
-    used = {t.sheet_id for t in tabs.values()}
-    requests: list[dict[str, Any]] = []
-    headers: list[dict[str, Any]] = []
+@dataclass
+class _Plan:
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    created: list[str] = field(default_factory=list)
+    completed: list[str] = field(default_factory=list)
+    #: Where each refdesk tab will be: title, id, rows, columns.
+    tabs: dict[str, Tab] = field(default_factory=dict)
+
+
+def _plan(seen: Seen, rows: dict[str, int]) -> _Plan:
+    """What to send so that every refdesk tab exists, has its header and holds `rows` records
+    (an import's counts; a tab is never made smaller)."""
+    plan = _Plan()
+    used = {t.sheet_id for t in seen.tabs.values()}
     next_id = FIRST_SHEET_ID
     for sheet in SHEETS:
-        if sheet.name.lower() in by_lower:
-            result.existing.append(by_lower[sheet.name.lower()])
+        ncols = len(sheet.columns)
+        size = rows.get(sheet.name, 0) + 1
+        title = seen.title(sheet)
+        if title is None:
+            while next_id in used:
+                next_id += 1
+            used.add(next_id)
+            size = max(1000, size)
+            plan.requests.append({"addSheet": {"properties": {
+                "sheetId": next_id, "title": sheet.name, "gridProperties": {
+                    "rowCount": size, "columnCount": ncols, "frozenRowCount": 1}}}})
+            plan.requests.extend(_dress(sheet, next_id, size, protect=True))
+            plan.created.append(sheet.name)
+            plan.tabs[sheet.name] = Tab(sheet.name, next_id, size, ncols,
+                                        list(sheet.column_names))
             continue
-        while next_id in used:
-            next_id += 1
-        used.add(next_id)
-        size = max(1000, (rows or {}).get(sheet.name, 0) + 1)
-        requests.extend(_tab_requests(sheet, next_id, size))
-        headers.append({"range": f"{quote(sheet.name)}!A1", "majorDimension": "ROWS",
-                        "values": [list(sheet.column_names)]})
-        source.tabs[sheet.name] = Tab(sheet.name, next_id, size, len(sheet.columns),
-                                      list(sheet.column_names))
-        result.created.append(sheet.name)
-    if requests:
-        wanted = {name: source.tabs[name].sheet_id for name in result.created}
-        source._call("the creation of the tabs", _idempotent(source, requests, wanted))
-        source._call("the writing of the headers", lambda: source.http.values_batch_update(
-            source.key, {"valueInputOption": "RAW", "data": headers}))
-        result.requests += 2
+        tab = seen.tabs[title]
+        headed = seen.headed(sheet.name)
+        grid: dict[str, int] = {}
+        fields = []
+        if tab.rows < size:
+            grid["rowCount"] = size
+            fields.append("gridProperties.rowCount")
+        if not headed and tab.columns < ncols:
+            grid["columnCount"] = ncols
+            fields.append("gridProperties.columnCount")
+        if not headed:
+            grid["frozenRowCount"] = 1
+            fields.append("gridProperties.frozenRowCount")
+        if grid:
+            plan.requests.append({"updateSheetProperties": {
+                "properties": {"sheetId": tab.sheet_id, "gridProperties": grid},
+                "fields": ",".join(fields)}})
+        final = Tab(title, tab.sheet_id, max(tab.rows, size), max(tab.columns, ncols),
+                    tab.header if headed else list(sheet.column_names))
+        if not headed:
+            plan.requests.extend(_dress(sheet, tab.sheet_id, final.rows,
+                                        protect=tab.sheet_id not in seen.protected))
+            plan.completed.append(sheet.name)
+        plan.tabs[sheet.name] = final
+    return plan
+
+
+def init_sheet(source: GoogleSource, *, rows: dict[str, int] | None = None,
+               seen: Seen | None = None) -> SetupResult:
+    """Make every refdesk tab ready to fill in: add the missing ones, complete those without a
+    header, grow them to hold `rows` records. Tabs with a header are left as they are. `seen`
+    is what the caller has just looked at; see the module's docstring for the repeats."""
+    result = SetupResult()
+    done: dict[str, str] = {}  # schema name -> "created" / "completed", as sent
+    for _ in range(ROUNDS):
+        if seen is None:
+            seen = look(source)
+            result.requests += seen.requests
+        plan = _plan(seen, rows or {})
+        if not plan.requests:
+            break
+        try:
+            source._call("the setup of the tabs", lambda p=plan: source.http.batch_update(
+                source.key, {"requests": p.requests}))
+        except SourceError as exc:
+            # "A sheet with id ... already exists" / "... with the name ... already exists":
+            # an attempt whose answer was lost landed, or someone added the tab meanwhile.
+            # Look again and send what is still missing.
+            if "already exists" not in exc.message:
+                raise
+            done.update({n: "created" for n in plan.created if n not in done})
+            done.update({n: "completed" for n in plan.completed if n not in done})
+            result.requests += 1
+            seen = None
+            continue
+        result.requests += 1
+        done.update({n: "created" for n in plan.created if n not in done})
+        done.update({n: "completed" for n in plan.completed if n not in done})
+        break
+    else:
+        raise SourceError(f"{source}: refdesk's tabs could not be set up: the sheet kept "
+                          "changing meanwhile. Run `refdesk init --sheet` again.")
+    source.tabs = plan.tabs
+    for sheet in SHEETS:
+        kind = done.get(sheet.name)
+        (result.created if kind == "created" else result.completed if kind == "completed"
+         else result.existing).append(plan.tabs[sheet.name].title)
     return result
 
 
-def _idempotent(source: GoogleSource, requests: list[dict[str, Any]],
-                wanted: dict[str, int]) -> Any:
-    """The tab-creating request, safe to repeat: when an attempt whose answer was lost did
-    create the tabs, the retry is refused ("A sheet with id ... already exists"); then the tabs
-    are looked up, and if every one is there with its id, the first attempt is the answer."""
-    attempts = 0
-
-    def create() -> Any:
-        from gspread.exceptions import APIError
-
-        nonlocal attempts
-        attempts += 1
-        try:
-            return source.http.batch_update(source.key, {"requests": requests})
-        except APIError as exc:
-            if attempts == 1 or "already exists" not in str(exc):
-                raise
-            found = source.http.fetch_sheet_metadata(source.key,
-                                                     params={"includeGridData": "false"})
-            ids = {s["properties"]["title"]: s["properties"]["sheetId"]
-                   for s in found.get("sheets", [])}
-            if all(ids.get(name) == sheet_id for name, sheet_id in wanted.items()):
-                return found
-            raise
-
-    return create
-
-
-def _records(table: Table) -> Iterator[tuple[int, dict[str, Any]]]:
+def records(table: Table) -> Iterator[tuple[int, dict[str, Any]]]:
     """A table's rows (with their row numbers) as values by column. A cell that could not be
     typed, or whose spelling refdesk would correct, keeps the text as it was typed: an export
     or import never loses or changes what someone wrote, and `check` finds the same."""
@@ -192,68 +306,6 @@ def export_sheet(source: GoogleSource, path: Path) -> dict[str, int]:
     from refdesk.newbook import write_workbook
 
     book = source.read()
-    rows = {t.name: [r for _, r in _records(t)] for t in book}
+    rows = {t.name: [r for _, r in records(t)] for t in book}
     write_workbook(path, rows)
     return {name: len(r) for name, r in rows.items()}
-
-
-def import_workbook(book: Book, source: GoogleSource) -> SetupResult:
-    """An Excel workbook's records into the Google Sheet: missing tabs are created; the
-    refdesk tabs must hold no records yet, so nothing there is overwritten."""
-    current = source.read_grids()
-    busy = [name for name, grid in current.items()
-            if grid.cells.iloc[1:].notna().any(axis=None)]
-    if busy:
-        raise WriteError(f"{source}: the tabs {', '.join(busy)} already hold records; import "
-                         "only into a new or empty sheet, so nothing there is overwritten. "
-                         "Make a new Google Sheet and import into it.")
-    counts = {t.name: len(t) for t in book}
-    result = init_sheet(source, rows=counts, tabs=source.all_tabs)
-    result.requests += 2  # the read above, whose list of tabs init_sheet reuses
-    data: list[dict[str, Any]] = []
-    grow: dict[str, int] = {}
-    for table in book:
-        tab = source.tabs.get(table.name)
-        if tab is None:
-            raise SourceError(f"{source}: tab {table.name} is missing after setup.")
-        header = [h.strip().lower() for h in tab.header]
-        columns = [c.name for c in table.schema.columns]
-        missing = [c for c in columns if c not in header]
-        if missing and tab.header:
-            raise WriteError(f"{source}: tab {table.name} lacks the columns {', '.join(missing)} "
-                             "in row 1; add them, or import into a new sheet.")
-        order = [c for c in header if c in columns] if tab.header else columns
-        # Each record goes to the row it had in the workbook, so that every cell keeps its
-        # address (Referrals!F12 stays F12) and `check` names the same places.
-        by_row = dict(_records(table))
-        last = max(by_row, default=1)
-        if tab.rows < last:
-            grow[table.name] = last
-        blank: dict[str, Any] = {}
-        for start in range(2, last + 1, IMPORT_CHUNK):
-            end = min(last, start + IMPORT_CHUNK - 1)
-            values = [[raw_value(by_row.get(r, blank).get(c))[0] for c in order]
-                      for r in range(start, end + 1)]
-            data.append({"range": f"{quote(tab.title)}!A{start}:"
-                                  f"{column_letter(len(order) - 1)}{end}",
-                         "majorDimension": "ROWS", "values": values})
-        result.rows[table.name] = len(by_row)
-    if grow:
-        requests = source._grow_requests(grow)
-        source._call("the growth of the tabs", lambda: source.http.batch_update(
-            source.key, {"requests": requests}))
-        result.requests += 1
-    batches: list[list[dict[str, Any]]] = [[]]
-    size = 0
-    for block in data:  # each block holds at most IMPORT_CHUNK rows
-        if size + len(block["values"]) > IMPORT_CHUNK and batches[-1]:
-            batches.append([])
-            size = 0
-        batches[-1].append(block)
-        size += len(block["values"])
-    for batch in batches:
-        if batch:
-            source._call("the import of the rows", lambda b=batch: source.http.
-                         values_batch_update(source.key, {"valueInputOption": "RAW", "data": b}))
-            result.requests += 1
-    return result

@@ -19,7 +19,8 @@ from refdesk import gsheets
 from refdesk.errors import SourceError, WriteError
 from refdesk.excel import ExcelSource
 from refdesk.gsheets import GoogleSource, Retry
-from refdesk.gsheets_setup import export_sheet, import_workbook, init_sheet
+from refdesk.gsheets_import import import_workbook
+from refdesk.gsheets_setup import export_sheet, init_sheet
 from refdesk.schema import SHEETS_BY_NAME
 from refdesk.xlsxpatch import AppendRows, SetField
 from tests import sheets_server as fake
@@ -354,11 +355,11 @@ def test_addresses():
         gsheets.spreadsheet_key("my sheet")
 
 
-def test_init_sets_up_the_tabs_in_three_requests(server):
+def test_init_sets_up_the_tabs_in_two_requests(server):
     key = new_sheet(server)
     server.clear_log()
-    done = init_sheet(source(server, key))
-    assert done.requests == 3 and len(requests(server)) == 3
+    done = init_sheet(source(server, key))  # the tabs, then one atomic :batchUpdate
+    assert done.requests == 2 and len(requests(server)) == 2
     state = server.state(key)
     titles = [t.title for t in state.tabs]
     for name in SHEETS_BY_NAME:
