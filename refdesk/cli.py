@@ -243,7 +243,8 @@ def init(ctx: click.Context, path: Path | None, sheet: str | None,
 
         source = _google_source(sheet, _config_if_any(config_path))
         progress(ctx, f"Setting up {source} ...")
-        done = init_sheet(source)
+        with source.locked("init --sheet"):  # the sheet's writing lease
+            done = init_sheet(source)
         if done.created:
             click.echo(f"Added the tabs {', '.join(done.created)} to {source}.")
         if done.completed:
@@ -321,8 +322,9 @@ def import_(ctx: click.Context, path: Path, sheet: str | None, config_path: Path
     book = ExcelSource(path, country=config.practice.country if config else "US").read()
     progress(ctx, f"Copying into {source} ...")
     again = f"refdesk import {path}" + (f" --sheet {sheet}" if sheet else "") + " --resume"
-    done = import_workbook(book, source, resume=resume, again=again,
-                           progress=lambda text: progress(ctx, text))
+    with source.locked("import"):  # the sheet's writing lease
+        done = import_workbook(book, source, resume=resume, again=again,
+                               progress=lambda text: progress(ctx, text))
     click.echo(f"Copied into {source}: " + (", ".join(
         f"{n} {name}" for name, n in done.rows.items() if n) or "no records") + ".")
     there = ", ".join(f"{n} {name}" for name, n in done.already.items() if n)

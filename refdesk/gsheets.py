@@ -132,12 +132,21 @@ def with_retries(call: Callable[[], T], policy: Retry, what: str) -> T:
 
 
 class GoogleUnavailable(SourceError):
-    def __init__(self, what: str, exc: BaseException, attempts: int) -> None:
+    def __init__(self, what: str, exc: BaseException, attempts: int,
+                 spent: float = 0.0) -> None:
         status = _status(exc)
         reason = f"HTTP {status}" if status else type(exc).__name__
         #: The failure alone, for a caller that knows better than "nothing was changed".
         self.answer = f"Google Sheets did not answer {what} after {attempts} attempts ({reason})"
-        super().__init__(f"{self.answer}; nothing was changed. Try again in a few minutes.")
+        advice = "Try again in a few minutes."
+        if status == 429:
+            self.answer = (f"Google Sheets refused {what}: the per-minute request quota stayed "
+                           f"used up for {spent:.0f} seconds ({attempts} attempts, HTTP 429)")
+            advice = ("Another program using the same Google account (another refdesk, an "
+                      "add-on, a script) may be using the quota. Wait a minute and run again; "
+                      "if it keeps happening, ask for a higher Sheets API quota (Google Cloud "
+                      "console > IAM & Admin > Quotas).")
+        super().__init__(f"{self.answer}; nothing was changed. {advice}")
 
 
 # -- values ----------------------------------------------------------------------------------
