@@ -53,6 +53,16 @@ guess, marked "Guess:" where it is made. The choices a test author should know:
 * Every mutating request is atomic: it runs on a copy of the spreadsheet that replaces the
   original only on success, so a request that fails, or is faulted, changes nothing (except
   `delay_next(..., then_apply=True)`, which models a write landing after the client gave up).
+* Google's limits, none of them in the recordings (Guess: each as documented or reported):
+  10,000,000 cells per spreadsheet (`backend.cell_limit`), every tab's whole grid counted; a
+  request that would pass it (addSheet, appendDimension, insertDimension, a larger rowCount,
+  an :append that grows the grid) fails with 400 "Invalid requests[0].appendDimension: This
+  action would increase the number of cells in the workbook above the limit of 10000000
+  cells." and changes nothing. A body over 10,485,760 bytes (`server.body_limit`) gets 400
+  "Request payload size exceeds the limit: 10485760 bytes.". Per-minute quotas are off
+  unless a test turns them on: `clock = server.set_quota(read=60, write=60)` answers 429
+  RESOURCE_EXHAUSTED past that many requests a minute per user, on a clock the test moves
+  (`clock.advance(60)`).
 * Answers are compact JSON (Google indents; the content is the same and big sheets are
   quicker), and every request and answer is in `server.requests()`.
 """
@@ -69,11 +79,13 @@ import socket
 import string
 import struct
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from time import monotonic
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
@@ -121,6 +133,11 @@ _DEFAULT_BOOK_PROPERTIES: dict[str, Any] = {
     },
 }
 DEFAULT_ROWS, DEFAULT_COLUMNS = 1000, 26
+#: Google's limits: cells per spreadsheet (all tabs' grids, empty cells too) and the bytes of
+#: one request's body. Neither is in the recordings; both are as Google documents and as
+#: reported (see SheetsBackend.check_cells and SheetsServer._refuse).
+CELL_LIMIT = 10_000_000
+BODY_LIMIT = 10_485_760
 ROW_PIXELS, COLUMN_PIXELS = 21, 100
 
 # Every request kind of spreadsheets.batchUpdate that Google knows. Those this server does not
@@ -1154,6 +1171,8 @@ class SheetsBackend:
         self.books: dict[str, _Book] = {}
         self.owner = owner
         self.rng = random.Random(seed)
+        #: The most cells a spreadsheet may have (tests may lower it).
+        self.cell_limit = CELL_LIMIT
 
     # --- ids -----------------------------------------------------------------------------
 
@@ -1219,6 +1238,19 @@ class SheetsBackend:
         return tab
 
     # --- lookups -------------------------------------------------------------------------
+
+    def check_cells(self, book: _Book, before: int, where: str = "") -> None:
+        """Google's 400 for a request that would take the spreadsheet past `cell_limit` cells
+        (checked after the request is applied, as Google does: a rowCount that passes the
+        limit fails even when the same batch would shrink another tab later).
+
+        Guess: the wording is as reported ("Invalid requests[0].updateSheetProperties: This
+        action would increase the number of cells in the workbook above the limit of ...
+        cells."), not recorded; a request that leaves an over-limit book no bigger passes."""
+        after = _cells(book)
+        if after > self.cell_limit and after > before:
+            raise _bad_request(f"{where}This action would increase the number of cells in the "
+                               f"workbook above the limit of {self.cell_limit} cells.")
 
     def book(self, book_id: str) -> _Book:
         """The spreadsheet, or Google's 404 / 403 (a private spreadsheet)."""
@@ -1345,6 +1377,7 @@ class SheetsBackend:
                     self._write_rows(tab, data.get("startRow", 0), data.get("startColumn", 0),
                                      [row.get("values") or [] for row in data.get("rowData")
                                       or []], parse_fields("*"))
+            self.check_cells(book, 0)  # Guess: create is held to the limit too
         except ApiError:
             del self.books[book.id]
             raise
@@ -1559,8 +1592,10 @@ class SheetsBackend:
             if insert == "INSERT_ROWS":
                 _insert_dimension(tab, "ROWS", start_row, max(n_rows, 1))
                 _shift_named(work, tab, "ROWS", start_row, max(n_rows, 1))
+            before = _cells(work)
             tab.grid["rowCount"] = max(tab.rows, start_row + max(n_rows, 1))
             tab.grid["columnCount"] = max(tab.cols, start_col + max(n_cols, 1))
+            self.check_cells(work, before)  # Guess: append's wording has no prefix
             anchor = f"{sheet_ref(tab.title)}!{a1_cell(start_row, start_col)}"
             out = self.write(work, anchor, data, input_option, "data")
             out = self.with_values(work, out, _flag(query, "includeValuesInResponse"),
@@ -1616,7 +1651,10 @@ class SheetsBackend:
                         raise ApiError(501, f"requests[{i}].{kind} is not implemented by the "
                                             "loopback test server (tests/sheets_server.py).")
                     raise _unknown_name(kind, f"requests[{i}]")
-                reply = handler(work, spec or {}, i, f"Invalid requests[{i}].{kind}: ")
+                before = _cells(work)
+                where = f"Invalid requests[{i}].{kind}: "
+                reply = handler(work, spec or {}, i, where)
+                self.check_cells(work, before, where)
                 replies.append({kind: reply} if reply is not None else {})
             out: dict[str, Any] = {"spreadsheetId": book.id, "replies": replies}
             if body.get("includeSpreadsheetInResponse"):
@@ -2018,6 +2056,11 @@ class _Transaction:
 # --- helpers of the API ----------------------------------------------------------------------
 
 
+def _cells(book: _Book) -> int:
+    """The cells a spreadsheet counts against its limit: every tab's whole grid."""
+    return sum(tab.rows * tab.cols for tab in book.tabs)
+
+
 def _one(query: Mapping[str, list[str]], key: str) -> str | None:
     values = query.get(key)
     return values[-1] if values else None
@@ -2357,7 +2400,7 @@ class LoggedRequest:
     body: Any  # parsed JSON, raw text when not JSON, None when empty
     endpoint: str  # Google's method name, e.g. "spreadsheets.values.get", "drive.files.list"
     status: int | None = None  # None: the connection was dropped without an answer
-    fault: str | None = None  # "fail" / "delay" / "drop" when one was injected
+    fault: str | None = None  # "fail" / "delay" / "drop" when injected, "quota" on a 429
 
     @property
     def request_kinds(self) -> list[str]:
@@ -2790,6 +2833,42 @@ class SpreadsheetState:
 # The server
 
 
+class ManualClock:
+    """A clock the test moves by hand, in seconds: quotas never wait on real time."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class _Quota:
+    read: int | None
+    write: int | None
+    clock: Callable[[], float] = monotonic
+    used: dict[tuple[str, str], deque[float]] = field(default_factory=dict)
+
+    def take(self, user: str, kind: str) -> int | None:
+        """Count one request of `kind` ("Read"/"Write"); the limit it would pass (and is
+        refused by), or None when it fits in the last minute's quota."""
+        limit = self.read if kind == "Read" else self.write
+        if limit is None:
+            return None
+        now = self.clock()
+        times = self.used.setdefault((user, kind), deque())
+        while times and times[0] <= now - 60:
+            times.popleft()
+        if len(times) >= limit:
+            return limit
+        times.append(now)
+        return None
+
+
 class SheetsServer:
     """The loopback Sheets API server, its request log, fault injection and state helpers.
 
@@ -2802,6 +2881,9 @@ class SheetsServer:
         self.backend = SheetsBackend(owner=owner, seed=seed)
         self.log: list[LoggedRequest] = []
         self._faults: list[_Fault] = []
+        #: The largest request body answered (bytes); a bigger one gets Google's 400.
+        self.body_limit = BODY_LIMIT
+        self._quota: _Quota | None = None
         self._log_lock = threading.Lock()
         self._stopping = threading.Event()
         self._httpd: _LoopbackHTTPServer | None = None
@@ -2926,6 +3008,20 @@ class SheetsServer:
         with self._log_lock:
             self._faults.clear()
 
+    def set_quota(self, *, read: int | None = None, write: int | None = None,
+                  clock: Callable[[], float] | None = None) -> Callable[[], float]:
+        """Per-minute quotas, per user (bearer token), as Google's "Read requests per minute
+        per user" and "Write requests per minute per user": past them a request gets 429
+        RESOURCE_EXHAUSTED. None leaves that kind unlimited; both None turns quotas off (the
+        default). The minute runs on `clock` (seconds), by default a ManualClock the test
+        moves with advance(): returned, so a fake sleep can move it too."""
+        if read is None and write is None:
+            self._quota = None
+            return clock or ManualClock()
+        clock = clock or ManualClock()
+        self._quota = _Quota(read, write, clock)
+        return clock
+
     def _add_fault(self, fault: _Fault) -> None:
         if fault.remaining < 1:
             raise ValueError("count must be at least 1")
@@ -2999,9 +3095,41 @@ class SheetsServer:
                 handler.drop()
                 return
 
+        refused = self._refuse(handler, entry, raw_body)
+        if refused is not None:
+            entry.status = refused.code
+            self._send(handler, Reply(refused.code, refused.body(drive=drive), refused.headers))
+            return
         reply = self._dispatch(handler, endpoint, params, query, body, raw_body, drive)
         entry.status = reply.status
         self._send(handler, reply)
+
+    def _refuse(self, handler: _Handler, entry: LoggedRequest, raw_body: bytes
+                ) -> ApiError | None:
+        """Google's answer for a body over `body_limit` or a used-up per-minute quota; None
+        when the request may go on.
+
+        Guess: the body limit's answer is as reported for the v4 API (400 INVALID_ARGUMENT,
+        "Request payload size exceeds the limit: 10485760 bytes.", a "badRequest" error),
+        checked before authorization; the 413 page Google's front end gives for far bigger
+        bodies is not modelled. Quotas count Sheets requests that carry a token (Drive has
+        its own, not modelled), a GET as a read and any other method as a write, per token,
+        in a sliding minute of the quota's clock; a refused request does not count."""
+        if len(raw_body) > self.body_limit:
+            message = f"Request payload size exceeds the limit: {self.body_limit} bytes."
+            return ApiError(400, message, errors=[{"message": message, "domain": "global",
+                                                   "reason": "badRequest"}])
+        user = handler.headers.get("Authorization")
+        quota = self._quota
+        if quota is None or not user or entry.host != SHEETS_HOST or entry.endpoint == "unknown":
+            return None
+        kind = "Read" if entry.method == "GET" else "Write"
+        with self._log_lock:
+            limit = quota.take(user, kind)
+        if limit is None:
+            return None
+        entry.fault = "quota"
+        return _quota_error(kind, limit)
 
     def _dispatch(self, handler: _Handler, endpoint: str, params: Mapping[str, str],
                   query: Mapping[str, list[str]], body: Any, raw_body: bytes,
@@ -3067,21 +3195,27 @@ def _fault_error(fault: _Fault, method: str) -> ApiError:
     """Google's error for an injected status: 429 RESOURCE_EXHAUSTED with its quota message
     and ErrorInfo, 500 INTERNAL, 503 UNAVAILABLE, ..."""
     kind = "Read" if method == "GET" else "Write"
-    message = fault.message or _FAULT_MESSAGES.get(fault.status, "Injected failure.")
-    message = message.format(kind=kind)
-    details = None
     if fault.status == 429:
-        details = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
-                    "reason": "RATE_LIMIT_EXCEEDED", "domain": "googleapis.com",
-                    "metadata": {"service": SHEETS_HOST, "quota_metric":
-                                 f"sheets.googleapis.com/{kind.lower()}_requests",
-                                 "quota_limit": f"{kind}RequestsPerMinutePerUser",
-                                 "quota_limit_value": "60", "consumer":
-                                 "projects/000000000000", "quota_location": "global"}},
-                   {"@type": "type.googleapis.com/google.rpc.Help", "links": [
-                       {"description": "Request a higher quota limit.", "url":
-                        "https://cloud.google.com/docs/quotas/help/request_increase"}]}]
-    return ApiError(fault.status, message, details=details)
+        return _quota_error(kind, 60, fault.message)
+    message = fault.message or _FAULT_MESSAGES.get(fault.status, "Injected failure.")
+    return ApiError(fault.status, message.format(kind=kind))
+
+
+def _quota_error(kind: str, limit: int, message: str | None = None) -> ApiError:
+    """Google's 429 RESOURCE_EXHAUSTED for a per-minute, per-user quota ("Read" or "Write")
+    used up, with its ErrorInfo and Help details."""
+    message = (message or _FAULT_MESSAGES[429]).format(kind=kind)
+    details = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": "RATE_LIMIT_EXCEEDED", "domain": "googleapis.com",
+                "metadata": {"service": SHEETS_HOST, "quota_metric":
+                             f"sheets.googleapis.com/{kind.lower()}_requests",
+                             "quota_limit": f"{kind}RequestsPerMinutePerUser",
+                             "quota_limit_value": str(limit), "consumer":
+                             "projects/000000000000", "quota_location": "global"}},
+               {"@type": "type.googleapis.com/google.rpc.Help", "links": [
+                   {"description": "Request a higher quota limit.", "url":
+                    "https://cloud.google.com/docs/quotas/help/request_increase"}]}]
+    return ApiError(429, message, details=details)
 
 
 @pytest.fixture(name="sheets_server")
