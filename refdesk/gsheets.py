@@ -42,6 +42,7 @@ from refdesk.gsheets_write import (
     is_health,
     landed_state,
     next_free,
+    rows_text,
     shown,
     where_sent,
 )
@@ -68,6 +69,9 @@ class Retry:
     cap: float = 16.0
     #: Seconds to wait for each response.
     timeout: float = 30.0
+    #: The longest wait after a 429 (a per-minute quota used up): Google's advice is
+    #: exponential backoff up to 32-64 seconds, and the quota refills within a minute.
+    quota_cap: float = 32.0
 
 
 DEFAULT_RETRY = Retry()
@@ -101,12 +105,30 @@ def _status(exc: BaseException) -> int | None:
 
 def _retryable(exc: BaseException) -> bool:
     import requests
+    from google.auth.exceptions import RefreshError, TransportError
     from gspread.exceptions import APIError
 
     if isinstance(exc, APIError):
         return _status(exc) in RETRY_STATUS
+    if isinstance(exc, RefreshError):  # Google's sign-in service had a passing failure
+        return bool(getattr(exc, "retryable", False))
+    # TransportError: the sign-in request (a token refresh) lost its connection.
     return isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout
-                      | requests.exceptions.ChunkedEncodingError)
+                      | requests.exceptions.ChunkedEncodingError | TransportError)
+
+
+def _backoff(exc: BaseException, policy: Retry, attempt: int) -> float:
+    """The wait before the next attempt. A 429 means a per-minute quota is used up: the waits
+    grow surely (half of each is fixed) up to `quota_cap`, so the retries reach past the
+    minute; a Retry-After from Google is honoured. Other failures: full jitter."""
+    if _status(exc) != 429:
+        return random.uniform(0, min(policy.cap, policy.base * 2 ** attempt))
+    step = min(policy.quota_cap, policy.base * 2 ** attempt)
+    wait = random.uniform(step / 2, step)
+    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
+    with contextlib.suppress(KeyError, TypeError, ValueError):
+        wait = max(wait, min(policy.quota_cap, float(headers["Retry-After"])))
+    return wait
 
 
 def with_retries(call: Callable[[], T], policy: Retry, what: str) -> T:
@@ -123,9 +145,14 @@ def with_retries(call: Callable[[], T], policy: Retry, what: str) -> T:
             spent += time.monotonic() - started
             if not _retryable(exc):
                 raise
-            wait = random.uniform(0, min(policy.cap, policy.base * 2 ** attempt))
+            wait = _backoff(exc, policy, attempt)
             if spent + wait > policy.max_wait:
-                raise GoogleUnavailable(what, exc, attempt + 1) from None
+                left = policy.max_wait - spent
+                # A quota refills at a known time: one last attempt at the deadline, rather
+                # than giving up with seconds to spare.
+                if _status(exc) != 429 or left < policy.base:
+                    raise GoogleUnavailable(what, exc, attempt + 1, spent) from None
+                wait = left
             _sleep(wait)
             spent += wait
             attempt += 1
@@ -511,6 +538,8 @@ class GoogleSource:
                 t for r in existing[1:] if len(r) > key and (t := cell_text(r[key]))}
         previous = result.appended.get(sheet)
         start = max(len(existing), 1) + 1 + (previous[1] if previous else 0)
+        # The grid has at least the rows that hold data now, whatever the read found.
+        self.tabs[sheet].rows = max(self.tabs[sheet].rows, len(existing))
         for offset, record in enumerate(change.rows):
             values = self._row_values(sheet, header, record)
             ident = None
@@ -642,9 +671,11 @@ class GoogleSource:
             return  # the answer was lost, the write was not
         if state == "none":
             left = self._undo_growth(grown)
-            extra = "".join(f" Tab {titles[n]} keeps {grown[n][0]} empty row(s) at its end that "
-                            "refdesk added; they do no harm (delete them if you like)."
-                            for n in left)
+            extra = "".join(
+                f" Tab {titles[n]} keeps the {grown[n][0]} row(s) refdesk added at its end ("
+                f"{rows_text(grown[n][1] - grown[n][0] + 1, grown[n][0])}): someone typed there "
+                "or added rows after them meanwhile, or Google did not answer; empty rows do no "
+                "harm." for n in left)
             raise WriteError(f"{failed}. The sheet's values were not changed.{extra}")
         done = ", ".join(where_sent([s for s, n in zip(plan.sent, now, strict=True)
                                      if s.texts == n], titles))
