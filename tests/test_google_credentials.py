@@ -101,10 +101,16 @@ class TokenEndpoint:
 
 @pytest.fixture(autouse=True)
 def offline(monkeypatch):
-    """No test here reaches Google: a token request nobody faked fails the test."""
+    """No test here reaches Google or opens a browser: a token request or a sign-in nobody
+    faked fails the test."""
     def refuse(self, url, *args, **kwargs):
         raise AssertionError(f"a request to {url} left the machine")
+
+    def no_browser(client_config, scopes):
+        raise AssertionError("a browser would have opened to sign in")
+
     monkeypatch.setattr(google.auth.transport.requests.Request, "__call__", refuse)
+    monkeypatch.setattr(google_auth, "_sign_in", no_browser)
 
 
 @pytest.fixture
@@ -185,6 +191,17 @@ def test_a_token_file_left_readable_is_made_private_and_reused(tmp_path, browser
     assert browser == []  # signed in already: no browser
     assert client.http_client.auth.refresh_token == "fake-refresh"
     assert mode(token) == 0o600 and mode(folder) == 0o700
+
+
+@POSIX
+def test_a_token_in_the_home_folder_leaves_the_home_folder_alone(tmp_path, browser,
+                                                                 monkeypatch):
+    """Others may need to pass through a home folder (0711, 0755): only the file is made
+    private there."""
+    tmp_path.chmod(0o755)
+    monkeypatch.setattr(Path, "home", classmethod(lambda cls: tmp_path))
+    gsheets.connect(oauth_client(tmp_path), "oauth")
+    assert mode(tmp_path / "client-token.json") == 0o600 and mode(tmp_path) == 0o755
 
 
 def test_a_damaged_token_file_names_itself_and_the_fix(tmp_path, browser):
