@@ -2888,6 +2888,9 @@ class SheetsServer:
         self._stopping = threading.Event()
         self._httpd: _LoopbackHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        #: A test's gate: called with each request's handler, it gives a context manager
+        #: held around the whole answer (e.g. to let clients through one request at a time).
+        self.gate: Callable[[_Handler], contextlib.AbstractContextManager[Any]] | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -3060,7 +3063,11 @@ class SheetsServer:
     # --- serving -------------------------------------------------------------------------
 
     def serve(self, handler: _Handler, raw_body: bytes) -> None:
-        """Answer one HTTP request (called on the connection's thread)."""
+        """Answer one HTTP request (called on the connection's thread), through the gate."""
+        with self.gate(handler) if self.gate is not None else contextlib.nullcontext():
+            self._serve(handler, raw_body)
+
+    def _serve(self, handler: _Handler, raw_body: bytes) -> None:
         parts = urlsplit(handler.path)
         path = unquote(parts.path)
         query = parse_qs(parts.query, keep_blank_values=True)
