@@ -266,7 +266,15 @@ class Lease:
             except APIError as exc:
                 if "already exists" not in str(exc):  # someone else made it just now
                     raise
-            return source.http.batch_update(source.key, {"requests": [append], **body})
+            try:
+                return source.http.batch_update(source.key, {"requests": [append], **body})
+            except APIError as exc:
+                if not _missing(exc):
+                    raise
+            # The tab is there by its id but not by its name: someone renamed it.
+            raise SourceError(f"{source}: refdesk's hidden tab for its writing lease was "
+                              f"renamed. Name it '{TAB}' again (View > Hidden sheets), then "
+                              "run the command again; nothing was written.")
 
         self._inside = True
         try:

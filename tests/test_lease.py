@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from refdesk import lease as leasing
-from refdesk.errors import WorkbookBusyError
+from refdesk.errors import SourceError, WorkbookBusyError
 from refdesk.gsheets import GoogleSource, Retry
 from refdesk.lease import TAB, Lease, LeaseLost, Settings
 from tests import sheets_server as fake
@@ -314,3 +314,14 @@ def test_a_writing_command_refused_by_the_lease_exits_1(google, monkeypatch):
     assert done.exit_code == 1
     assert "merge thank-you is running on maya@MAYA-LAPTOP since" in done.stderr
     assert "Providers" not in [t.title for t in google.state(key).tabs]
+
+
+def test_a_renamed_lease_tab_is_named_in_the_message(server):
+    key = sheet(server)
+    clock = Clock()
+    with person(server, key, clock).locked("import"):
+        pass
+    server.client().open_by_key(key).get_worksheet_by_id(leasing.SHEET_ID).update_title("x")
+    with pytest.raises(SourceError, match="Name it 'refdesk lease' again"), \
+            person(server, key, clock).locked("merge thank-you"):
+        pass
