@@ -170,14 +170,12 @@ def rows_text(first: int, count: int) -> str:
 
 
 def landed_state(sent: Sequence[Sent], now: Sequence[list[str | None]]) -> str:
-    """"all" when every range holds what was sent, "none" when each holds what it held before,
-    else "some"."""
-    after = [s.texts == n for s, n in zip(sent, now, strict=True)]
-    before = [s.before == n for s, n in zip(sent, now, strict=True)]
-    if all(after):
+    """"all" when every range holds what was sent; "none" when none does (each holds what it
+    held before, or what someone else typed there meanwhile); else "some"."""
+    ours = [s.texts == n for s, n in zip(sent, now, strict=True)]
+    if all(ours):
         return "all"
-    if all(b or (a and s.texts == s.before) for a, b, s in zip(after, before, sent,
-                                                                strict=True)):
+    if not any(o and s.texts != s.before for o, s in zip(ours, sent, strict=True)):
         return "none"
     return "some"
 

@@ -106,5 +106,11 @@ def print_result(result: MergeResult, config: Config) -> None:
         backup = f"; backup: {result.write.backup}" if result.write.backup else ""
         notes.append(f"wrote {len(result.documents)} Letters row(s) and the job's updates to "
                      f"the workbook{backup}")
+    for line in result.kept:
+        notes.append(line)
+    if result.kept:
+        notes.append("someone else changed those cells while refdesk ran; their values were kept "
+                     "and the Letters rows written: set the cells by hand if refdesk's value is "
+                     "the right one")
     for note in notes:
         click.echo(note, err=True)

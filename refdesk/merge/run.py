@@ -100,6 +100,8 @@ class MergeResult:
     #: Documents in the job's folder that no Letters row names (a preview, or a run that was
     #: killed before it could log them): listed, so none sits there unnoticed.
     unlogged: list[Path] = field(default_factory=list)
+    #: Cells someone else changed since the read (a shared Google Sheet): left as they are.
+    kept: list[str] = field(default_factory=list)
 
     @property
     def files(self) -> list[Path]:
@@ -214,6 +216,10 @@ class _Made:
 def _unlogged(error: RefdeskError, made: _Made, what: str) -> MergeError:
     """The run's final write failed: take back the documents it made, and say so."""
     count = len(made.files)
+    if getattr(error, "in_doubt", False):  # Letters may name them: they stay
+        kept = f" The {count} file(s) it made are kept, since Letters may name them." \
+            if count else ""
+        return MergeError(f"{error.message} {what}{kept}".strip(), details=error.details)
     removed, left = made.remove()
     if left:
         kept = f" {len(left)} could not be removed and are NOT in Letters: " + ", ".join(
@@ -353,7 +359,7 @@ def _merge(config: Config, job: Job, templates: list[CompiledTemplate], source: 
     if not result.documents:
         if writing_back and settle_changes:
             result.changes = settle_changes
-            result.write = source.write(settle_changes, **_command(job))
+            result.write = _write(source, settle_changes, job, result)
         return result
     size = sum(len(d.data) for d in result.documents)
     _check_room(folder, needed=size * (4 if (pdf or deliver) else 2) + (1 << 20))
@@ -396,13 +402,13 @@ def _merge(config: Config, job: Job, templates: list[CompiledTemplate], source: 
     result.changes = settle_changes + log
     if not messages:
         try:
-            result.write = source.write(result.changes, **_command(job))
+            result.write = _write(source, result.changes, job, result)
         except RefdeskError as exc:
             raise _unlogged(exc, made, "") from None
         return result
     # Claim, act, confirm: the Letters rows say `sending` before the first message leaves.
     try:
-        result.write = source.write(result.changes, **_command(job))
+        result.write = _write(source, result.changes, job, result)
     except RefdeskError as exc:
         raise _unlogged(exc, made, "Nothing was sent.") from None
     safety.checkpoint("deliver:claimed")
@@ -419,7 +425,7 @@ def _merge(config: Config, job: Job, templates: list[CompiledTemplate], source: 
     result.changes += confirm
     safety.checkpoint("deliver:confirm")
     try:
-        result.write = source.write(confirm, **_command(job))
+        result.write = _write(source, confirm, job, result)
     except RefdeskError as exc:
         sent = sum(d.outcome.status == "emailed" for d in result.documents)
         raise MergeError(f"{exc.message} {sent} email(s) went out, but their status could not "
@@ -444,6 +450,17 @@ def _unlogged_files(folder: Path, data: Data, config: Config) -> list[Path]:
 
 def _command(job: Job) -> dict[str, str]:
     return {"command": f"merge {job.name}"}
+
+
+def _write(source: Source, changes: list[Change], job: Job, result: MergeResult) -> Any:
+    """Write, noting the cells a shared sheet kept because someone changed them meanwhile, and
+    the letter ids it gave because someone took the planned ones meanwhile."""
+    written = source.write(changes, **_command(job))
+    result.kept += [str(k) for k in getattr(written, "kept", [])]
+    renamed = getattr(written, "renamed", {}).get("Letters", {})
+    for doc in result.documents:
+        doc.letter_id = renamed.get(doc.letter_id, doc.letter_id)
+    return written
 
 
 def _settle_changes(job: Job, data: Data, writer: Writer, settled: Settled) -> list[Change]:
