@@ -6,12 +6,14 @@ refdesk tab, unformatted, with dates as serial numbers: the count does not grow 
 tabs. The cells become the same text Grid an Excel file gives, so everything after the read
 is shared with Excel.
 
-Writing a command's changes is one `values:batchGet` (the header rows and id columns as they
-are now, so rows sorted or inserted by someone else meanwhile do not receive another record's
-update), at most one `:batchUpdate` (grid growth for appended rows, date formats) and one
-`values:batchUpdate` with every value sent RAW: text is never parsed into a formula, a number
-or a date. Every request is idempotent, so each is retried on 429, 5xx, timeouts and dropped
-connections, with exponential backoff and jitter, within a bounded total wait.
+Writing a command's changes is one `values:batchGet` (the header rows, id columns and the
+columns to set as they are now, so rows sorted or inserted by someone else meanwhile do not
+receive another record's update, and cells changed since the read are kept: see
+refdesk.gsheets_write), at most one `:batchUpdate` (grid growth for appended rows, date
+formats) and one `values:batchUpdate` with every value sent RAW: text is never parsed into a
+formula, a number or a date. Every request but the growth is idempotent (a repeated growth
+adds empty rows, harmless), so each is retried on 429, 5xx, timeouts and dropped connections,
+with exponential backoff and jitter, within a bounded total wait.
 """
 
 from __future__ import annotations

@@ -428,8 +428,10 @@ def _merge(config: Config, job: Job, templates: list[CompiledTemplate], source: 
         result.write = _write(source, confirm, job, result)
     except RefdeskError as exc:
         sent = sum(d.outcome.status == "emailed" for d in result.documents)
+        rows = ("(the rows may still say sending)" if getattr(exc, "in_doubt", False) else
+                "(the rows still say sending)")
         raise MergeError(f"{exc.message} {sent} email(s) went out, but their status could not "
-                         "be written to Letters (the rows still say sending). Run the same "
+                         f"be written to Letters {rows}. Run the same "
                          "command again once this is fixed: it records them from the delivery "
                          "journal and sends nothing twice.", details=exc.details) from None
     return result
