@@ -391,8 +391,15 @@ class GoogleSource:
             body: dict[str, Any] = {"requests": requests}
             if plan.grow:  # the row counts after the growth, to undo exactly that
                 body["includeSpreadsheetInResponse"] = True
-            reply = self._call("the growth of the tabs", lambda: self.http.batch_update(
-                self.key, body))
+            try:
+                reply = self._call("the growth of the tabs", lambda: self.http.batch_update(
+                    self.key, body))
+            except SourceError as exc:
+                failed = getattr(exc, "answer", "") or exc.message.rstrip(".")
+                maybe = (" (the tabs may have gained empty rows at their end, which do no harm)"
+                         if plan.grow and getattr(exc, "answer", "") else "")
+                raise WriteError(f"{failed}. The sheet's values were not changed{maybe}. Run the "
+                                 "command again once this is fixed.") from None
             grown = self._grown(plan.grow, reply)
             result.requests += 1
         if plan.data:

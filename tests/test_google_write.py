@@ -351,3 +351,19 @@ def test_merge_whose_answer_was_lost_logs_each_letter_once(server, monkeypatch, 
         "R0000001", "R0000002", "R0000003"]
     assert column(server, key, "Referrals", THANKED)[:3] == [NOV23] * 3
     assert len(list((tmp_path / "thank-you").glob("*.docx"))) == 3
+
+
+def test_a_growth_whose_answer_was_lost_says_what_may_be_there(server):
+    key = new_sheet(server, _practice(5), row_count=1)
+    src, http = hooked(server, key, BRIEF)
+    src.read()
+    http.lost["batch_update"] = [lambda: server.fail_next(503, count=1000,
+                                                          match="spreadsheets.batchUpdate")]
+    with pytest.raises(WriteError) as caught:
+        src.write([AppendRows("Letters", [letter("L001")])])
+    message = caught.value.message
+    assert "did not answer the growth of the tabs" in message
+    assert "values were not changed (the tabs may have gained empty rows" in message
+    assert "nothing was changed" not in message
+    assert values(server, key, "Letters")[1:] == []
+    assert server.count("spreadsheets.values.batchUpdate") == 0
