@@ -2401,6 +2401,7 @@ class LoggedRequest:
     endpoint: str  # Google's method name, e.g. "spreadsheets.values.get", "drive.files.list"
     status: int | None = None  # None: the connection was dropped without an answer
     fault: str | None = None  # "fail" / "delay" / "drop" when injected, "quota" on a 429
+    size: int = 0  # bytes of the request body as received
 
     @property
     def request_kinds(self) -> list[str]:
@@ -3081,7 +3082,7 @@ class SheetsServer:
             except ValueError:
                 body = text
         entry = LoggedRequest(method, handler.headers.get("Host", ""), path, query, body,
-                              endpoint or "unknown")
+                              endpoint or "unknown", size=len(raw_body))
         with self._log_lock:
             self.log.append(entry)
         drive = parts.path.startswith(("/drive/", "/upload/drive/"))
