@@ -367,3 +367,30 @@ def test_a_growth_whose_answer_was_lost_says_what_may_be_there(server):
     assert "nothing was changed" not in message
     assert values(server, key, "Letters")[1:] == []
     assert server.count("spreadsheets.values.batchUpdate") == 0
+
+
+def test_merge_in_doubt_keeps_its_documents_and_a_rerun_finishes(server, monkeypatch,
+                                                                  tmp_path):
+    client = server.client(http_client=Hooked)
+    monkeypatch.setattr(gsheets, "connect", lambda *a, **k: client)
+    monkeypatch.setattr(gsheets, "DEFAULT_RETRY", BRIEF)
+    key = new_sheet(server, _practice(5), row_count=1)
+
+    def google_goes_away() -> None:
+        server.fail_next(503, count=1000, match="spreadsheets.values.batchUpdate")
+        server.fail_next(503, count=1000, match="spreadsheets.values.batchGet")
+
+    client.http_client.lost["values_batch_update"] = [google_goes_away]
+    args = ("-q", "merge", "thank-you", "--today", "2026-11-23", "--sheet", key, "--config",
+            ROOT / "config.toml", "--out", tmp_path)
+    done = run(*args)
+    assert done.exit_code != 0 and "Traceback" not in done.stderr
+    assert "cannot tell whether its changes are in it" in done.stderr
+    assert "Letters rows 2-4" in done.stderr and "are kept" in done.stderr
+    assert len(list((tmp_path / "thank-you").glob("*.docx"))) == 3
+    server.clear_faults()
+    again = run(*args)
+    assert again.exit_code == 0, again.stderr
+    assert column(server, key, "Letters", LETTERS.index("record")) == [
+        "R0000001", "R0000002", "R0000003"]
+    assert column(server, key, "Referrals", THANKED)[:3] == [NOV23] * 3

@@ -217,9 +217,10 @@ def _unlogged(error: RefdeskError, made: _Made, what: str) -> MergeError:
     """The run's final write failed: take back the documents it made, and say so."""
     count = len(made.files)
     if getattr(error, "in_doubt", False):  # Letters may name them: they stay
-        kept = f" The {count} file(s) it made are kept, since Letters may name them." \
+        kept = f"The {count} file(s) it made are kept, since Letters may name them." \
             if count else ""
-        return MergeError(f"{error.message} {what}{kept}".strip(), details=error.details)
+        return MergeError(" ".join(p for p in (error.message, what, kept) if p),
+                          details=error.details)
     removed, left = made.remove()
     if left:
         kept = f" {len(left)} could not be removed and are NOT in Letters: " + ", ".join(
