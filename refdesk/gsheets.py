@@ -440,7 +440,7 @@ class GoogleSource:
             if isinstance(c, SetField):
                 column(c.sheet, self._column(c.sheet, c.id_column))
                 column(c.sheet, self._column(c.sheet, c.column))
-            elif isinstance(c, SetCell):
+            elif isinstance(c, SetCell) and re.fullmatch(r"[A-Z]+[0-9]+", c.cell.upper()):
                 add(c.sheet, f"cell:{c.cell.upper()}", f"{title}!{c.cell.upper()}")
             elif isinstance(c, AppendRows):
                 add(c.sheet, "all", title)

@@ -24,7 +24,7 @@ from refdesk.errors import WriteError
 from refdesk.gsheets import GoogleSource, Retry
 from refdesk.gsheets_write import WriteInDoubt
 from refdesk.schema import SHEETS_BY_NAME
-from refdesk.xlsxpatch import AppendRows, SetField
+from refdesk.xlsxpatch import AppendRows, SetCell, SetField
 from tests import sheets_server as fake
 from tests.conftest import ROOT, run
 from tests.test_gsheets import FAST, _practice, new_sheet, values
@@ -394,3 +394,18 @@ def test_merge_in_doubt_keeps_its_documents_and_a_rerun_finishes(server, monkeyp
     assert column(server, key, "Letters", LETTERS.index("record")) == [
         "R0000001", "R0000002", "R0000003"]
     assert column(server, key, "Referrals", THANKED)[:3] == [NOV23] * 3
+
+
+def test_a_cell_by_address_is_compared_too(server):
+    key = new_sheet(server, _practice(5))
+    src = GoogleSource(key, client=server.client(), retry=FAST)
+    src.read()
+    server.state(key).tab("Providers").set_values("B2", [["Dr. Ana Ruiz"]])
+    done = src.write([SetCell("Providers", "B2", "Doctor One"),
+                      SetCell("Providers", "B3", "Doctor Two")])
+    assert column(server, key, "Providers", 1)[:2] == ["Dr. Ana Ruiz", "Doctor Two"]
+    assert [k.line for k in done.kept] == [
+        "Providers!B2 was changed by someone else since refdesk read it (now 'Dr. Ana Ruiz'); "
+        "left as it is"]
+    with pytest.raises(WriteError, match="not a cell address"):
+        src.write([SetCell("Providers", "B-2", "x")])
