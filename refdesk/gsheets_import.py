@@ -269,7 +269,7 @@ def import_workbook(book: Book, source: GoogleSource, *, resume: bool = False,
             source._call("the import of the rows", lambda b=body: source.http.
                          values_batch_update(source.key, b))
         except SourceError as exc:
-            raise ImportStopped(_stopped(source, exc, plans, setup, chunk, again)) from None
+            raise _stopped(source, exc, plans, setup, chunk, again) from None
         setup.requests += 1
         setup.sizes.append(chunk.size)
         for name, rows in chunk.rows.items():
@@ -302,28 +302,36 @@ def _check_cells(source: GoogleSource, seen: Seen, needed: dict[str, int]) -> No
 
 
 def _stopped(source: GoogleSource, exc: SourceError, plans: dict[str, _Table],
-             setup: SetupResult, failed: _Chunk, again: str) -> str:
-    """What went in, what may have, and how to finish: the message after a failed chunk."""
+             setup: SetupResult, failed: _Chunk, again: str) -> ImportStopped:
+    """What went in, what may have, and how to finish: the error after a failed request."""
     reason = exc.message.split("; nothing was changed")[0].rstrip(".")
     whole, parts, untouched = [], [], []
     for name, plan in plans.items():
-        sent = setup.rows.get(name, 0)
-        done = plan.already + sent
+        done = plan.already + setup.rows.get(name, 0)
+        if plan.total == 0:
+            continue  # nothing to copy: not worth a word
         if done == plan.total:
-            whole.append(name)
+            whole.append(f"{name} ({plan.total:,})")
         elif done == 0:
-            untouched.append(name)
+            untouched.append(f"{name} ({plan.total:,})")
         else:
-            parts.append(f"{name} {done:,} of {plan.total:,} records")
-    went = [f"complete: {', '.join(whole)}" if whole else "no tab complete"]
+            parts.append(f"{name} {done:,} of {plan.total:,}")
+    lines = []
+    if whole:
+        lines.append(f"In full: {', '.join(whole)}.")
     if parts:
-        went.append("in part: " + "; ".join(parts))
+        lines.append(f"In part: {'; '.join(parts)}.")
     if untouched:
-        went.append(f"not started: {', '.join(untouched)}")
-    pending = "; ".join(f"{name} rows {min(rows):,} to {max(rows):,} ({len(set(rows)):,} "
-                        "records)" for name, rows in failed.rows.items())
-    fate = ("may have gone in: its answer was lost" if isinstance(exc, GoogleUnavailable)
-            else "did not go in: Google refused it")
-    return (f"{reason}. The import stopped part way, in {source}: {'; '.join(went)}. The "
-            f"request that failed ({pending}) {fate}. Run `{again}` to send the rest: it reads "
-            "what the sheet holds and sends each remaining record once.")
+        lines.append(f"Not yet: {', '.join(untouched)}.")
+    held = "; ".join(f"{name} rows {min(rows):,} to {max(rows):,}"
+                     for name, rows in failed.rows.items())
+    if isinstance(exc, GoogleUnavailable):
+        lines.append(f"The request that failed held {held}: it may have gone in (its answer "
+                     "was lost); --resume finds out.")
+    else:
+        lines.append(f"The request that failed held {held}: it did not go in (Google refused "
+                     "it).")
+    return ImportStopped(
+        f"{reason}. The import into {source} stopped part way; records by tab below. Run "
+        f"`{again}` to send the rest: it reads what the sheet holds and sends each remaining "
+        "record once.", details=lines)
