@@ -234,7 +234,8 @@ def init_sheet(source: GoogleSource, *, rows: dict[str, int] | None = None,
     header, grow them to hold `rows` records. Tabs with a header are left as they are. `seen`
     is what the caller has just looked at; see the module's docstring for the repeats."""
     result = SetupResult()
-    done: dict[str, str] = {}  # schema name -> "created" / "completed", as sent
+    done: dict[str, str] = {}  # schema name -> "created" / "completed", as applied
+    refused: dict[str, int | None] = {}  # asked for in a refused request: the id it asked
     for _ in range(ROUNDS):
         if seen is None:
             seen = look(source)
@@ -251,18 +252,25 @@ def init_sheet(source: GoogleSource, *, rows: dict[str, int] | None = None,
             # Look again and send what is still missing.
             if "already exists" not in exc.message:
                 raise
-            done.update({n: "created" for n in plan.created if n not in done})
-            done.update({n: "completed" for n in plan.completed if n not in done})
+            refused.update({n: plan.tabs[n].sheet_id for n in plan.created})
+            refused.update({n: None for n in plan.completed if n not in refused})
             result.requests += 1
             seen = None
             continue
         result.requests += 1
-        done.update({n: "created" for n in plan.created if n not in done})
-        done.update({n: "completed" for n in plan.completed if n not in done})
+        done.update({n: "created" for n in plan.created})
+        done.update({n: "completed" for n in plan.completed})
         break
     else:
         raise SourceError(f"{source}: refdesk's tabs could not be set up: the sheet kept "
                           "changing meanwhile. Run `refdesk init --sheet` again.")
+    for name, asked in refused.items():
+        # A refused request's tab that is now there and ready was made by the attempt whose
+        # answer was lost (its id is the one asked for), not by someone else.
+        if name not in done and plan.tabs[name].sheet_id == asked:
+            done[name] = "created"
+        elif name not in done and asked is None:
+            done[name] = "completed"
     source.tabs = plan.tabs
     for sheet in SHEETS:
         kind = done.get(sheet.name)
