@@ -13,8 +13,9 @@ for each workbook record, by the row it belongs in:
 - a record with an id is in when its row in the sheet holds that id, or when the id is
   elsewhere in the tab (someone moved the row) and is unique in the workbook and the tab;
 - a record without an id is in when its row in the sheet holds the same values;
-- otherwise it is sent to its row when that row is empty; a row holding something else stops
-  the import before anything is sent, naming the row.
+- otherwise it is sent to its row when that row is empty or holds part of it (a record too
+  big for one request goes in pieces, its first column last); a row holding something else
+  stops the import before anything is sent, naming the row.
 """
 
 from __future__ import annotations
@@ -58,8 +59,10 @@ class _Unit:
 class _Chunk:
     data: list[dict[str, Any]] = field(default_factory=list)
     size: int = len(_BODY)
-    #: Rows by schema name, for the message after a failure.
+    #: Rows by schema name, for the message after a failure; the records that are whole once
+    #: this chunk is in (a record sent in pieces is whole with its first column, sent last).
     rows: dict[str, list[int]] = field(default_factory=dict)
+    records: dict[str, int] = field(default_factory=dict)
 
 
 def _json(value: Any) -> str:
@@ -95,6 +98,8 @@ def chunks(units: list[_Unit], limit: int = MAX_BYTES) -> Iterator[_Chunk]:
                                                     len(first.values), run[-1].row),
                                "majorDimension": "ROWS", "values": [u.values for u in run]})
             chunk.rows.setdefault(first.tab, []).extend(u.row for u in run)
+            chunk.records[first.tab] = chunk.records.get(first.tab, 0) + sum(
+                1 for u in run if u.column == 0)
             run.clear()
 
     run_bytes = 0  # the open run's size, separator before it included
@@ -141,7 +146,9 @@ def _units(name: str, title: str, row: int, values: list[Any], limit: int) -> li
         part = values[start:end]
         pieces.append(_Unit(name, title, row, start, part, _json(part)))
         start = end
-    return pieces
+    # Last columns first: the piece with the id (column A) goes last, so a record whose id is
+    # in the sheet is there whole, whichever request failed.
+    return pieces[::-1]
 
 
 @dataclass
@@ -205,8 +212,9 @@ def _decide(book: Book, source: GoogleSource, seen: Seen, resume: bool) -> dict[
                 plan.already += 1
             elif mark and there_ids[mark] == 1 and mine[mark] == 1:
                 plan.already += 1  # moved by someone meanwhile, and unique: it is there
-            elif all(v is None for v in there):
-                plan.send.append((row, sent))
+            elif all(v is None or (i < len(sent) and v == texts[row][i])
+                     for i, v in enumerate(there)):
+                plan.send.append((row, sent))  # empty, or part of it (a row sent in pieces)
             else:
                 conflicts.append(f"{title}!{row}")
     if conflicts:
@@ -272,8 +280,8 @@ def import_workbook(book: Book, source: GoogleSource, *, resume: bool = False,
             raise _stopped(source, exc, plans, setup, chunk, again) from None
         setup.requests += 1
         setup.sizes.append(chunk.size)
-        for name, rows in chunk.rows.items():
-            setup.rows[name] += len(set(rows))
+        for name, count in chunk.records.items():
+            setup.rows[name] += count
     return setup
 
 
