@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from refdesk.book import Book, column_letter, normalize_header
+from refdesk.book import Book, Grid, column_letter, normalize_header
 from refdesk.errors import RefdeskError, SourceError, WriteError
 from refdesk.gsheets import GoogleSource, GoogleUnavailable, cell_text, quote, raw_value
 from refdesk.gsheets_setup import Seen, SetupResult, init_sheet, look, records
@@ -193,37 +193,46 @@ def _decide(book: Book, source: GoogleSource, seen: Seen, resume: bool) -> dict[
         grid = seen.grids.get(table.name)
         if not resume or grid is None:
             plan.send = list(wanted.items())
-            continue
-        cells = grid.cells
-        at = layout.index(sheet.key) if sheet.key else None
-        texts = {row: [cell_text(v) for v in sent] for row, sent in wanted.items()}
-        there_ids: Counter[str] = Counter()
-        mine: Counter[str] = Counter()
-        if at is not None:
-            letter = column_letter(at)
-            if letter in cells:
-                there_ids.update(v for v in cells[letter].iloc[1:] if isinstance(v, str))
-            mine.update(t[at] for t in texts.values() if t[at])
-        for row, sent in wanted.items():
-            there = list(cells.loc[row]) if row in cells.index else []
-            there = [None if v is None or v != v else v for v in there]
-            mark = texts[row][at] if at is not None else None
-            if _holds(there, texts[row], at):
-                plan.already += 1
-            elif mark and there_ids[mark] == 1 and mine[mark] == 1:
-                plan.already += 1  # moved by someone meanwhile, and unique: it is there
-            elif all(v is None or (i < len(sent) and v == texts[row][i])
-                     for i, v in enumerate(there)):
-                plan.send.append((row, sent))  # empty, or part of it (a row sent in pieces)
-            else:
-                conflicts.append(f"{title}!{row}")
+        else:
+            conflicts.extend(_resume(plan, wanted, grid,
+                                     layout.index(sheet.key) if sheet.key else None))
     if conflicts:
         raise WriteError(
             f"{source}: {len(conflicts)} rows of the sheet hold something other than the "
             "workbook's record for that row, and import puts each record in the row it has "
             "in the workbook; nothing was sent. Clear those rows in the sheet (or fix the "
-            "workbook), then run `refdesk import --resume` again.", details=conflicts[:20])
+            "workbook), then run the import again with --resume.", details=conflicts[:20])
     return plans
+
+
+def _resume(plan: _Table, wanted: dict[int, list[Any]], grid: Grid, at: int | None
+            ) -> list[str]:
+    """Sort a table's records into those the sheet holds (counted) and those to send, by the
+    rules of the module's docstring; the rows that hold something else."""
+    cells = grid.cells
+    texts = {row: [cell_text(v) for v in sent] for row, sent in wanted.items()}
+    there_ids: Counter[str] = Counter()
+    mine: Counter[str] = Counter()
+    if at is not None:
+        letter = column_letter(at)
+        if letter in cells:
+            there_ids.update(v for v in cells[letter].iloc[1:] if isinstance(v, str))
+        mine.update(t[at] for t in texts.values() if t[at])
+    conflicts = []
+    for row, sent in wanted.items():
+        there = list(cells.loc[row]) if row in cells.index else []
+        there = [None if v is None or v != v else v for v in there]
+        mark = texts[row][at] if at is not None else None
+        if _holds(there, texts[row], at):
+            plan.already += 1
+        elif mark and there_ids[mark] == 1 and mine[mark] == 1:
+            plan.already += 1  # moved by someone meanwhile, and unique: it is there
+        elif all(v is None or (i < len(sent) and v == texts[row][i])
+                 for i, v in enumerate(there)):
+            plan.send.append((row, sent))  # empty, or part of it (a row sent in pieces)
+        else:
+            conflicts.append(f"{plan.title}!{row}")
+    return conflicts
 
 
 def _layout(header: list[str], columns: list[str]) -> list[str | None]:
