@@ -123,6 +123,9 @@ class ExcelSource:
         refdesk process waits up to `wait` seconds, then refuses naming this one."""
         return safety.workbook_lock(self.path, command, wait)
 
+    def keep_alive(self) -> None:
+        """The lock file lasts as long as the process: nothing to renew."""
+
     def write(self, changes: Iterable[Change], *, backup: bool = True,
               command: str = "refdesk") -> PatchResult:
         """Apply changes through the safe write path (see refdesk.xlsxpatch). Rows are found

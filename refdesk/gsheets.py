@@ -362,6 +362,16 @@ class GoogleSource:
 
         return hold(self, command, wait)
 
+    def keep_alive(self) -> None:
+        """Renew the writing lease while a command sends email (no Sheets request renews it
+        then). A lease found lost is not raised here, in the middle of a batch of messages:
+        the next request of the command raises it, before anything is written."""
+        from refdesk.lease import LeaseLost
+
+        if self.lease is not None:
+            with contextlib.suppress(LeaseLost):
+                self.lease.tick()
+
     # -- writing -----------------------------------------------------------------------------
     def write(self, changes: Iterable[Change], *, backup: bool = True,
               command: str = "refdesk") -> SheetWrite:

@@ -182,6 +182,8 @@ class Lease:
     renewed: dt.datetime | None = None
     #: The lease ran out or was taken over while the command held it.
     lost: bool = False
+    #: Why it was lost, raised again at every later request.
+    why: str = ""
     _inside: bool = False  # a lease request of its own is running: no renewal inside it
 
     # -- taking ------------------------------------------------------------------------------
@@ -301,6 +303,8 @@ class Lease:
     def tick(self) -> None:
         """At a request boundary: renew once half the term has gone by; stop the command if
         the lease ran out or another took it over, rather than write without it."""
+        if self.lost and self.why and not self._inside:
+            raise LeaseLost(self.why)  # found lost earlier (keep_alive): no request without it
         if not self.held or self._inside or self.until is None or self.renewed is None:
             return
         s = self.settings
@@ -309,10 +313,11 @@ class Lease:
             return
         if now >= self.until:
             self.held, self.lost = False, True
-            raise LeaseLost(f"{self.source}: this {self.command} paused longer than its lease "
-                            f"({int(s.term.total_seconds() // 60)} minutes, until "
-                            f"{clock_time(self.until, now)}), so another refdesk may be writing "
-                            "the sheet now; it stopped here. Run it again.")
+            self.why = (f"{self.source}: this {self.command} paused longer than its lease "
+                        f"({int(s.term.total_seconds() // 60)} minutes, until "
+                        f"{clock_time(self.until, now)}), so another refdesk may be writing "
+                        "the sheet now; it stopped here. Run it again.")
+            raise LeaseLost(self.why)
         ended = self.until
         self.until, self.renewed = now + s.term, now
         rows = self._append("renew", now, "the renewal of the sheet's writing lease")
@@ -327,8 +332,9 @@ class Lease:
             self.lost = True
             first = later[0] if later else first
             other = f"{first.command} on {first.who}" if first else "another refdesk"
-            raise LeaseLost(f"{self.source}: {other} took over the writing lease while this "
-                            f"{self.command} ran; it stopped here. Run it again.")
+            self.why = (f"{self.source}: {other} took over the writing lease while this "
+                        f"{self.command} ran; it stopped here. Run it again.")
+            raise LeaseLost(self.why)
         self.row = next(c.row for c in claims(rows) if c.token == self.token)
 
     def release(self) -> None:

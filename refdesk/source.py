@@ -34,6 +34,11 @@ class Source(Protocol):
     def locked(self, command: str = "refdesk", wait: float = 10.0
                ) -> AbstractContextManager[None]:
         """Hold the source for a whole command, from before the read to after the write, so
-        that two refdesk processes never write it at once (a no-op where the source itself
-        keeps writes apart)."""
+        that two refdesk processes never write it at once: a lock file beside a workbook, a
+        lease inside a Google Sheet."""
+        ...
+
+    def keep_alive(self) -> None:
+        """Tell the hold of `locked` that the command is still at work during a long stretch
+        without reads or writes (sending email); never raises."""
         ...

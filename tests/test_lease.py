@@ -325,3 +325,22 @@ def test_a_renamed_lease_tab_is_named_in_the_message(server):
     with pytest.raises(SourceError, match="Name it 'refdesk lease' again"), \
             person(server, key, clock).locked("merge thank-you"):
         pass
+
+
+def test_sending_email_keeps_the_lease_alive_and_never_raises_mid_batch(server):
+    """No Sheets request renews the lease while messages leave: keep_alive does, and a lease
+    already lost is left for the next request to raise, before anything is written."""
+    key = sheet(server)
+    clock = Clock()
+    maya = person(server, key, clock)
+    with maya.locked("merge thank-you"):
+        maya.keep_alive()
+        assert [r[1] for r in rows(server, key)[1:]] == ["claim"]  # not due yet
+        clock.advance(minutes=8)
+        maya.keep_alive()  # a message sent past half the term renews
+        assert [r[1] for r in rows(server, key)[1:]] == ["claim", "renew"]
+    with pytest.raises(LeaseLost, match="paused longer than its lease"), \
+            maya.locked("merge thank-you"):
+        clock.advance(minutes=20)
+        maya.keep_alive()  # lost: not raised in the middle of the batch
+        maya.metadata()  # the next request raises, before a write

@@ -413,7 +413,9 @@ def _merge(config: Config, job: Job, templates: list[CompiledTemplate], source: 
     except RefdeskError as exc:
         raise _unlogged(exc, made, "Nothing was sent.") from None
     safety.checkpoint("deliver:claimed")
-    route.send(config, job, result, messages, journal)
+    # Sending may outlast a Google Sheet's writing lease: each message renews it when due.
+    route.send(config, job, result, messages, journal,
+               progress=lambda _done, _total: source.keep_alive())
     confirm: list[Change] = []
     for i in sorted({i for m in messages for i in m.members}):
         doc = result.documents[i]
