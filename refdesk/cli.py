@@ -15,9 +15,9 @@ import click
 from refdesk import __version__
 from refdesk.config import DEFAULT_CONFIG, Config, load_config
 from refdesk.errors import RefdeskError
-from refdesk.excel import ExcelSource
 from refdesk.output import emit_records, print_table, record_fields
-from refdesk.source import Source
+from refdesk.sources import Source
+from refdesk.sources.excel import ExcelSource
 from refdesk.summary import summarize
 
 EXIT_PROBLEMS, EXIT_CANNOT_RUN = 1, 2
@@ -97,7 +97,7 @@ def _config_if_any(config_path: Path | None) -> Config | None:
 def _google_source(sheet: str, config: Config | None) -> Any:
     """The Google Sheet `sheet` names, or else config.toml's [source] google, with the
     credentials config.toml names."""
-    from refdesk.gsheets import GoogleSource
+    from refdesk.sources.google import GoogleSource
 
     ref = sheet or (config.google if config else "")
     if not ref:
@@ -239,7 +239,7 @@ def init(ctx: click.Context, path: Path | None, sheet: str | None,
     if (path is None) == (sheet is None):
         raise click.UsageError("give a new workbook's PATH, or --sheet URL (not both).")
     if sheet is not None:
-        from refdesk.gsheets_setup import init_sheet
+        from refdesk.sources.google.setup import init_sheet
 
         source = _google_source(sheet, _config_if_any(config_path))
         progress(ctx, f"Setting up {source} ...")
@@ -286,7 +286,7 @@ def export(ctx: click.Context, path: Path, sheet: str | None, config_path: Path 
     Example:
       refdesk export --sheet https://docs.google.com/spreadsheets/d/KEY/edit practice.xlsx
     """
-    from refdesk.gsheets_setup import export_sheet
+    from refdesk.sources.google.setup import export_sheet
 
     source = _google_source(sheet or "", _config_if_any(config_path))
     progress(ctx, f"Reading {source} ...")
@@ -314,7 +314,7 @@ def import_(ctx: click.Context, path: Path, sheet: str | None, config_path: Path
       refdesk import practice.xlsx --sheet https://docs.google.com/spreadsheets/d/KEY/edit
       refdesk import practice.xlsx --sheet https://docs.google.com/spreadsheets/d/KEY/edit --resume
     """
-    from refdesk.gsheets_import import import_workbook
+    from refdesk.sources.google.importer import import_workbook
 
     config = _config_if_any(config_path)
     source = _google_source(sheet or "", config)

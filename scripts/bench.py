@@ -165,7 +165,7 @@ def workbook(cache: Path, label: str, rebuild: bool) -> Path:
 # --- measuring, each in its own process ------------------------------------------------------
 
 def _read_refdesk(path: Path) -> int:
-    from refdesk.excel import ExcelSource
+    from refdesk.sources.excel import ExcelSource
 
     return len(ExcelSource(path).read()["Referrals"])
 
@@ -187,14 +187,14 @@ def _read_fastexcel(path: Path) -> int:
 
 def _read_and_check(path: Path) -> int:
     from refdesk.check import Context, read_and_check
-    from refdesk.excel import ExcelSource
+    from refdesk.sources.excel import ExcelSource
 
     book, _problems = read_and_check(ExcelSource(path), Context(today=dt.date(2026, 11, 23)))
     return len(book["Referrals"])
 
 
 def _read_and_stats(path: Path) -> int:
-    from refdesk.excel import ExcelSource
+    from refdesk.sources.excel import ExcelSource
     from refdesk.stats import compute
 
     stats = compute(ExcelSource(path).read(), end=dt.date(2026, 11, 23), by="month")
@@ -385,9 +385,9 @@ def _merge_contexts(count: int) -> tuple[Path, list[dict[str, Any]]]:
     """The thank-you template and `count` letters' data from the sample workbook (its
     thank-you letters, repeated with the record's number changed)."""
     from refdesk.config import load_config
-    from refdesk.excel import ExcelSource
     from refdesk.merge.data import Data, context
     from refdesk.merge.run import find_job, select
+    from refdesk.sources.excel import ExcelSource
 
     config = load_config(ROOT / "config.toml")
     job = find_job(config, "thank-you")

@@ -27,13 +27,14 @@ def main(argv: list[str]) -> int:
 
     import gspread
 
-    from refdesk import lease, office
+    from refdesk import office
     from refdesk.config import load_config
     from refdesk.errors import RefdeskError
-    from refdesk.gsheets import GoogleSource, Retry
     from refdesk.merge import route
     from refdesk.merge.report import print_result
     from refdesk.merge.run import merge
+    from refdesk.sources.google import lease
+    from refdesk.sources.google.source import GoogleSource, Retry
     from tests.sheets_server import LoopbackCredentials, route_to_loopback
 
     def fake_pdf(files: list[Path], folder: Path) -> list[Path]:

@@ -52,7 +52,7 @@ def check_sheets(path: Path, sheets: Mapping[str, Rows], families: Sequence[Any]
     """Build the workbook, read it and return what `check` finds (optionally only some rule
     families, as (cell, severity, rule, message) tuples)."""
     from refdesk.check import Context, check_book, sort_problems
-    from refdesk.excel import ExcelSource
+    from refdesk.sources.excel import ExcelSource
 
     book = ExcelSource(make_xlsx(path, sheets)).read()
     ctx = Context(today=TODAY)

@@ -50,9 +50,9 @@ def main(argv: list[str]) -> int:
     route.to_pdf = fake_pdf
 
     from refdesk.config import load_config
-    from refdesk.excel import ExcelSource
     from refdesk.merge.report import print_result
     from refdesk.merge.run import merge
+    from refdesk.sources.excel import ExcelSource
 
     config = load_config(Path(config_path))
     result = merge(config, job, ExcelSource(config.excel), today=dt.date(2026, 11, 23),

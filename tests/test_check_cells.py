@@ -135,7 +135,7 @@ def test_icd10_and_cpt_without_quoting_the_diagnosis(tmp_path):
 
 def test_health_values_are_hidden_in_records(tmp_path):
     from refdesk.check import Context, check_book
-    from refdesk.excel import ExcelSource
+    from refdesk.sources.excel import ExcelSource
     from tests.helpers import TODAY, make_xlsx
 
     s = base()

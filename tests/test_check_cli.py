@@ -18,7 +18,7 @@ def clean_book(tmp_path):
 
 
 def test_sample_finds_exactly_the_planted_mistakes():
-    from refdesk.excel import ExcelSource
+    from refdesk.sources.excel import ExcelSource
 
     result = run("--quiet", "check", "--config", CONFIG, "--today", "2026-11-23", "--json")
     assert result.exit_code == 1

@@ -8,9 +8,9 @@ import pytest
 
 from refdesk.check import Context, links, logic
 from refdesk.check.logic import PAST_DATES, needed_scopes
-from refdesk.excel import ExcelSource
 from refdesk.sample import PLANTED_MISTAKES
 from refdesk.schema import RELEASE_SCOPE
+from refdesk.sources.excel import ExcelSource
 from tests.conftest import ROOT
 from tests.helpers import TODAY, check_sheets, headers, minimal_sheets, row
 

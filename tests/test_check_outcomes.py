@@ -5,7 +5,7 @@ import datetime as dt
 
 from refdesk.check import Context, cells, check_book, outcomes
 from refdesk.check.problem import HIDDEN
-from refdesk.excel import ExcelSource
+from refdesk.sources.excel import ExcelSource
 from tests.helpers import TODAY, check_sheets, headers, make_xlsx, minimal_sheets, row
 
 D = dt.datetime

@@ -17,10 +17,10 @@ import docx
 import pytest
 
 from refdesk.config import load_config
-from refdesk.excel import ExcelSource
 from refdesk.merge import clinical
 from refdesk.merge.run import MergeResult, merge
 from refdesk.office import convert
+from refdesk.sources.excel import ExcelSource
 from tests.conftest import ROOT, need
 from tests.helpers import headers, make_xlsx, row
 

@@ -14,7 +14,7 @@ import pytest
 
 from refdesk.config import JOB_KEYS, MAX_DAYS, SECTIONS, load_config
 from refdesk.errors import ConfigError
-from refdesk.excel import ExcelSource
+from refdesk.sources.excel import ExcelSource
 from refdesk.stats import compute
 from refdesk.todo import Rules, todo
 from tests.conftest import ROOT, run

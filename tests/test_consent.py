@@ -20,8 +20,8 @@ from refdesk.check import links, logic
 from refdesk.cli import cli
 from refdesk.config import load_config
 from refdesk.consent import Consent
-from refdesk.excel import ExcelSource
 from refdesk.merge.data import Data
+from refdesk.sources.excel import ExcelSource
 from tests.conftest import ROOT
 from tests.helpers import check_sheets, headers, make_xlsx, row
 

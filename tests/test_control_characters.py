@@ -26,8 +26,8 @@ import pytest
 
 from refdesk import characters
 from refdesk.config import load_config
-from refdesk.excel import ExcelSource
 from refdesk.merge.mailing import Address
+from refdesk.sources.excel import ExcelSource
 from refdesk.xlsxpatch import SetField, patch_workbook
 from tests.conftest import run
 

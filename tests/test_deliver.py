@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from refdesk.config import load_config
-from refdesk.excel import ExcelSource
 from refdesk.merge.data import Data
 from refdesk.merge.jobs import load_jobs
 from refdesk.merge.run import merge, select
+from refdesk.sources.excel import ExcelSource
 from refdesk.xlsxpatch import SetField, patch_workbook
 from tests.conftest import copy_practice, need
 

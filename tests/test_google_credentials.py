@@ -1,5 +1,5 @@
-"""Signing in to Google (refdesk/google_auth.py): the OAuth token file is the user's alone, and
-each way signing in goes wrong gets the message that fixes it.
+"""Signing in to Google (refdesk/sources/google/auth.py): the OAuth token file is the user's
+alone, and each way signing in goes wrong gets the message that fixes it.
 
 Every file here is a fake made by the test (a fresh RSA key, made-up client ids and refresh
 tokens). Google's token endpoint is never reached: google-auth's HTTP transport is replaced by
@@ -19,9 +19,10 @@ import pytest
 from google.auth.exceptions import RefreshError
 from google.oauth2.credentials import Credentials
 
-from refdesk import google_auth, gsheets
 from refdesk.errors import SourceError
-from refdesk.gsheets import GoogleSource
+from refdesk.sources.google import auth as google_auth
+from refdesk.sources.google import source as gsheets
+from refdesk.sources.google.source import GoogleSource
 from tests import sheets_server as fake
 from tests.conftest import ROOT, run
 

@@ -16,13 +16,14 @@ import gspread
 import pytest
 import requests
 
-from refdesk import gsheets, gsheets_import
 from refdesk.book import build_book, column_letter
 from refdesk.errors import WriteError
-from refdesk.gsheets import GoogleSource, Retry, grid_of
-from refdesk.gsheets_import import ImportStopped, import_workbook
-from refdesk.gsheets_setup import init_sheet
 from refdesk.schema import SHEETS, SHEETS_BY_NAME, Kind
+from refdesk.sources.google import importer as gsheets_import
+from refdesk.sources.google import source as gsheets
+from refdesk.sources.google.importer import ImportStopped, import_workbook
+from refdesk.sources.google.setup import init_sheet
+from refdesk.sources.google.source import GoogleSource, Retry, grid_of
 from tests import sheets_server as fake
 from tests.conftest import ROOT, run
 from tests.test_gsheets import _practice

@@ -1,11 +1,11 @@
 """Two people of a clinic team run `merge thank-you --deliver` on one Google Sheet at once.
 
 Each runs in a process of its own (tests/google_merge_driver.py) against one loopback Sheets
-server, with email through one loopback SMTP server. The writing lease (refdesk.lease) keeps
-them apart: each letter is sent once, Letters holds no row twice, every write-back stays,
-and the one that waited says for whom. The order is decided by a gate on the server, never by
-a clock: the two start together (both first requests held until both have come), or take
-turns at every request."""
+server, with email through one loopback SMTP server. The writing lease
+(refdesk.sources.google.lease) keeps them apart: each letter is sent once, Letters holds no
+row twice, every write-back stays, and the one that waited says for whom. The order is
+decided by a gate on the server, never by a clock: the two start together (both first requests
+held until both have come), or take turns at every request."""
 
 from __future__ import annotations
 
@@ -19,13 +19,13 @@ from pathlib import Path
 import pytest
 
 from refdesk.config import load_config
-from refdesk.excel import ExcelSource
-from refdesk.gsheets import GoogleSource, Retry
-from refdesk.gsheets_import import import_workbook
-from refdesk.lease import TAB, claims
 from refdesk.merge.data import Data
 from refdesk.merge.jobs import load_jobs
 from refdesk.merge.run import select
+from refdesk.sources.excel import ExcelSource
+from refdesk.sources.google.importer import import_workbook
+from refdesk.sources.google.lease import TAB, claims
+from refdesk.sources.google.source import GoogleSource, Retry
 from refdesk.xlsxpatch import SetField, patch_workbook
 from tests import sheets_server as fake
 from tests.conftest import ROOT, copy_practice

@@ -18,12 +18,12 @@ import gspread
 import pytest
 import requests
 
-from refdesk import gsheets
 from refdesk.book import column_letter
 from refdesk.errors import WriteError
-from refdesk.gsheets import GoogleSource, Retry
-from refdesk.gsheets_write import WriteInDoubt
 from refdesk.schema import SHEETS_BY_NAME
+from refdesk.sources.google import source as gsheets
+from refdesk.sources.google.plan import WriteInDoubt
+from refdesk.sources.google.source import GoogleSource, Retry
 from refdesk.xlsxpatch import AppendRows, SetCell, SetField
 from tests import sheets_server as fake
 from tests.conftest import ROOT, run

@@ -15,13 +15,13 @@ import shutil
 
 import pytest
 
-from refdesk import gsheets
 from refdesk.errors import SourceError, WriteError
-from refdesk.excel import ExcelSource
-from refdesk.gsheets import GoogleSource, Retry
-from refdesk.gsheets_import import import_workbook
-from refdesk.gsheets_setup import export_sheet, init_sheet
 from refdesk.schema import SHEETS_BY_NAME
+from refdesk.sources.excel import ExcelSource
+from refdesk.sources.google import source as gsheets
+from refdesk.sources.google.importer import import_workbook
+from refdesk.sources.google.setup import export_sheet, init_sheet
+from refdesk.sources.google.source import GoogleSource, Retry
 from refdesk.xlsxpatch import AppendRows, SetField
 from tests import sheets_server as fake
 from tests.conftest import ROOT, run
@@ -184,8 +184,8 @@ COMMANDS = {"summary": ("summary",), "check": ("check", "--today", "2026-11-23")
             "merge": ("merge", "thank-you", "--today", "2026-11-23")}
 #: Reading is two requests (the tabs, then every tab's rows); merge adds three to write back
 #: (the ids again, the Letters tab's date formats, the values), and the writing lease two (its
-#: claim and its release; refdesk.lease), plus one the first time, to make the lease's tab on
-#: a sheet no writing command has touched yet.
+#: claim and its release; refdesk.sources.google.lease), plus one the first time, to make the
+#: lease's tab on a sheet no writing command has touched yet.
 EXPECTED = {"summary": 2, "check": 2, "stats": 2, "todo": 2, "merge": 5 + 2 + 1}
 
 

@@ -151,8 +151,8 @@ def test_libreoffice_opens_it_with_every_sheet_header_and_drop_down(new_book, so
 
 
 def test_constant_memory_mode_writes_headers_and_rows(tmp_path):
-    from refdesk.excel import ExcelSource
     from refdesk.newbook import write_workbook
+    from refdesk.sources.excel import ExcelSource
 
     rows = ({"provider_id": f"P{i}", "name": f"N{i}", "stage": "prospect"} for i in range(3))
     path = write_workbook(tmp_path / "big.xlsx", {"Providers": rows}, counts={"Providers": 3},

@@ -1,4 +1,5 @@
-"""The writing lease of a Google Sheet (refdesk.lease), against the loopback Sheets server.
+"""The writing lease of a Google Sheet (refdesk.sources.google.lease), against the loopback
+Sheets server.
 
 Every test gives the lease a clock of its own, and a sleep that moves that clock on: nothing
 waits on real time."""
@@ -11,10 +12,10 @@ import time
 import pytest
 import requests
 
-from refdesk import lease as leasing
 from refdesk.errors import SourceError, WorkbookBusyError
-from refdesk.gsheets import GoogleSource, Retry
-from refdesk.lease import TAB, Lease, LeaseLost, Settings
+from refdesk.sources.google import lease as leasing
+from refdesk.sources.google.lease import TAB, Lease, LeaseLost, Settings
+from refdesk.sources.google.source import GoogleSource, Retry
 from tests import sheets_server as fake
 from tests.conftest import ROOT, run
 
@@ -283,7 +284,7 @@ def test_nested_holding_takes_the_lease_once(server):
 
 @pytest.fixture
 def google(server, monkeypatch):
-    from refdesk import gsheets
+    from refdesk.sources.google import source as gsheets
 
     monkeypatch.setattr(gsheets, "connect", lambda *a, **k: server.client())
     monkeypatch.setattr(gsheets, "_sleep", lambda s: None)
@@ -304,7 +305,7 @@ def test_reading_commands_take_no_lease_and_writers_do(google, tmp_path):
 
 
 def test_a_writing_command_refused_by_the_lease_exits_1(google, monkeypatch):
-    from refdesk import gsheets
+    from refdesk.sources.google import source as gsheets
 
     key = sheet(google)
     clock = Clock(dt.datetime.now(dt.UTC))

@@ -16,7 +16,7 @@ import pytest
 
 from refdesk import lock
 from refdesk.errors import WorkbookBusyError
-from refdesk.excel import ExcelSource
+from refdesk.sources.excel import ExcelSource
 from refdesk.xlsxpatch import AppendRows, SetField, patch_workbook, safety
 from refdesk.xlsxpatch.safety import BACKUP_DIR, backups_of
 from tests.conftest import ROOT

@@ -17,12 +17,12 @@ import pytest
 
 from refdesk.config import load_config
 from refdesk.errors import RefdeskError
-from refdesk.excel import ExcelSource
 from refdesk.merge.data import Data, has_path, shape
 from refdesk.merge.engine import CompiledTemplate, TemplateError
 from refdesk.merge.jobs import load_jobs
 from refdesk.merge.run import MergeError, merge, select
 from refdesk.office import convert, find_soffice
+from refdesk.sources.excel import ExcelSource
 from refdesk.xlsxpatch import SetField, patch_workbook
 from tests.conftest import ROOT, need, run
 

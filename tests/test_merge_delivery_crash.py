@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from refdesk.config import load_config
-from refdesk.excel import ExcelSource
+from refdesk.sources.excel import ExcelSource
 from tests.conftest import ROOT, copy_practice
 from tests.test_deliver import Server, _configure, _prefer, _records
 

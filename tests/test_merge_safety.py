@@ -22,9 +22,9 @@ import pytest
 
 from refdesk.config import load_config
 from refdesk.errors import WriteError
-from refdesk.excel import ExcelSource
 from refdesk.merge.names import MAX_NAME_BYTES, safe_name, unique
 from refdesk.merge.run import MergeError, merge
+from refdesk.sources.excel import ExcelSource
 from refdesk.xlsxpatch import SetField, patch_workbook
 from tests.conftest import IN_CI, ROOT, run
 

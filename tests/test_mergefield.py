@@ -477,8 +477,8 @@ def test_every_corpus_letter_merges_or_is_refused_by_name(corpus: Path, soffice:
                     assert b"mailMergeSource" not in zf.read(name)
     assert refused == ["test_next_record.docx"]
     pdfs = convert(list(made.values()), "pdf", practice.parent / "pdf")
-    from refdesk.excel import ExcelSource
     from refdesk.merge.data import Data, provider_context
+    from refdesk.sources.excel import ExcelSource
     from tests.helpers import TODAY
 
     data = Data.of(ExcelSource(workbook).read(), TODAY)

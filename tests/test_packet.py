@@ -15,11 +15,11 @@ import docx
 import pytest
 
 from refdesk.config import load_config
-from refdesk.excel import ExcelSource
 from refdesk.merge import packet
 from refdesk.merge.data import Data, provider_context
 from refdesk.merge.jobs import load_jobs
 from refdesk.merge.run import merge, select
+from refdesk.sources.excel import ExcelSource
 from tests.conftest import ROOT
 from tests.helpers import headers, make_xlsx, row
 

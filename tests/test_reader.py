@@ -7,9 +7,9 @@ import pytest
 
 from refdesk.book import column_letter
 from refdesk.errors import HeaderError, SourceError
-from refdesk.excel import ExcelSource
 from refdesk.newbook import write_workbook
 from refdesk.schema import Kind
+from refdesk.sources.excel import ExcelSource
 from tests.conftest import run
 from tests.helpers import headers, make_xlsx, minimal_sheets
 
@@ -333,7 +333,7 @@ def test_check_reads_dates_in_the_configs_country(tmp_path, monkeypatch):
 
 
 def test_1904_date_system(corpus):
-    from refdesk.excel import open_reader, read_grid
+    from refdesk.sources.excel import open_reader, read_grid
 
     path = corpus / "xlsx" / "calamine__date_1904.xlsx"
     grid = read_grid(open_reader(path), "Sheet1", path)

@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 
 from refdesk.book import Book, Table
-from refdesk.excel import ExcelSource
 from refdesk.npi import is_valid_npi
 from refdesk.sample import AS_OF, PLANTED_MISTAKES, START, sample_rows
 from refdesk.sample.data import ICD10_CODES
 from refdesk.schema import LIST_SEPARATOR, MEASURE_RANGES, PAIN_RANGE, SHEETS, STAGES, Kind
+from refdesk.sources.excel import ExcelSource
 from tests.conftest import ROOT
 
 COMMITTED = ROOT / "workbooks" / "referrals.xlsx"

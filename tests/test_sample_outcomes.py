@@ -8,10 +8,10 @@ import pytest
 
 from refdesk.book import Book
 from refdesk.check.formats import _icd
-from refdesk.excel import ExcelSource
 from refdesk.sample.data import FOCUS_CODES, ICD10_CODES
 from refdesk.sample.outcomes import HEADACHE_DAYS, NDI, ODI, PSFS, measure_for
 from refdesk.schema import LIST_SEPARATOR
+from refdesk.sources.excel import ExcelSource
 from tests.conftest import ROOT
 
 SAMPLE = ROOT / "workbooks" / "referrals.xlsx"

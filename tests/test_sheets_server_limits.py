@@ -8,9 +8,9 @@ from __future__ import annotations
 import gspread
 import pytest
 
-from refdesk import gsheets
 from refdesk.errors import SourceError
-from refdesk.gsheets import GoogleSource, Retry
+from refdesk.sources.google import source as gsheets
+from refdesk.sources.google.source import GoogleSource, Retry
 from tests import sheets_server as fake
 from tests.conftest import run
 from tests.sheets_server import sheets_server_fixture  # noqa: F401 - fixture

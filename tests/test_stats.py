@@ -27,7 +27,7 @@ import json
 
 import pytest
 
-from refdesk.excel import ExcelSource
+from refdesk.sources.excel import ExcelSource
 from refdesk.stats import compute
 from refdesk.stats.compute import default_start
 from refdesk.stats.output import table_csv

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from refdesk.excel import ExcelSource
+from refdesk.sources.excel import ExcelSource
 from refdesk.stats import Stats, compute
 from refdesk.stats.html import _period_ticks, render_html
 from refdesk.stats.workbook import write_xlsx

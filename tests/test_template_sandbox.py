@@ -15,13 +15,13 @@ import docx
 import pytest
 
 from refdesk.config import load_config
-from refdesk.excel import ExcelSource
 from refdesk.merge import sandbox
 from refdesk.merge.data import Data
 from refdesk.merge.deliver import DeliveryError, render_text
 from refdesk.merge.engine import CompiledTemplate, TemplateError, refdesk_environment
 from refdesk.merge.jobs import load_jobs
 from refdesk.merge.run import merge, select
+from refdesk.sources.excel import ExcelSource
 from refdesk.xlsxpatch import SetField, patch_workbook
 from tests.conftest import ROOT, run
 

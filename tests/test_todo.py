@@ -7,7 +7,7 @@ import datetime as dt
 import json
 
 from refdesk.config import load_config
-from refdesk.excel import ExcelSource
+from refdesk.sources.excel import ExcelSource
 from refdesk.todo import Rules, todo
 from tests.conftest import ROOT, run
 from tests.helpers import headers, make_xlsx, minimal_sheets, row

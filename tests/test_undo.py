@@ -16,8 +16,8 @@ from click.testing import CliRunner
 
 import refdesk.cli
 from refdesk.errors import WorkbookBusyError
-from refdesk.excel import ExcelSource
 from refdesk.schema import SHEETS_BY_NAME
+from refdesk.sources.excel import ExcelSource
 from refdesk.xlsxpatch import AppendRows, SetField, journal, patch_workbook
 from refdesk.xlsxpatch.safety import BACKUP_DIR, backups_of
 from tests.conftest import ROOT, copy_practice, run

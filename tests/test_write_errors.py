@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from refdesk.errors import SourceError, WorkbookBusyError, WriteError
-from refdesk.excel import ExcelSource
+from refdesk.sources.excel import ExcelSource
 from refdesk.xlsxpatch import AppendRows, SetField, patch_workbook, safety
 from refdesk.xlsxpatch.safety import BACKUP_DIR
 from tests.conftest import IN_CI, ROOT, run
@@ -44,7 +44,7 @@ DRIVER = r"""
 import json, sys
 from pathlib import Path
 from refdesk.errors import RefdeskError
-from refdesk.excel import ExcelSource
+from refdesk.sources.excel import ExcelSource
 from refdesk.xlsxpatch import AppendRows, SetField, patch_workbook, safety
 CHANGES = [
     SetField("Referrals", "referral_id", "R005", "notes", "called back"),
@@ -343,11 +343,11 @@ def test_the_backup_is_private_and_its_folder_tightened(tmp_path: Path) -> None:
 
 def test_a_save_during_the_read_is_read_again(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    import refdesk.excel
+    import refdesk.sources.excel
 
     path = tmp_path / "referrals.xlsx"
     shutil.copyfile(SAMPLE, path)
-    real = refdesk.excel.open_reader
+    real = refdesk.sources.excel.open_reader
     calls = []
 
     def saved_meanwhile(p: Path):
@@ -358,7 +358,7 @@ def test_a_save_during_the_read_is_read_again(tmp_path: Path,
             os.replace(other, path)
         return real(p)
 
-    monkeypatch.setattr(refdesk.excel, "open_reader", saved_meanwhile)
+    monkeypatch.setattr(refdesk.sources.excel, "open_reader", saved_meanwhile)
     source = ExcelSource(path)
     book = source.read()
     assert len(calls) == 2
@@ -368,7 +368,7 @@ def test_a_save_during_the_read_is_read_again(tmp_path: Path,
 
 def test_a_file_saved_throughout_the_read_is_busy_not_damaged(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import refdesk.excel
+    import refdesk.sources.excel
 
     path = tmp_path / "referrals.xlsx"
     shutil.copyfile(SAMPLE, path)
@@ -381,10 +381,10 @@ def test_a_file_saved_throughout_the_read_is_busy_not_damaged(
         os.replace(other, path)  # saved again while refdesk read half of it
         raise SourceError(f"{p}: the workbook is damaged and cannot be read (bad zip)")
 
-    monkeypatch.setattr(refdesk.excel, "open_reader", half_saved)
+    monkeypatch.setattr(refdesk.sources.excel, "open_reader", half_saved)
     with pytest.raises(WorkbookBusyError) as err:
         ExcelSource(path).read()
-    assert len(calls) == refdesk.excel.READ_TRIES
+    assert len(calls) == refdesk.sources.excel.READ_TRIES
     assert err.value.message == (f"{path} changed while refdesk was reading it (is another "
                                  "program saving it?); run the command again.")
     assert err.value.exit_code == 1

@@ -18,7 +18,7 @@ import xlsxwriter
 from python_calamine import CalamineWorkbook
 
 from refdesk.errors import WorkbookBusyError, WriteError
-from refdesk.excel import ExcelSource
+from refdesk.sources.excel import ExcelSource
 from refdesk.xlsxpatch import AppendRows, SetCell, SetField, fingerprint, patch_workbook
 from refdesk.xlsxpatch.safety import BACKUP_DIR, backups_of
 from refdesk.xlsxpatch.xmltext import decode_xstring

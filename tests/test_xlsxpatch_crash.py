@@ -8,7 +8,7 @@ The steps are the names passed to `refdesk.xlsxpatch.safety.checkpoint`, which t
 calls between steps; the crashing process replaces that module attribute, which also reaches
 the bare `checkpoint(...)` calls inside safety.py (they resolve through the module's globals).
 
-Speed: importing refdesk.excel (pandas) takes most of a second, so one driver process (a
+Speed: importing refdesk.sources.excel (pandas) takes most of a second, so one driver process (a
 fresh `python -c`) imports once and forks a writer per kill point; each writer kills itself
 with SIGKILL at its step and the driver reports how each one ended.
 """
@@ -48,7 +48,7 @@ COMMIT_STEPS = {"replace:done", "replace:synced"}  # the rename over the origina
 #: status is the writer's return code as subprocess reports it (-9: killed by SIGKILL).
 DRIVER = r"""
 import datetime as dt, json, os, signal, sys, traceback
-import refdesk.excel  # noqa: F401  (patch_workbook imports it; import once, before forking)
+import refdesk.sources.excel  # noqa: F401  (patch_workbook imports it; import once, before forking)
 from refdesk.xlsxpatch import AppendRows, SetField, patch_workbook, safety
 
 CHANGES = [

@@ -15,7 +15,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from refdesk.errors import SourceError, WriteError
-from refdesk.excel import check_workbook_file
+from refdesk.sources.excel import check_workbook_file
 from refdesk.xlsxpatch import (
     AppendRows,
     SetCell,
@@ -520,6 +520,6 @@ def test_the_writer_imports_without_the_reader() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, refdesk.xlsxpatch; assert 'refdesk.excel' not in sys.modules; "
-            "from refdesk.excel import check_workbook_file, OLE_MAGIC")
+    code = ("import sys, refdesk.xlsxpatch; assert 'refdesk.sources.excel' not in sys.modules; "
+            "from refdesk.sources.excel import check_workbook_file, OLE_MAGIC")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -13,7 +13,7 @@ from refdesk.check import cells, links, logic, outcomes, sheets
 from refdesk.check.formats import preload_icd
 from refdesk.check.problem import Context, Problem, Severity
 from refdesk.schema import SHEETS
-from refdesk.source import Source
+from refdesk.sources import Source
 
 __all__ = ["Context", "Problem", "Severity", "check_book", "read_and_check", "sort_problems"]
 

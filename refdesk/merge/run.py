@@ -52,7 +52,7 @@ from refdesk.merge.names import safe_name, unique
 from refdesk.merge.requirements import unmet
 from refdesk.merge.route import combine, to_pdf
 from refdesk.merge.writeback import Writer, shown_path, status_change
-from refdesk.source import Source
+from refdesk.sources import Source
 from refdesk.xlsxpatch import AppendRows, Change, PatchResult, safety
 
 

@@ -9,7 +9,7 @@ is shared with Excel.
 Writing a command's changes is one `values:batchGet` (the header rows, id columns and the
 columns to set as they are now, so rows sorted or inserted by someone else meanwhile do not
 receive another record's update, and cells changed since the read are kept: see
-refdesk.gsheets_write), at most one `:batchUpdate` (grid growth for appended rows, date
+refdesk.sources.google.plan), at most one `:batchUpdate` (grid growth for appended rows, date
 formats) and one `values:batchUpdate` with every value sent RAW: text is never parsed into a
 formula, a number or a date. Every request but the growth is idempotent (a repeated growth
 adds empty rows, harmless), so each is retried on 429, 5xx, timeouts and dropped connections,
@@ -32,9 +32,10 @@ import pandas as pd
 
 from refdesk.book import Book, Grid, build_book, column_letter, normalize_header
 from refdesk.errors import SourceError, WorkbookBusyError, WriteError
-from refdesk.google_auth import CREDENTIALS_ENV as CREDENTIALS_ENV  # where tests look
-from refdesk.google_auth import connect, service_account_email, sign_in_error, unauthorized
-from refdesk.gsheets_write import (
+from refdesk.schema import SHEETS, SHEETS_BY_NAME
+from refdesk.sources.google.auth import CREDENTIALS_ENV as CREDENTIALS_ENV  # where tests look
+from refdesk.sources.google.auth import connect, service_account_email, sign_in_error, unauthorized
+from refdesk.sources.google.plan import (
     UNKNOWN,
     Kept,
     Plan,
@@ -48,7 +49,6 @@ from refdesk.gsheets_write import (
     shown,
     where_sent,
 )
-from refdesk.schema import SHEETS, SHEETS_BY_NAME
 from refdesk.xlsxpatch import AppendRows, Change, SetCell, SetField
 
 T = TypeVar("T")
@@ -349,16 +349,17 @@ class GoogleSource:
     def check_writable(self) -> None:
         """Nothing to check ahead: the write itself finds every row again by its id."""
 
-    #: The writing lease this command holds now (refdesk.lease), and how leases are held
-    #: (None: the defaults; tests give a clock and a sleep of their own).
+    #: The writing lease this command holds now (refdesk.sources.google.lease), and how
+    #: leases are held (None: the defaults; tests give a clock and a sleep of their own).
     lease: Any = None
     lease_settings: Any = None
 
     def locked(self, command: str = "refdesk", wait: float = 10.0
                ) -> contextlib.AbstractContextManager[None]:
-        """Hold the sheet's writing lease (refdesk.lease) for the whole command: another
-        refdesk writing the sheet, on any machine, is waited for up to `wait` seconds."""
-        from refdesk.lease import hold
+        """Hold the sheet's writing lease (refdesk.sources.google.lease) for the whole
+        command: another refdesk writing the sheet, on any machine, is waited for up to `wait`
+        seconds."""
+        from refdesk.sources.google.lease import hold
 
         return hold(self, command, wait)
 
@@ -366,7 +367,7 @@ class GoogleSource:
         """Renew the writing lease while a command sends email (no Sheets request renews it
         then). A lease found lost is not raised here, in the middle of a batch of messages:
         the next request of the command raises it, before anything is written."""
-        from refdesk.lease import LeaseLost
+        from refdesk.sources.google.lease import LeaseLost
 
         if self.lease is not None:
             with contextlib.suppress(LeaseLost):
@@ -376,7 +377,7 @@ class GoogleSource:
     def write(self, changes: Iterable[Change], *, backup: bool = True,
               command: str = "refdesk") -> SheetWrite:
         """Apply the changes in three requests at most, planned from the sheet as it is right
-        before: see the module's docstring and refdesk.gsheets_write."""
+        before: see the module's docstring and refdesk.sources.google.plan."""
         changes = list(changes)
         result = SheetWrite()
         if not changes:

@@ -1,5 +1,5 @@
-"""What every source of records offers: an Excel file (refdesk.excel) or a Google Sheet
-(refdesk.gsheets). Commands see only this; nothing else knows where the rows live."""
+"""What every source of records offers: an Excel file (refdesk.sources.excel) or a Google Sheet
+(refdesk.sources.google.source). Commands see only this; nothing else knows where the rows live."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ was lost, or made by hand) gets its header, formats and drop-downs. When the req
 refused because a tab it asked for "already exists" (an earlier attempt landed, its answer
 lost), it looks again and sends what is still missing, so running it again, or its retry,
 finishes what was left half done. `export_sheet` writes a Google Sheet's records into a new
-Excel workbook; `refdesk.gsheets_import` copies a workbook into a Google Sheet.
+Excel workbook; `refdesk.sources.google.importer` copies a workbook into a Google Sheet.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ import pandas as pd
 
 from refdesk.book import Grid, Table
 from refdesk.errors import SourceError
-from refdesk.gsheets import READ_PARAMS, GoogleSource, Tab, cell_text, grid_of, quote
 from refdesk.newbook import WHOLE_RANGES
 from refdesk.schema import SHEETS, Column, Kind, Sheet
+from refdesk.sources.google.source import READ_PARAMS, GoogleSource, Tab, cell_text, grid_of, quote
 
 FIRST_SHEET_ID = 7_000
 HEADER_BACKGROUND = {"red": 0.87, "green": 0.92, "blue": 0.95}

@@ -170,7 +170,7 @@ class LeaseLost(WorkbookBusyError):
 class Lease:
     """One command's claim on a sheet; see the module's docstring."""
 
-    source: Any  # a GoogleSource (kept loose: refdesk.gsheets imports this module)
+    source: Any  # a GoogleSource (kept loose: refdesk.sources.google.source imports this module)
     command: str
     wait: float
     settings: Settings = field(default_factory=Settings)

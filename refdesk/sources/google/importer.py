@@ -28,8 +28,14 @@ from typing import Any
 
 from refdesk.book import Book, Grid, column_letter, normalize_header
 from refdesk.errors import RefdeskError, SourceError, WriteError
-from refdesk.gsheets import GoogleSource, GoogleUnavailable, cell_text, quote, raw_value
-from refdesk.gsheets_setup import Seen, SetupResult, init_sheet, look, records
+from refdesk.sources.google.setup import Seen, SetupResult, init_sheet, look, records
+from refdesk.sources.google.source import (
+    GoogleSource,
+    GoogleUnavailable,
+    cell_text,
+    quote,
+    raw_value,
+)
 
 #: The JSON body of one `values:batchUpdate`: Google recommends at most 2 MB a request (and
 #: refuses 10 MB).
