@@ -33,8 +33,7 @@ def main(argv: list[str]) -> int:
     from refdesk.merge import route
     from refdesk.merge.report import print_result
     from refdesk.merge.run import merge
-    from refdesk.sources.google import lease
-    from refdesk.sources.google.source import GoogleSource, Retry
+    from refdesk.sources.google import GoogleSource, Retry, lease
     from tests.sheets_server import LoopbackCredentials, route_to_loopback
 
     def fake_pdf(files: list[Path], folder: Path) -> list[Path]:

@@ -20,9 +20,9 @@ from google.auth.exceptions import RefreshError
 from google.oauth2.credentials import Credentials
 
 from refdesk.errors import SourceError
+from refdesk.sources.google import GoogleSource
 from refdesk.sources.google import auth as google_auth
-from refdesk.sources.google import source as gsheets
-from refdesk.sources.google.source import GoogleSource
+from refdesk.sources.google import client as google_client
 from tests import sheets_server as fake
 from tests.conftest import ROOT, run
 
@@ -135,15 +135,15 @@ def server():
 
 def loopback_connect(server, monkeypatch):
     """connect() as refdesk runs it, its Sheets requests sent to the loopback server."""
-    real = gsheets.connect
+    real = google_client.connect
 
     def connect(credentials, auth="service_account"):
         client = real(credentials, auth)
         fake.route_to_loopback(client.http_client.session, server.port)
         return client
 
-    monkeypatch.setattr(gsheets, "connect", connect)
-    monkeypatch.setattr(gsheets, "_sleep", lambda s: None)
+    monkeypatch.setattr(google_client, "connect", connect)
+    monkeypatch.setattr(google_client, "_sleep", lambda s: None)
 
 
 def config(folder: Path, credentials: Path, key: str, auth: str | None = None) -> Path:
@@ -167,7 +167,7 @@ def test_the_token_is_written_for_the_user_only_whatever_the_umask(tmp_path, bro
     client_file = oauth_client(folder)
     old = os.umask(0)  # the loosest: a plain open() would give 0666
     try:
-        gsheets.connect(client_file, "oauth")
+        google_auth.connect(client_file, "oauth")
     finally:
         os.umask(old)
     token = folder / "client-token.json"
@@ -188,7 +188,7 @@ def test_a_token_file_left_readable_is_made_private_and_reused(tmp_path, browser
     token = folder / "client-token.json"
     token.write_text(signed_in().to_json(strip=["token"]))
     token.chmod(0o644)  # as gspread.oauth() wrote it
-    client = gsheets.connect(client_file, "oauth")
+    client = google_auth.connect(client_file, "oauth")
     assert browser == []  # signed in already: no browser
     assert client.http_client.auth.refresh_token == "fake-refresh"
     assert mode(token) == 0o600 and mode(folder) == 0o700
@@ -201,7 +201,7 @@ def test_a_token_in_the_home_folder_leaves_the_home_folder_alone(tmp_path, brows
     private there."""
     tmp_path.chmod(0o755)
     monkeypatch.setattr(Path, "home", classmethod(lambda cls: tmp_path))
-    gsheets.connect(oauth_client(tmp_path), "oauth")
+    google_auth.connect(oauth_client(tmp_path), "oauth")
     assert mode(tmp_path / "client-token.json") == 0o600 and mode(tmp_path) == 0o755
 
 
@@ -210,7 +210,7 @@ def test_a_damaged_token_file_names_itself_and_the_fix(tmp_path, browser):
     token = tmp_path / "client-token.json"
     token.write_text('{"client_id": "x"}')
     with pytest.raises(SourceError) as caught:
-        gsheets.connect(client_file, "oauth")
+        google_auth.connect(client_file, "oauth")
     assert str(token) in caught.value.message
     assert "Delete the token file and run again to sign in" in caught.value.message
     assert browser == []
@@ -222,7 +222,7 @@ def test_a_damaged_token_file_names_itself_and_the_fix(tmp_path, browser):
 def test_an_oauth_client_file_with_the_default_auth(tmp_path, section):
     client_file = oauth_client(tmp_path, section)
     with pytest.raises(SourceError) as caught:
-        gsheets.connect(client_file)
+        google_auth.connect(client_file)
     message = caught.value.message
     assert "is an OAuth client file" in message
     assert 'set auth = "oauth" under [source]' in message and "service-account key" in message
@@ -232,7 +232,7 @@ def test_an_oauth_client_file_with_the_default_auth(tmp_path, section):
 def test_a_service_account_key_with_auth_oauth(tmp_path, pem, browser):
     key = service_key(tmp_path, pem)
     with pytest.raises(SourceError) as caught:
-        gsheets.connect(key, "oauth")
+        google_auth.connect(key, "oauth")
     message = caught.value.message
     assert "is a service-account key" in message and EMAIL in message
     assert 'remove auth = "oauth" from [source]' in message
@@ -245,7 +245,7 @@ def test_a_token_file_given_as_the_credentials(tmp_path):
     token.write_text(signed_in().to_json(strip=["token"]))
     for auth in ("oauth", "service_account"):
         with pytest.raises(SourceError, match="is a saved sign-in token") as caught:
-            gsheets.connect(token, auth)
+            google_auth.connect(token, auth)
         assert "fake-refresh" not in caught.value.message
 
 
@@ -253,12 +253,12 @@ def test_files_that_are_neither(tmp_path):
     other = tmp_path / "other.json"
     other.write_text('{"hello": 1}')
     with pytest.raises(SourceError, match="not a Google service-account key file"):
-        gsheets.connect(other)
+        google_auth.connect(other)
     with pytest.raises(SourceError, match="not an OAuth client file"):
-        gsheets.connect(other, "oauth")
+        google_auth.connect(other, "oauth")
     other.write_text("not json")
     with pytest.raises(SourceError, match="it is not JSON"):
-        gsheets.connect(other)
+        google_auth.connect(other)
 
 
 def test_the_wrong_file_fails_the_command_with_the_fix(tmp_path, server):

@@ -19,11 +19,12 @@ import requests
 from refdesk.book import build_book, column_letter
 from refdesk.errors import WriteError
 from refdesk.schema import SHEETS, SHEETS_BY_NAME, Kind
+from refdesk.sources.google import GoogleSource, GoogleUnavailable, Retry
+from refdesk.sources.google import client as google_client
 from refdesk.sources.google import importer as gsheets_import
-from refdesk.sources.google import source as gsheets
 from refdesk.sources.google.importer import ImportStopped, import_workbook
+from refdesk.sources.google.read import grid_of
 from refdesk.sources.google.setup import init_sheet
-from refdesk.sources.google.source import GoogleSource, Retry, grid_of
 from tests import sheets_server as fake
 from tests.conftest import ROOT, run
 from tests.test_gsheets import _practice
@@ -37,7 +38,7 @@ NOTE = "n" * 200
 
 @pytest.fixture
 def server(monkeypatch):
-    monkeypatch.setattr(gsheets, "_sleep", lambda s: None)
+    monkeypatch.setattr(google_client, "_sleep", lambda s: None)
     with fake.SheetsServer() as running:
         yield running
 
@@ -150,7 +151,7 @@ def test_init_finishes_after_a_lost_answer_at_any_request(server, start, at):
     assert_ready(server, key)
     # No retries: the command stops; run again, it finishes what was left.
     key = _make(server, start)
-    with pytest.raises(gsheets.GoogleUnavailable):
+    with pytest.raises(GoogleUnavailable):
         init_sheet(source(server, key, Faults(server, lose=at), ONCE))
     again = init_sheet(source(server, key))
     assert_ready(server, key)
@@ -188,7 +189,7 @@ def test_a_narrow_tab_made_by_hand_is_completed(server):
 
 
 def test_init_again_completes_and_summary_works(server, monkeypatch):
-    monkeypatch.setattr(gsheets, "connect", lambda *a, **k: server.client())
+    monkeypatch.setattr(google_client, "connect", lambda *a, **k: server.client())
     key = half_done(server)
     done = run("-q", "init", "--sheet", key)
     assert done.exit_code == 0, done.stderr
@@ -400,8 +401,8 @@ def test_import_refuses_before_passing_10_million_cells(server):
 def test_the_import_command_stops_and_resumes(server, monkeypatch):
     monkeypatch.setattr(gsheets_import, "MAX_BYTES", 50_000)
     faults = Faults(server, refuse=2, only="values.batchUpdate")
-    monkeypatch.setattr(gsheets, "connect", lambda *a, **k: faults.client())
-    monkeypatch.setattr(gsheets, "DEFAULT_RETRY", FAST)
+    monkeypatch.setattr(google_client, "connect", lambda *a, **k: faults.client())
+    monkeypatch.setattr(google_client, "DEFAULT_RETRY", FAST)
     key = server.create_spreadsheet("Practice").id
     done = run("-q", "import", SAMPLE, "--sheet", key)
     assert done.exit_code == 2 and "Traceback" not in done.stderr

@@ -23,9 +23,9 @@ from refdesk.merge.data import Data
 from refdesk.merge.jobs import load_jobs
 from refdesk.merge.run import select
 from refdesk.sources.excel import ExcelSource
+from refdesk.sources.google import GoogleSource, Retry
 from refdesk.sources.google.importer import import_workbook
 from refdesk.sources.google.lease import TAB, claims
-from refdesk.sources.google.source import GoogleSource, Retry
 from refdesk.xlsxpatch import SetField, patch_workbook
 from tests import sheets_server as fake
 from tests.conftest import ROOT, copy_practice

@@ -21,9 +21,9 @@ import requests
 from refdesk.book import column_letter
 from refdesk.errors import WriteError
 from refdesk.schema import SHEETS_BY_NAME
-from refdesk.sources.google import source as gsheets
+from refdesk.sources.google import GoogleSource, Retry
+from refdesk.sources.google import client as google_client
 from refdesk.sources.google.plan import WriteInDoubt
-from refdesk.sources.google.source import GoogleSource, Retry
 from refdesk.xlsxpatch import AppendRows, SetCell, SetField
 from tests import sheets_server as fake
 from tests.conftest import ROOT, run
@@ -70,7 +70,7 @@ class Hooked(gspread.HTTPClient):
 
 @pytest.fixture
 def server(monkeypatch):
-    monkeypatch.setattr(gsheets, "_sleep", lambda s: None)
+    monkeypatch.setattr(google_client, "_sleep", lambda s: None)
     with fake.SheetsServer() as running:
         yield running
 
@@ -138,7 +138,7 @@ def test_a_later_write_of_the_same_run_compares_with_what_refdesk_wrote(server):
 
 
 def test_merge_reports_the_kept_cell_and_still_logs_the_letter(server, monkeypatch, tmp_path):
-    monkeypatch.setattr(gsheets, "connect", lambda *a, **k: server.client())
+    monkeypatch.setattr(google_client, "connect", lambda *a, **k: server.client())
     key = new_sheet(server, _practice(5))
     write = GoogleSource.write
 
@@ -200,7 +200,7 @@ def test_two_writers_each_keep_their_rows(server):
 
 
 def test_merge_letter_ids_follow_the_rows_there_at_write_time(server, monkeypatch, tmp_path):
-    monkeypatch.setattr(gsheets, "connect", lambda *a, **k: server.client())
+    monkeypatch.setattr(google_client, "connect", lambda *a, **k: server.client())
     key = new_sheet(server, _with_letters(1))
     write = GoogleSource.write
 
@@ -335,8 +335,8 @@ def test_a_write_that_did_not_land_says_nothing_changed(server):
 
 def test_merge_whose_answer_was_lost_logs_each_letter_once(server, monkeypatch, tmp_path):
     client = server.client(http_client=Hooked)
-    monkeypatch.setattr(gsheets, "connect", lambda *a, **k: client)
-    monkeypatch.setattr(gsheets, "DEFAULT_RETRY", BRIEF)
+    monkeypatch.setattr(google_client, "connect", lambda *a, **k: client)
+    monkeypatch.setattr(google_client, "DEFAULT_RETRY", BRIEF)
     key = new_sheet(server, _practice(5), row_count=1)
     client.http_client.lost["values_batch_update"] = [lambda: server.fail_next(
         503, count=1000, match="spreadsheets.values.batchUpdate")]
@@ -372,8 +372,8 @@ def test_a_growth_whose_answer_was_lost_says_what_may_be_there(server):
 def test_merge_in_doubt_keeps_its_documents_and_a_rerun_finishes(server, monkeypatch,
                                                                   tmp_path):
     client = server.client(http_client=Hooked)
-    monkeypatch.setattr(gsheets, "connect", lambda *a, **k: client)
-    monkeypatch.setattr(gsheets, "DEFAULT_RETRY", BRIEF)
+    monkeypatch.setattr(google_client, "connect", lambda *a, **k: client)
+    monkeypatch.setattr(google_client, "DEFAULT_RETRY", BRIEF)
     key = new_sheet(server, _practice(5), row_count=1)
 
     def google_goes_away() -> None:

@@ -18,10 +18,11 @@ import pytest
 from refdesk.errors import SourceError, WriteError
 from refdesk.schema import SHEETS_BY_NAME
 from refdesk.sources.excel import ExcelSource
-from refdesk.sources.google import source as gsheets
+from refdesk.sources.google import GoogleSource, Retry, spreadsheet_key
+from refdesk.sources.google import auth as google_auth
+from refdesk.sources.google import client as google_client
 from refdesk.sources.google.importer import import_workbook
 from refdesk.sources.google.setup import export_sheet, init_sheet
-from refdesk.sources.google.source import GoogleSource, Retry
 from refdesk.xlsxpatch import AppendRows, SetField
 from tests import sheets_server as fake
 from tests.conftest import ROOT, run
@@ -67,11 +68,11 @@ def source(server, key, retry=FAST) -> GoogleSource:
 @pytest.fixture
 def google(server, monkeypatch):
     """Commands given --sheet talk to the loopback server, with short retry waits."""
-    monkeypatch.setattr(gsheets, "connect", lambda *a, **k: server.client())
+    monkeypatch.setattr(google_client, "connect", lambda *a, **k: server.client())
     # Short waits between retries, but time enough for a 100,000-row answer.
-    monkeypatch.setattr(gsheets, "DEFAULT_RETRY", Retry(max_wait=2.0, base=0.01, cap=0.05,
+    monkeypatch.setattr(google_client, "DEFAULT_RETRY", Retry(max_wait=2.0, base=0.01, cap=0.05,
                                                         timeout=120.0))
-    monkeypatch.setattr(gsheets, "_sleep", lambda s: None)
+    monkeypatch.setattr(google_client, "_sleep", lambda s: None)
     return server
 
 
@@ -293,7 +294,7 @@ def test_faults_are_retried(server, fault, call):
 
 @pytest.mark.parametrize("fault", ["503", "drop"])
 def test_a_lasting_fault_fails_clearly_and_changes_nothing(server, fault, monkeypatch):
-    monkeypatch.setattr(gsheets, "_sleep", lambda s: None)
+    monkeypatch.setattr(google_client, "_sleep", lambda s: None)
     key = new_sheet(server, _practice(5))
     src = source(server, key, Retry(max_wait=0.2, base=0.05, cap=0.05, timeout=1.0))
     src.read()
@@ -337,24 +338,23 @@ def test_missing_sheet_and_permission_messages(google):
 
 
 def test_missing_credentials_say_how_to_fix(monkeypatch, tmp_path):
-    monkeypatch.delenv(gsheets.CREDENTIALS_ENV, raising=False)
+    monkeypatch.delenv(google_auth.CREDENTIALS_ENV, raising=False)
     with pytest.raises(SourceError, match="credentials"):
-        gsheets.connect(None)
+        google_auth.connect(None)
     with pytest.raises(SourceError, match="does not exist"):
-        gsheets.connect(tmp_path / "nowhere.json")
+        google_auth.connect(tmp_path / "nowhere.json")
     bad = tmp_path / "key.json"
     bad.write_text("{}")
     with pytest.raises(SourceError, match="service-account key"):
-        gsheets.connect(bad)
+        google_auth.connect(bad)
 
 
 def test_addresses():
     key = "1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms"
-    assert gsheets.spreadsheet_key(f"https://docs.google.com/spreadsheets/d/{key}/edit#gid=0") \
-        == key
-    assert gsheets.spreadsheet_key(key) == key
+    assert spreadsheet_key(f"https://docs.google.com/spreadsheets/d/{key}/edit#gid=0") == key
+    assert spreadsheet_key(key) == key
     with pytest.raises(SourceError, match="not a Google Sheets address"):
-        gsheets.spreadsheet_key("my sheet")
+        spreadsheet_key("my sheet")
 
 
 def test_init_sets_up_the_tabs_in_two_requests(server):
@@ -412,11 +412,11 @@ def test_a_service_account_key_gives_a_client(tmp_path, monkeypatch):
         "type": "service_account", "project_id": "practice", "private_key_id": "1",
         "private_key": pem, "client_email": "refdesk@practice.iam.gserviceaccount.com",
         "client_id": "1", "token_uri": "https://oauth2.googleapis.com/token"}))
-    monkeypatch.setenv(gsheets.CREDENTIALS_ENV, str(key_file))
-    client = gsheets.connect(None)
+    monkeypatch.setenv(google_auth.CREDENTIALS_ENV, str(key_file))
+    client = google_auth.connect(None)
     assert client.http_client.auth.service_account_email == \
         "refdesk@practice.iam.gserviceaccount.com"
-    assert gsheets.service_account_email(None) == "refdesk@practice.iam.gserviceaccount.com"
+    assert google_auth.service_account_email(None) == "refdesk@practice.iam.gserviceaccount.com"
 
 
 def test_the_init_import_and_export_commands(google, tmp_path):

@@ -13,9 +13,9 @@ import pytest
 import requests
 
 from refdesk.errors import SourceError, WorkbookBusyError
+from refdesk.sources.google import GoogleSource, Retry
 from refdesk.sources.google import lease as leasing
 from refdesk.sources.google.lease import TAB, Lease, LeaseLost, Settings
-from refdesk.sources.google.source import GoogleSource, Retry
 from tests import sheets_server as fake
 from tests.conftest import ROOT, run
 
@@ -239,7 +239,7 @@ def test_a_claim_whose_answer_was_lost_counts_once(server):
     with person(server, key, clock).locked("import"):
         pass
     maya = person(server, key, clock)
-    http = maya.http
+    http = maya.api.http
     landed = http.batch_update
     lost = [1]
 
@@ -284,10 +284,10 @@ def test_nested_holding_takes_the_lease_once(server):
 
 @pytest.fixture
 def google(server, monkeypatch):
-    from refdesk.sources.google import source as gsheets
+    from refdesk.sources.google import client as google_client
 
-    monkeypatch.setattr(gsheets, "connect", lambda *a, **k: server.client())
-    monkeypatch.setattr(gsheets, "_sleep", lambda s: None)
+    monkeypatch.setattr(google_client, "connect", lambda *a, **k: server.client())
+    monkeypatch.setattr(google_client, "_sleep", lambda s: None)
     return server
 
 
@@ -305,12 +305,10 @@ def test_reading_commands_take_no_lease_and_writers_do(google, tmp_path):
 
 
 def test_a_writing_command_refused_by_the_lease_exits_1(google, monkeypatch):
-    from refdesk.sources.google import source as gsheets
-
     key = sheet(google)
     clock = Clock(dt.datetime.now(dt.UTC))
     with person(google, key, clock).locked("merge thank-you"):
-        monkeypatch.setattr(gsheets.GoogleSource, "lease_settings", Settings(wait=0))
+        monkeypatch.setattr(GoogleSource, "lease_settings", Settings(wait=0))
         done = run("-q", "init", "--sheet", key)
     assert done.exit_code == 1
     assert "merge thank-you is running on maya@MAYA-LAPTOP since" in done.stderr

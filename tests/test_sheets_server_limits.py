@@ -9,8 +9,8 @@ import gspread
 import pytest
 
 from refdesk.errors import SourceError
-from refdesk.sources.google import source as gsheets
-from refdesk.sources.google.source import GoogleSource, Retry
+from refdesk.sources.google import GoogleSource, Retry
+from refdesk.sources.google import client as google_client
 from tests import sheets_server as fake
 from tests.conftest import run
 from tests.sheets_server import sheets_server_fixture  # noqa: F401 - fixture
@@ -185,7 +185,7 @@ def quota_clock(sheets_server, monkeypatch):
         waits.append(seconds)
         clock.advance(seconds)
 
-    monkeypatch.setattr(gsheets, "_sleep", sleep)
+    monkeypatch.setattr(google_client, "_sleep", sleep)
     return waits
 
 
@@ -210,7 +210,7 @@ def test_a_quota_that_stays_used_up_fails_clearly(sheets_server, monkeypatch):
     key = _practice(sheets_server)
     sheets_server.set_quota(read=1)  # and the clock never moves: the minute never ends
     waits: list[float] = []
-    monkeypatch.setattr(gsheets, "_sleep", waits.append)
+    monkeypatch.setattr(google_client, "_sleep", waits.append)
     src = GoogleSource(key, client=sheets_server.client(), retry=Retry())
     with pytest.raises(SourceError) as caught:
         src.read_grids()
@@ -220,7 +220,7 @@ def test_a_quota_that_stays_used_up_fails_clearly(sheets_server, monkeypatch):
     assert "HTTP 429" in message and "Wait a minute and run again" in message
     assert sum(waits) == pytest.approx(Retry().max_wait, abs=1)
 
-    monkeypatch.setattr(gsheets, "connect", lambda *a, **k: sheets_server.client())
+    monkeypatch.setattr(google_client, "connect", lambda *a, **k: sheets_server.client())
     done = run("-q", "summary", "--sheet", key)
     assert done.exit_code == 2 and "Traceback" not in done.stderr
     assert done.stderr.startswith("Error: Google Sheets refused") and "quota" in done.stderr

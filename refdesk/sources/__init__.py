@@ -1,5 +1,20 @@
-"""What every source of records offers: an Excel file (refdesk.sources.excel) or a Google Sheet
-(refdesk.sources.google.source). Commands see only this; nothing else knows where the rows live."""
+"""Where a practice's records live, and the one protocol every command sees.
+
+    commands (summary, check, stats, todo, merge, undo)
+        |  read() -> Book, write(changes), locked(command), keep_alive()
+        v
+    Source  (this module)
+        |
+        +-- ExcelSource   refdesk.sources.excel: an .xlsx/.xlsm file, written through
+        |                 refdesk.xlsxpatch, held with a lock file (refdesk.lock)
+        +-- GoogleSource  refdesk.sources.google: a Google Sheet through the Sheets API,
+                          held with a lease inside the spreadsheet
+
+Both give the same Book of typed tables, so everything after the read is shared, and both
+take the same changes (refdesk.xlsxpatch's SetField, SetCell, AppendRows). Commands see only
+the protocol; only refdesk.cli chooses the source. Setting up a Google Sheet, importing into it
+and exporting it are refdesk.sources.google.setup and .importer.
+"""
 
 from __future__ import annotations
 

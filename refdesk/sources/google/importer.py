@@ -28,14 +28,10 @@ from typing import Any
 
 from refdesk.book import Book, Grid, column_letter, normalize_header
 from refdesk.errors import RefdeskError, SourceError, WriteError
+from refdesk.sources.google.client import GoogleUnavailable, quote
+from refdesk.sources.google.read import cell_text, raw_value
 from refdesk.sources.google.setup import Seen, SetupResult, init_sheet, look, records
-from refdesk.sources.google.source import (
-    GoogleSource,
-    GoogleUnavailable,
-    cell_text,
-    quote,
-    raw_value,
-)
+from refdesk.sources.google.source import GoogleSource
 
 #: The JSON body of one `values:batchUpdate`: Google recommends at most 2 MB a request (and
 #: refuses 10 MB).
@@ -289,8 +285,8 @@ def import_workbook(book: Book, source: GoogleSource, *, resume: bool = False,
             progress(f"Sending part {i} of {len(batches)} ...")
         body = {"valueInputOption": "RAW", "data": chunk.data}
         try:
-            source._call("the import of the rows", lambda b=body: source.http.
-                         values_batch_update(source.key, b))
+            source.api.call("the import of the rows", lambda b=body: source.api.http.
+                            values_batch_update(source.api.key, b))
         except SourceError as exc:
             raise _stopped(source, exc, plans, setup, chunk, again) from None
         setup.requests += 1

@@ -248,6 +248,7 @@ class Lease:
         from gspread.exceptions import APIError
 
         source = self.source
+        api = source.api
         append = _append_cells(self._row(event, now))
         body = {"includeSpreadsheetInResponse": True, "responseRanges": [RANGE],
                 "responseIncludeGridData": True}
@@ -257,19 +258,19 @@ class Lease:
             extra = before if first_try[0] else []
             first_try[0] = False  # a retry keeps to the append (the rows may have moved)
             try:
-                return source.http.batch_update(source.key, {
+                return api.http.batch_update(api.key, {
                     "requests": [*(extra or []), append], **body})
             except APIError as exc:
                 if not _missing(exc):
                     raise
             try:
-                return source.http.batch_update(source.key, {
+                return api.http.batch_update(api.key, {
                     "requests": [*_make_tab(), append], **body})
             except APIError as exc:
                 if "already exists" not in str(exc):  # someone else made it just now
                     raise
             try:
-                return source.http.batch_update(source.key, {"requests": [append], **body})
+                return api.http.batch_update(api.key, {"requests": [append], **body})
             except APIError as exc:
                 if not _missing(exc):
                     raise
@@ -280,16 +281,17 @@ class Lease:
 
         self._inside = True
         try:
-            answer = source._call(what, call)
+            answer = api.call(what, call)
         finally:
             self._inside = False
         return _grid_rows(answer.get("updatedSpreadsheet", {}))
 
     def _read(self) -> list[list[Any]]:
+        api = self.source.api
         self._inside = True
         try:
-            answer = self.source._call("the read of the sheet's writing lease", lambda:
-                                       self.source.http.values_get(self.source.key, RANGE))
+            answer = api.call("the read of the sheet's writing lease", lambda:
+                              api.http.values_get(api.key, RANGE))
         finally:
             self._inside = False
         return answer.get("values", [])

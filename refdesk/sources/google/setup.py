@@ -25,7 +25,9 @@ from refdesk.book import Grid, Table
 from refdesk.errors import SourceError
 from refdesk.newbook import WHOLE_RANGES
 from refdesk.schema import SHEETS, Column, Kind, Sheet
-from refdesk.sources.google.source import READ_PARAMS, GoogleSource, Tab, cell_text, grid_of, quote
+from refdesk.sources.google.client import quote
+from refdesk.sources.google.read import READ_PARAMS, Tab, cell_text, grid_of
+from refdesk.sources.google.source import GoogleSource
 
 FIRST_SHEET_ID = 7_000
 HEADER_BACKGROUND = {"red": 0.87, "green": 0.92, "blue": 0.95}
@@ -76,9 +78,10 @@ class Seen:
 def look(source: GoogleSource, *, whole: bool = False) -> Seen:
     """The tabs (sizes, protections) and refdesk's tabs' header rows, or all their rows when
     `whole`: two requests, one when no refdesk tab exists yet."""
-    meta = source._call("the request for the sheet's tabs", lambda: source.http.
-                        fetch_sheet_metadata(source.key, params={"includeGridData": "false"}))
-    source.title = meta.get("properties", {}).get("title")
+    api = source.api
+    meta = api.call("the request for the sheet's tabs", lambda: api.http.
+                    fetch_sheet_metadata(api.key, params={"includeGridData": "false"}))
+    api.title = meta.get("properties", {}).get("title")
     tabs: dict[str, Tab] = {}
     protected: set[int] = set()
     for sheet in meta.get("sheets", []):
@@ -95,8 +98,8 @@ def look(source: GoogleSource, *, whole: bool = False) -> Seen:
     chosen = {s.name: t for s in SHEETS if (t := seen.title(s)) is not None}
     if chosen:
         ranges = [quote(t) if whole else f"{quote(t)}!1:1" for t in chosen.values()]
-        answer = source._call("the read of the sheet's rows", lambda: source.http.
-                              values_batch_get(source.key, ranges, params=dict(READ_PARAMS)))
+        answer = api.call("the read of the sheet's rows", lambda: api.http.
+                          values_batch_get(api.key, ranges, params=dict(READ_PARAMS)))
         seen.requests += 1
         blocks = answer.get("valueRanges", [])
         source.tabs = {}
@@ -244,8 +247,8 @@ def init_sheet(source: GoogleSource, *, rows: dict[str, int] | None = None,
         if not plan.requests:
             break
         try:
-            source._call("the setup of the tabs", lambda p=plan: source.http.batch_update(
-                source.key, {"requests": p.requests}))
+            source.api.call("the setup of the tabs", lambda p=plan: source.api.http.
+                            batch_update(source.api.key, {"requests": p.requests}))
         except SourceError as exc:
             # "A sheet with id ... already exists" / "... with the name ... already exists":
             # an attempt whose answer was lost landed, or someone added the tab meanwhile.
