@@ -13,7 +13,9 @@ import datetime as dt
 import json
 import shutil
 
+import gspread
 import pytest
+from requests.exceptions import ReadTimeout
 
 from refdesk.errors import SourceError, WriteError
 from refdesk.schema import SHEETS_BY_NAME
@@ -70,8 +72,8 @@ def google(server, monkeypatch):
     """Commands given --sheet talk to the loopback server, with short retry waits."""
     monkeypatch.setattr(google_client, "connect", lambda *a, **k: server.client())
     # Short waits between retries, but time enough for a 100,000-row answer.
-    monkeypatch.setattr(google_client, "DEFAULT_RETRY", Retry(max_wait=2.0, base=0.01, cap=0.05,
-                                                        timeout=120.0))
+    monkeypatch.setattr(google_client, "DEFAULT_RETRY", Retry(max_wait=2.0, base=0.01,
+                                                              cap=0.05, timeout=120.0))
     monkeypatch.setattr(google_client, "_sleep", lambda s: None)
     return server
 
@@ -386,13 +388,26 @@ def test_init_sets_up_the_tabs_in_two_requests(server):
     assert again.created == [] and len(again.existing) == len(SHEETS_BY_NAME)
 
 
-def test_init_whose_answer_is_lost_finishes_on_the_retry(server):
-    """The tab-creating request lands but its answer never comes: the retry is refused as
-    "already exists", the tabs are looked up, and init goes on to write the headers."""
+def test_init_whose_answer_is_lost_finishes_on_the_retry(server, monkeypatch):
+    """The tab-creating request lands but its answer never comes (the client times out on
+    it, at once here): the retry is refused as "already exists", the tabs are looked up, and
+    init counts them as its own, each with its header."""
+    monkeypatch.setattr(google_client, "_sleep", lambda s: None)
     key = new_sheet(server)
-    server.delay_next(seconds=IMPATIENT.timeout + 1, match="spreadsheets.batchUpdate",
-                      then_apply=True)
-    done = init_sheet(source(server, key, IMPATIENT))
+    lost: list[str] = []
+
+    class AnswerLost(gspread.HTTPClient):
+        def request(self, method, endpoint, *args, **kwargs):
+            response = super().request(method, endpoint, *args, **kwargs)
+            if endpoint.endswith(":batchUpdate") and "/values" not in endpoint and not lost:
+                lost.append(endpoint)  # applied by the server; the answer goes missing
+                raise ReadTimeout("no answer within the timeout")
+            return response
+
+    src = GoogleSource(key, client=server.client(http_client=AnswerLost), retry=FAST)
+    done = init_sheet(src)
+    assert lost
+    assert [r.status for r in server.requests("spreadsheets.batchUpdate")] == [200, 400]
     assert sorted(done.created) == sorted(SHEETS_BY_NAME)
     for name in SHEETS_BY_NAME:
         assert values(server, key, name)[0] == list(SHEETS_BY_NAME[name].column_names)
