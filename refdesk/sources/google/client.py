@@ -3,8 +3,10 @@
 Each request goes through `SheetsClient.call`, which retries what may pass (429, 5xx, timeouts,
 dropped connections) with exponential backoff and jitter, within a bounded total wait, and
 turns what Google refuses into a message that says how to fix it (a wrong address, a sheet not
-shared, credentials refused). Every request refdesk sends is idempotent but a tab's growth (a
-repeated growth adds empty rows, harmless), so each may be retried.
+shared, credentials refused). A request whose answer was lost may have landed, so each caller
+makes a repeat harmless: most requests are idempotent; a repeated growth adds empty rows
+(refdesk.sources.google.write), init counts "already exists" as done (.setup) and the lease
+reads a claim sent twice as one (.lease).
 """
 
 from __future__ import annotations

@@ -1,18 +1,7 @@
-"""Writing a command's changes to a Google Sheet that other people edit at the same time.
-
-A Google Sheet has no lock a write could hold against someone typing, so the write plans from
-what the sheet holds right before it (one `values:batchGet`), never from what the command read
-a while ago:
-
-- each cell a change sets is compared with the text refdesk read there; a cell someone changed
-  meanwhile keeps their value and is reported (`Kept`), the rest of the write goes ahead;
-- rows are appended after the last row with data now, and an appended row whose id someone
-  else took meanwhile gets the next free id (the write's `renamed` says which);
-- a tab is grown by the rows it lacks (appendDimension, relative: never a row count read
-  earlier), and after a failed write only the rows refdesk added are removed again, and only
-  while they are still empty;
-- when the answer to the values' write is lost, the sheet is read back to find out whether it
-  landed, and the message says what is in the sheet.
+"""The pieces of a write's plan (refdesk.sources.google.write): what refdesk last knew each
+cell held (`Seen`), the ranges it sends with what they held before (`Sent`), the cells someone
+changed meanwhile that it keeps (`Kept`), and how a message names them. Nothing here sends a
+request.
 """
 
 from __future__ import annotations

@@ -1,16 +1,10 @@
 """The Google Sheets source: a practice's records in a Google Sheet, read and written through
 gspread with a fixed, small number of API requests.
 
-`GoogleSource` is what commands see (the Source protocol of refdesk.sources); it holds the
-sheet's state between a command's read and its write and hands each job to its module:
-
-- refdesk.sources.google.client: the requests, with retries, and the messages for refusals;
-- refdesk.sources.google.read: the tabs and their cells (two requests);
-- refdesk.sources.google.write: a command's changes (three requests at most);
-- refdesk.sources.google.lease: the writing lease a command holds from its read to its write.
-
-Setting a sheet up, exporting it and importing a workbook into it are refdesk.sources.google
-.setup and .importer.
+`GoogleSource` is what commands see (the Source protocol of refdesk.sources). It holds the
+sheet's state between a command's read and its write (the tabs, what each cell held, the
+writing lease) and hands each job to a module of this package (the map is in its
+__init__): requests to `SheetsClient`, reading to `read`, writing to `write.Writer`.
 """
 
 from __future__ import annotations
