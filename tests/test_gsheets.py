@@ -276,13 +276,17 @@ CALLS = [("read", "spreadsheets.get"), ("read", "spreadsheets.values.batchGet"),
 @pytest.mark.parametrize("call", range(len(CALLS)))
 def test_faults_are_retried(server, fault, call):
     key = new_sheet(server, _practice(5), row_count=1)  # the write grows Letters
-    src = source(server, key, IMPATIENT if fault == "timeout" else FAST)
     phase, endpoint = CALLS[call]
+    armed: list[str] = []
+    # A timeout is the client giving up on an answer: raised by the client at once (nothing
+    # waits on the clock), the request never reaching the server.
+    src = (GoogleSource(key, client=server.client(http_client=_times_out(endpoint, armed)),
+                        retry=FAST) if fault == "timeout" else source(server, key))
     if phase == "read":
-        _inject(server, fault, endpoint)
+        _inject(server, fault, endpoint, armed)
     src.read()
     if phase == "write":
-        _inject(server, fault, endpoint)
+        _inject(server, fault, endpoint, armed)
     server.clear_log()
     src.write([SetField("Referrals", "referral_id", "R0000002", "status", "completed"),
                AppendRows("Letters", [{"letter_id": "L9", "job": "thank-you",
@@ -291,7 +295,38 @@ def test_faults_are_retried(server, fault, call):
     assert after["R0000002"] == "completed"
     assert values(server, key, "Letters")[1][0] == "L9"
     if phase == "write":  # the faulted request, then its retry
-        assert [r.endpoint for r in requests(server)].count(endpoint) == 2
+        expected = 1 if fault == "timeout" else 2  # a timed-out request never reached it
+        assert [r.endpoint for r in requests(server)].count(endpoint) == expected
+    if fault == "timeout":
+        assert armed == ["timed out"], "the timeout was raised once"
+
+
+def _times_out(name: str, armed: list[str]) -> type[gspread.HTTPClient]:
+    """A gspread HTTP client whose first request to `name` (once armed) times out."""
+
+    def hit(method: str, url: str) -> bool:
+        tail = url.rsplit("/spreadsheets/", 1)[-1]
+        return {"spreadsheets.get": method == "get" and "/" not in tail and ":" not in tail,
+                "spreadsheets.values.batchGet": tail.endswith("/values:batchGet"),
+                "spreadsheets.batchUpdate": tail.endswith(":batchUpdate") and "/values" not in tail,
+                "spreadsheets.values.batchUpdate": tail.endswith("/values:batchUpdate"),
+                }[name]
+
+    class TimesOut(gspread.HTTPClient):
+        def request(self, method, endpoint, *args, **kwargs):
+            if armed == ["armed"] and hit(method.lower(), endpoint):
+                armed[0] = "timed out"
+                raise ReadTimeout("no answer within the timeout")
+            return super().request(method, endpoint, *args, **kwargs)
+
+    return TimesOut
+
+
+def test_the_client_waits_as_long_as_the_retry_policy_says(server):
+    """Each request waits at most Retry.timeout for its answer (the timeout itself is shown
+    above without waiting for it)."""
+    src = source(server, new_sheet(server), IMPATIENT)
+    assert src.api.http.timeout == IMPATIENT.timeout
 
 
 @pytest.mark.parametrize("fault", ["503", "drop"])
@@ -319,11 +354,11 @@ def test_a_lasting_fault_fails_the_command_clearly(google):
         not in done.stderr
 
 
-def _inject(server, fault, match, count=1):
+def _inject(server, fault, match, armed=None, count=1):
     if fault in ("429", "500", "503"):
         server.fail_next(status=int(fault), count=count, match=match)
     elif fault == "timeout":
-        server.delay_next(seconds=IMPATIENT.timeout + 1, count=count, match=match)
+        armed.append("armed")  # the client raises it (see _times_out)
     else:
         server.drop_next(count=count, match=match)
 
