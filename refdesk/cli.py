@@ -262,6 +262,41 @@ def init(ctx: click.Context, path: Path | None, sheet: str | None,
                f"[source] excel = \"{path}\" in config.toml.")
 
 
+def _answer_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    from refdesk.newpractice import answer_options
+
+    return answer_options(f)
+
+
+@cli.command("new")
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--sample", is_flag=True, help="The demo practice (its config and workbook) "
+              "instead of a new one.")
+@_answer_options
+@click.option("--yes", "-y", is_flag=True, help="Ask nothing (for scripts): answers not "
+              "given as flags take their defaults; --name and --therapist are required.")
+@click.option("--no-default", is_flag=True, help="Do not make it the default practice.")
+@click.pass_context
+def new(ctx: click.Context, folder: Path, sample: bool, yes: bool, no_default: bool,
+        **answers: str | None) -> None:
+    """Make a practice folder: config.toml, the Word templates, a new workbook and letters/.
+
+    config.toml is filled from a few questions (or the flags, or --sample for the demo
+    practice), each checked as `refdesk check` would. Nothing in FOLDER is ever overwritten.
+    The folder becomes the default practice, used wherever there is no config.toml.
+
+    \b
+    Examples:
+      refdesk new my-practice                    asks the questions
+      refdesk new demo --sample                  the sample practice, to try refdesk
+      refdesk new my-practice --yes --name "Cedar Lane Massage" --therapist "Maya Lindqvist"
+    """
+    from refdesk.newpractice import run as make_new
+
+    make_new(folder, answers, sample=sample, yes=yes, register=not no_default,
+             progress=lambda text: progress(ctx, text))
+
+
 def google_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """--sheet and --config, for the commands that move records to or from Google."""
     f = click.option("--config", "-c", "config_path", type=click.Path(path_type=Path),
