@@ -3,7 +3,9 @@
 The file is made under a temporary name in the target's own folder (so the final rename stays on
 one file system and is atomic), flushed to disk, given its mode, then renamed into place. A
 failure at any step removes the temporary file and leaves what was there before. Files that hold
-client information are private (0600) in private folders (0700).
+client information are private (0600) in private folders (0700) where the system has such modes
+(POSIX: Linux, macOS); on Windows a mode only sets or clears "read-only", so refdesk leaves modes
+alone there and the files are as private as the user's folder is.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import contextlib
 import errno
 import os
 import stat
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -20,14 +23,31 @@ from refdesk.errors import OutputError
 
 PRIVATE_FILE = 0o600
 PRIVATE_FOLDER = 0o700
+#: Added to every os.open of a file refdesk writes: on Windows a file opened without it is in
+#: text mode, where each byte 10 written becomes 13 10 (a broken workbook). 0 elsewhere.
+BINARY = getattr(os, "O_BINARY", 0)
+#: os.link errors that mean "no hard links here" (FAT, exFAT, many network shares, some sync
+#: folders), not "you may not write here": an exclusive create takes over.
+NO_LINKS = frozenset(getattr(errno, name) for name in (
+    "EPERM", "ENOTSUP", "EOPNOTSUPP", "EXDEV", "ENOSYS", "EMLINK", "EINVAL", "EACCES")
+    if hasattr(errno, name))
+
+
+def posix_modes() -> bool:
+    """Whether file modes (0600, 0700) mean who may read a file here. On Windows they do not:
+    chmod only sets or clears "read-only". Tests replace this to play Windows."""
+    return os.name == "posix"
 
 
 def os_fix(exc: OSError) -> str:
     """What the user can do about an operating-system error, in a sentence."""
     code = exc.errno
     if code in (errno.EACCES, errno.EPERM):
+        busy = (" On Windows another program may have the file open (a sync app such as "
+                "OneDrive or Dropbox while it uploads, or a virus scanner): wait a moment and "
+                "run refdesk again." if sys.platform == "win32" else "")
         return ("you may not write there: check the file's and the folder's permissions (and "
-                "that the file is not read-only), or choose another folder.")
+                f"that the file is not read-only), or choose another folder.{busy}")
     if code == errno.EROFS:
         return "that disk is read-only: choose a folder on a disk you can write to."
     if code in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
@@ -50,7 +70,8 @@ def describe(exc: OSError) -> str:
 def private_folder(folder: Path, root: Path | None = None) -> Path:
     """Make `folder` (and its parents) if needed, and make it the owner's only (0700), also
     when it already existed with a wider mode. The parents it makes are 0700 too, and so is
-    every folder from `root` (the output folder the user chose) down to `folder`."""
+    every folder from `root` (the output folder the user chose) down to `folder`. Where modes
+    mean nothing (Windows) the folder is made and left as the system makes it."""
     folder = Path(folder)
     made = []  # mkdir gives the parents it makes the umask's mode (0755), not `mode`
     with contextlib.suppress(OSError):
@@ -70,7 +91,7 @@ def private_folder(folder: Path, root: Path | None = None) -> Path:
                           f"{os_fix(exc)}") from None
     if not folder.is_dir():
         raise OutputError(f"{folder}: is a file, not a folder. Choose a folder for the output.")
-    for each in (folder, *made):
+    for each in (folder, *made) if posix_modes() else ():
         with contextlib.suppress(OSError):  # a folder the user does not own keeps its mode
             if stat.S_IMODE(each.stat().st_mode) & 0o077:
                 os.chmod(each, PRIVATE_FOLDER)
@@ -82,8 +103,9 @@ def write_file(path: Path, content: bytes | Callable[[Path], None], *, private: 
     """Put a whole file at `path`: `content` is its bytes, or a function that writes the file
     at the temporary path it is given (openpyxl, xlsxwriter and matplotlib write to paths).
 
-    `private` makes it 0600 (else 0644 less the umask); `replace=False` refuses to replace a
-    file that exists, even one that appears while the file is being made. Raises OutputError
+    `private` makes it 0600 (else 0644 less the umask) where modes apply (not on Windows);
+    `replace=False` refuses to replace a file that exists, even one that appears while the file
+    is being made (see `_place_new`). Raises OutputError
     naming the file and the fix; nothing is left behind on failure.
     """
     path = Path(path)
@@ -116,11 +138,12 @@ def write_file(path: Path, content: bytes | Callable[[Path], None], *, private: 
             if sync:
                 with temp.open("rb+") as fh:
                     os.fsync(fh.fileno())
-        os.chmod(temp, PRIVATE_FILE if private else 0o644 & ~_umask())
+        if posix_modes():  # mkstemp made it 0600 already; a public file is widened here
+            os.chmod(temp, PRIVATE_FILE if private else 0o644 & ~_umask())
         if replace:
             os.replace(temp, path)
         else:
-            _link_no_clobber(temp, path)
+            _place_new(temp, path)
     except OSError as exc:
         raise OutputError(f"{path}: cannot be written ({describe(exc)}); {os_fix(exc)} Nothing "
                           "was written there.") from None
@@ -132,18 +155,44 @@ def write_file(path: Path, content: bytes | Callable[[Path], None], *, private: 
     return path
 
 
-def _link_no_clobber(temp: Path, path: Path) -> None:
-    """Put the finished file in place in one step, failing if something appeared meanwhile."""
+def _place_new(temp: Path, path: Path) -> None:
+    """Put the finished file at `path` in one step, failing if something is there, even
+    something that appeared since the check: of two writers racing for one name, one wins.
+
+    A hard link does it in one call. Where there are none (FAT and exFAT drives, many network
+    shares; os.link raises EPERM, ENOTSUP, EXDEV, ENOSYS or EINVAL there), the name is claimed
+    by an exclusive create (O_CREAT | O_EXCL: the system makes the file only if no file has the
+    name, in one step, so a second claimant gets FileExistsError just as with a link), then
+    the finished file is renamed over the empty file this writer made. Readers see no file, an
+    empty file for that instant, or the whole file, never half of one; a crash between the two
+    steps leaves an empty file, which never replaces anything."""
     try:
         os.link(temp, path)
+        return
     except FileExistsError:
-        raise OutputError(f"{path}: already exists; refdesk never overwrites it. Choose another "
-                          "name or move the old file away first.") from None
+        raise _exists(path) from None
     except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EACCES, errno.EPERM, errno.EROFS):
+        if exc.errno not in NO_LINKS:
             raise
-        # File systems without hard links: the existence check before has to do.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | BINARY, PRIVATE_FILE)
+    except FileExistsError:
+        raise _exists(path) from None
+    claim = os.fstat(fd)
+    os.close(fd)
+    try:
         os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):  # only the empty file this writer made
+            now = path.stat()
+            if (now.st_ino, now.st_size) == (claim.st_ino, 0):
+                path.unlink()
+        raise
+
+
+def _exists(path: Path) -> OutputError:
+    return OutputError(f"{path}: already exists; refdesk never overwrites it. Choose another "
+                       "name or move the old file away first.")
 
 
 def _umask() -> int:

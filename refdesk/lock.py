@@ -1,9 +1,12 @@
 """One refdesk process at a time on a workbook: an operating-system lock on a small file.
 
 The lock is `flock` on POSIX and `msvcrt.locking` on Windows, so it dies with the process that
-holds it (a crash or `kill -9` never leaves a stale lock). The file holds who has it (process
-id, command, since when) so that a second process can say whom it waited for. Within one
-process the lock is re-entrant: a command holding it can call code that takes it again.
+holds it (a crash or `kill -9` never leaves a stale lock). Neither needs hard links or file
+modes, so the lock works on FAT and exFAT drives too; a network share that refuses locks is let
+through (see `_acquire`), the fingerprint check before the final rename still guarding the
+file. The file holds who has it (process id, command, since when) so that a second process can
+say whom it waited for. Within one process the lock is re-entrant: a command holding it can
+call code that takes it again.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from refdesk.errors import WorkbookBusyError, WriteError
-from refdesk.fileio import describe, os_fix
+from refdesk.fileio import BINARY, PRIVATE_FILE, describe, os_fix
 
 WAIT = 10.0  # seconds a second process waits for the first before refusing
 _POLL = 0.05
@@ -104,7 +107,7 @@ def hold(lock_file: Path, *, what: str, command: str = "refdesk", wait: float = 
 def _acquire(lock_file: Path, what: str, command: str, wait: float,
              on_wait: Callable[[Holder | None], None] | None) -> int:
     try:
-        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | BINARY, PRIVATE_FILE)
     except OSError as exc:
         raise WriteError(f"{lock_file}: refdesk's lock file for {what} cannot be made "
                          f"({describe(exc)}); {os_fix(exc)} Nothing was written.") from None

@@ -518,7 +518,7 @@ def plan_patch(pkg: Package, changes: Iterable[Change]) -> tuple[dict[str, bytes
 def _write_package(pkg: Package, new: Mapping[str, bytes], temp: Path, mode: int
                    ) -> Fingerprint:
     """Write the new workbook at `temp` and flush it to disk; its fingerprint. Raises OSError."""
-    fd = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL, mode)
+    fd = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL | safety.BINARY, mode)
     with os.fdopen(fd, "w+b") as fh:
         with zipfile.ZipFile(fh, "w", allowZip64=True) as out:
             for info in pkg.infos:

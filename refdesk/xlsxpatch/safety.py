@@ -24,13 +24,14 @@ import os
 import re
 import shutil
 import stat
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from refdesk import lock
 from refdesk.errors import SourceError, WorkbookBusyError, WriteError
-from refdesk.fileio import PRIVATE_FILE, PRIVATE_FOLDER, describe, os_fix
+from refdesk.fileio import BINARY, PRIVATE_FILE, PRIVATE_FOLDER, describe, os_fix, posix_modes
 from refdesk.xlsxpatch import journal
 from refdesk.xlsxpatch.package import check_workbook_file
 
@@ -91,10 +92,55 @@ def read_error(path: Path, exc: OSError) -> SourceError:
 
 # -- refusals ---------------------------------------------------------------------------------
 def lock_files(path: Path) -> list[Path]:
-    """Lock files Excel (`~$name.xlsx`) and LibreOffice (`.~lock.name.xlsx#`) keep beside an
-    open workbook."""
+    """Lock files Excel (`~$name.xlsx`, on Windows and macOS alike) and LibreOffice or
+    OpenOffice (`.~lock.name.xlsx#`) keep beside a workbook open on this computer, or on
+    another one sharing the folder over the network. Sync apps (OneDrive, Dropbox) do not copy
+    these files between computers, so a workbook open on another computer is not seen: see
+    `sync_conflicts` for what is left after the fact."""
     candidates = [path.with_name("~$" + path.name), path.with_name(f".~lock.{path.name}#")]
     return [c for c in candidates if _exists(c)]
+
+
+def sync_conflicts(path: Path) -> list[Path]:
+    """Copies of the workbook a sync app made beside it when two computers changed it at once:
+    Dropbox, Nextcloud and ownCloud's `name (… conflicted copy …).xlsx`, OneDrive's
+    `name-COMPUTER.xlsx` (the computer's name in capitals, as Windows gives it) and
+    Syncthing's `name.sync-conflict-….xlsx`. Oldest first; none when the folder cannot be
+    listed."""
+    stem, suffix = re.escape(path.stem), re.escape(path.suffix)
+    patterns = [
+        re.compile(stem + r" \([^()]*conflicted copy[^()]*\)" + suffix + "$", re.IGNORECASE),
+        re.compile(stem + r"-(?=[A-Z0-9-]*[A-Z])[A-Z0-9][A-Z0-9-]{2,14}" + suffix + "$"),
+        re.compile(stem + r"\.sync-conflict-\d{8}-\d{6}(-[A-Z0-9]+)?" + suffix + "$",
+                   re.IGNORECASE),
+    ]
+    try:
+        found = [p for p in path.parent.iterdir()
+                 if p != path and any(rx.match(p.name) for rx in patterns)]
+    except OSError:
+        return []
+    return sorted(found, key=lambda p: (_mtime(p), p.name))
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def sync_note(path: Path) -> str:
+    """A sentence for the user when a sync app left conflicted copies of the workbook beside
+    it ("" when there are none): refdesk works on the workbook itself, never on the copies."""
+    copies = sync_conflicts(path)
+    if not copies:
+        return ""
+    names = ", ".join(p.name for p in copies[:3]) + (f" and {len(copies) - 3} more"
+                                                       if len(copies) > 3 else "")
+    return (f"Note: beside {path.name} are copies a sync app (OneDrive, Dropbox) seems to have "
+            f"made when it was changed on two computers at once: {names}. refdesk reads and "
+            f"writes only {path.name}: compare the copies with it, copy any rows you need into "
+            "it, then move the copies away.")
 
 
 def _exists(path: Path) -> bool:
@@ -127,9 +173,9 @@ def refuse_if_changed(path: Path, expected: Fingerprint | None) -> Fingerprint:
     if expected is not None and current != expected:
         when = dt.datetime.fromtimestamp(current.mtime_ns / 1e9).strftime("%H:%M:%S")
         raise WorkbookBusyError(
-            f"{path.name} changed since refdesk read it (saved at {when}), probably in Excel. "
-            "Nothing was written: run the command again so refdesk works from what is in the "
-            "file now.")
+            f"{path.name} changed since refdesk read it (saved at {when}), probably in Excel "
+            "or by a sync app. Nothing was written: run the command again so refdesk works "
+            "from what is in the file now." + (" " + note if (note := sync_note(path)) else ""))
     return current
 
 
@@ -174,7 +220,7 @@ def _probe(folder: Path, probe: Path, path: Path, what: str) -> None:
     try:
         with contextlib.suppress(FileNotFoundError):
             probe.unlink()  # left by a crash of an earlier process with this id
-        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | BINARY, PRIVATE_FILE)
         os.close(fd)
         with contextlib.suppress(FileNotFoundError):  # a writer holding the lock cleared it
             probe.unlink()
@@ -214,14 +260,15 @@ def _sync_dir(folder: Path) -> None:
 
 
 def backup_folder(path: Path) -> Path:
-    """`.refdesk-backups/` beside the workbook, made or tightened to the owner only (0700)."""
+    """`.refdesk-backups/` beside the workbook, made or tightened to the owner only (0700;
+    on Windows, where modes mean nothing, as the system makes it)."""
     folder = path.parent / BACKUP_DIR
     try:
         folder.mkdir(mode=PRIVATE_FOLDER, exist_ok=True)
         if not folder.is_dir():
             raise WriteError(f"{folder}: is a file, not refdesk's backup folder; move it away, "
                              "then run refdesk again. Nothing was written.")
-        if stat.S_IMODE(folder.stat().st_mode) & 0o077:
+        if posix_modes() and stat.S_IMODE(folder.stat().st_mode) & 0o077:
             os.chmod(folder, PRIVATE_FOLDER)
     except FileExistsError:
         raise WriteError(f"{folder}: is a file, not refdesk's backup folder; move it away, "
@@ -247,7 +294,7 @@ def make_backup(path: Path, now: dt.datetime | None = None) -> Path:
         with path.open("rb") as src:
             with contextlib.suppress(FileNotFoundError):
                 partial.unlink()  # a crash's: made anew so that it is 0600 whatever it was
-            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | BINARY, PRIVATE_FILE)
             with os.fdopen(fd, "wb") as dst:
                 shutil.copyfileobj(src, dst, _CHUNK)
                 dst.flush()
@@ -305,17 +352,40 @@ def remove_stale_temps(path: Path) -> None:
         if not m:
             continue
         pid = int(m.group(1))
-        alive = pid != os.getpid()
-        if alive:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                alive = False
-            except PermissionError:
-                alive = True
-        if not alive or pid == os.getpid():
+        if pid == os.getpid() or not process_alive(pid):
             with contextlib.suppress(OSError):
                 candidate.unlink()
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id runs (when in doubt, yes: its file is kept)."""
+    if sys.platform == "win32":
+        # Never os.kill there: signal 0 is CTRL_C_EVENT on Windows, which interrupts processes.
+        return _windows_alive(pid)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it runs, as another user
+        return True
+    return True
+
+
+def _windows_alive(pid: int) -> bool:  # pragma: no cover - exercised on Windows only
+    import ctypes
+
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+    query_limited, still_active, access_denied = 0x1000, 259, 5
+    handle = kernel32.OpenProcess(query_limited, False, pid)
+    if not handle:
+        return ctypes.get_last_error() == access_denied  # it runs, as another user
+    try:
+        code = ctypes.c_ulong()
+        if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+            return True
+        return code.value == still_active
+    finally:
+        kernel32.CloseHandle(handle)
 
 
 @dataclass
@@ -384,7 +454,7 @@ def copy_with_fingerprint(source: Path, temp: Path, mode: int) -> Fingerprint:
     """Copy `source` to a new file `temp` (flushed to disk), hashing it on the way."""
     digest = hashlib.sha256()
     with source.open("rb") as src:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | BINARY, mode)
         with os.fdopen(fd, "wb") as dst:
             while chunk := src.read(_CHUNK):
                 digest.update(chunk)
