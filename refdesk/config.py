@@ -300,7 +300,9 @@ def key_line(text: str, section: str, key: str | None) -> int | None:
     """Line (1-based) where `key` is set inside `[section]`, or where the section starts."""
     current = ""
     section_line = None
-    for number, line in enumerate(text.removeprefix("\ufeff").splitlines(), start=1):
+    # Lines as TOML counts them, at line feeds (a CR before one goes with the strip):
+    # str.splitlines would also break at characters a comment may hold (U+2028, U+0085).
+    for number, line in enumerate(text.removeprefix("\ufeff").split("\n"), start=1):
         stripped = line.strip()
         header = re.match(r"^\[\s*([^\]]+?)\s*\]", stripped)
         if header:
@@ -484,6 +486,10 @@ def load_config(path: Path | str) -> Config:
         line = raw[:exc.start].count(b"\n") + 1
         raise ConfigError(f"{path.name} line {line}: not UTF-8 text; save the file again as "
                           "UTF-8 (in Notepad: Save As, Encoding UTF-8).") from None
+    if "\r" in text and "\n" not in text:
+        raise ConfigError(f"{path.name}: its lines end in a lone carriage return (an old Mac "
+                          "format), which TOML does not read; save it again with Windows or "
+                          "Unix line endings (any text editor's Save As offers them).")
     _raw_character(path, text)
     try:
         data = tomllib.loads(text)
