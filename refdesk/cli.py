@@ -13,14 +13,19 @@ from typing import Any
 import click
 
 from refdesk import __version__
-from refdesk.config import DEFAULT_CONFIG, Config, load_config
-from refdesk.errors import RefdeskError
+from refdesk.config import Config, load_config
+from refdesk.errors import ConfigError, RefdeskError
 from refdesk.output import emit_records, print_table, record_fields
+from refdesk.places import find_config
 from refdesk.sources import Source
 from refdesk.sources.excel import ExcelSource
 from refdesk.summary import summarize
 
 EXIT_PROBLEMS, EXIT_CANNOT_RUN = 1, 2
+# REFDESK_CONFIG is read by refdesk.places, not by click, so that summary can say which it was.
+CONFIG_DEFAULT = ("[default: $REFDESK_CONFIG, else ./config.toml, else the default practice's "
+                  "(refdesk new)].")
+CONFIG_HELP = f"Configuration file {CONFIG_DEFAULT}"
 
 
 class RefdeskGroup(click.Group):
@@ -54,8 +59,7 @@ def source_options(f: Callable[..., Any]) -> Callable[..., Any]:
     f = click.option("--workbook", "-w", type=click.Path(path_type=Path, dir_okay=False),
                      help="Workbook to read instead of the one config.toml names.")(f)
     f = click.option("--config", "-c", "config_path", type=click.Path(path_type=Path),
-                     envvar="REFDESK_CONFIG",
-                     help=f"Configuration file [default: ./{DEFAULT_CONFIG}].")(f)
+                     help=CONFIG_HELP)(f)
     return f
 
 
@@ -75,7 +79,7 @@ def resolve(config_path: Path | None, workbook: Path | None, sheet: str | None =
     if workbook is not None and sheet is not None:
         raise click.UsageError("give --workbook or --sheet, not both.")
     if workbook is None and sheet is None:
-        config: Config | None = load_config(config_path or Path(DEFAULT_CONFIG))
+        config: Config | None = _load_found(config_path)
     else:
         config = _config_if_any(config_path)
     country = config.practice.country if config else "US"
@@ -88,10 +92,23 @@ def resolve(config_path: Path | None, workbook: Path | None, sheet: str | None =
 
 
 def _config_if_any(config_path: Path | None) -> Config | None:
-    """The named config file, or ./config.toml when there is one."""
-    if config_path is not None or Path(DEFAULT_CONFIG).exists():
-        return load_config(config_path or Path(DEFAULT_CONFIG))
-    return None
+    """The config file refdesk.places finds, or None when there is none anywhere."""
+    try:
+        find_config(config_path)
+    except ConfigError:  # nothing to find: fine with --workbook or --sheet
+        return None
+    return _load_found(config_path)
+
+
+def _load_found(config_path: Path | None) -> Config:
+    """Find config.toml (--config, REFDESK_CONFIG, ./config.toml, the default practice),
+    read it, and note for summary where it came from."""
+    path, how = find_config(config_path)
+    config = load_config(path)
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and isinstance(ctx.obj, dict):
+        ctx.obj["config_found"] = how
+    return config
 
 
 def _google_source(sheet: str, config: Config | None) -> Any:
@@ -123,6 +140,20 @@ def cli(ctx: click.Context, quiet: bool) -> None:
     ctx.obj = {"quiet": quiet}
 
 
+def used_line(config: Config | None, how: str | None, source: Source, workbook: Path | None,
+              sheet: str | None) -> str:
+    """One line: the config.toml and the workbook a command used, and how each was chosen."""
+    from refdesk.places import describe_found
+
+    if config is None:
+        used = "Config: none"
+    else:
+        used = f"Config: {config.path.resolve()} ({describe_found(how or '--config')})"
+    where = " (--workbook)" if workbook is not None else " (--sheet)" if sheet else ""
+    name = source.path.resolve() if source.path is not None else source
+    return f"{used}; workbook: {name}{where}."
+
+
 def progress(ctx: click.Context, message: str) -> None:
     if not ctx.obj.get("quiet"):
         click.echo(message, err=True)
@@ -142,6 +173,9 @@ def summary(ctx: click.Context, config_path: Path | None, workbook: Path | None,
       refdesk summary --workbook workbooks/referrals.xlsx --json
     """
     _config, source = resolve(config_path, workbook, sheet)
+    # On stderr, so --json and --csv stay clean; --quiet leaves it out for scripts that
+    # want stderr silent unless something is wrong.
+    progress(ctx, used_line(_config, ctx.obj.get("config_found"), source, workbook, sheet))
     progress(ctx, f"Reading {source} ...")
     result = summarize(source.read())
     if as_json or as_csv:
@@ -150,6 +184,11 @@ def summary(ctx: click.Context, config_path: Path | None, workbook: Path | None,
     print_table(result.title(), result.columns(), result.rows())
     for note in result.notes():
         click.echo(note, err=True)
+    if isinstance(source, ExcelSource):  # a sync app's conflicted copies may hold rows
+        from refdesk.xlsxpatch.safety import sync_note
+
+        if synced := sync_note(source.path):
+            click.echo(synced, err=True)
     if _config is not None:  # a letter signed "I" that speaks of the therapist as "Maya"
         from refdesk.merge.packet import third_person
 
@@ -218,8 +257,7 @@ def check(ctx: click.Context, config_path: Path | None, workbook: Path | None,
 @click.option("--sheet", metavar="URL", help="Set up a Google Sheet (its address or key) "
               "instead of creating a workbook file.")
 @click.option("--config", "-c", "config_path", type=click.Path(path_type=Path),
-              envvar="REFDESK_CONFIG", help="Configuration file, for the Google credentials "
-              f"[default: ./{DEFAULT_CONFIG}].")
+              help=f"Configuration file, for the Google credentials {CONFIG_DEFAULT}")
 @click.pass_context
 def init(ctx: click.Context, path: Path | None, sheet: str | None,
          config_path: Path | None) -> None:
@@ -300,8 +338,7 @@ def new(ctx: click.Context, folder: Path, sample: bool, yes: bool, no_default: b
 def google_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """--sheet and --config, for the commands that move records to or from Google."""
     f = click.option("--config", "-c", "config_path", type=click.Path(path_type=Path),
-                     envvar="REFDESK_CONFIG",
-                     help=f"Configuration file [default: ./{DEFAULT_CONFIG}].")(f)
+                     help=CONFIG_HELP)(f)
     f = click.option("--sheet", metavar="URL", help="The Google Sheet [default: [source] "
                      "google in config.toml].")(f)
     return f
@@ -593,7 +630,7 @@ def merge(ctx: click.Context, job: str | None, config_path: Path | None,
 
 @cli.group(invoke_without_command=True)
 @click.option("--config", "-c", "config_path", type=click.Path(path_type=Path),
-              envvar="REFDESK_CONFIG", help=f"Configuration file [default: ./{DEFAULT_CONFIG}].")
+              help=CONFIG_HELP)
 @click.pass_context
 def templates(ctx: click.Context, config_path: Path | None) -> None:
     """The templates in the templates folder: their fields and where each field's data
@@ -613,8 +650,7 @@ def templates(ctx: click.Context, config_path: Path | None) -> None:
     if ctx.invoked_subcommand is None:
         from refdesk.templates_cmd import check_all
 
-        config = load_config(config_path or Path(DEFAULT_CONFIG))
-        _print_templates(check_all(config))
+        _print_templates(check_all(_load_found(config_path)))
 
 
 @templates.command("check")

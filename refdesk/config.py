@@ -468,8 +468,8 @@ def load_config(path: Path | str) -> Config:
     path = Path(path)
     if not path.exists():
         raise ConfigError(
-            f"{path}: no such file. Pass --config PATH, or copy config.toml from the refdesk "
-            "folder and fill in your practice."
+            f"{path}: no such file. Check the path given with --config or REFDESK_CONFIG, or "
+            "make a practice folder with `refdesk new FOLDER`."
         )
     try:
         raw = path.read_bytes()

@@ -103,3 +103,13 @@ def find_config(explicit: Path | None) -> tuple[Path, str]:
     if default is not None and (default / CONFIG_NAME).is_file():
         return default / CONFIG_NAME, FROM_DEFAULT
     raise ConfigError(not_found_message())
+
+
+def describe_found(how: str) -> str:
+    """How a config.toml was found, in words for a message."""
+    return {
+        FROM_OPTION: "given with --config",
+        FROM_ENV: "named by REFDESK_CONFIG",
+        FROM_CWD: "found in the current folder",
+        FROM_DEFAULT: "the default practice, registered by refdesk new",
+    }.get(how, how)

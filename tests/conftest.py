@@ -27,6 +27,15 @@ def need(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True)
+def _own_user_config(tmp_path_factory: pytest.TempPathFactory,
+                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test its own user config folder (platformdirs reads XDG_CONFIG_HOME) and no
+    REFDESK_CONFIG: a default practice registered on this machine never leaks in or out."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("user-config")))
+    monkeypatch.delenv("REFDESK_CONFIG", raising=False)
+
+
 @pytest.fixture
 def corpus() -> Path:
     need(CORPUS.is_dir(), f"the shared corpus is not at {CORPUS}")

@@ -45,7 +45,10 @@ def test_summary_table_and_formats(tmp_path):
         {"provider_id": "P1", "name": "Dana Whitfield", "stage": "prospect"}]})
     result = run("summary", "--workbook", path)
     assert result.exit_code == 0
-    assert result.stderr == f"Reading {path} ...\n1 row in 9 sheets.\n"
+    used, *rest = result.stderr.splitlines()
+    assert used.startswith("Config: ") and used.endswith(
+        f"; workbook: {path.resolve()} (--workbook).")
+    assert rest == [f"Reading {path} ...", "1 row in 9 sheets."]
     assert "Providers" in result.stdout and "│    1 │" in result.stdout
     data = json.loads(run("--quiet", "summary", "-w", path, "--json").stdout)
     assert data[0] == {"source": str(path), "sheet": "Providers", "present": True, "rows": 1,

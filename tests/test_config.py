@@ -110,7 +110,8 @@ def test_cli_without_any_config(tmp_path, monkeypatch):
     monkeypatch.delenv("REFDESK_CONFIG", raising=False)
     result = run("summary")
     assert result.exit_code == 2
-    assert "Error: config.toml: no such file. Pass --config PATH" in result.stderr
+    assert "Error: config.toml: not found. Looked at --config" in result.stderr
+    assert "refdesk new FOLDER" in result.stderr
 
 
 JOB = """
