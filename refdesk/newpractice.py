@@ -75,7 +75,7 @@ def normalize(key: str, value: str) -> str:
     """An answer as config.toml keeps it: trimmed; a state in capitals; a ZIP+4 typed as nine
     digits gets its hyphen."""
     value = characters.trim(value)
-    if key == "state":
+    if key == "state" and len(value) == 2:
         return value.upper()
     if key == "zip" and re.fullmatch(r"\d{9}", value):
         return f"{value[:5]}-{value[5:]}"
