@@ -12,6 +12,7 @@ passes its own check.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -189,26 +190,53 @@ def make_practice(folder: Path, answers: Mapping[str, str] | None, *,
     refuse_in_the_way(folder, templates)
     # Everything that can fail on the answers is done before the first file is written.
     config = resources.sample_config() if answers is None else config_text(answers)
+    files, folders = planned(templates)
+    # The folders this run makes, outermost first, so that a failure can take them away again.
+    new_folders = [p for p in (*reversed(folder.parents), folder, *(folder / d for d in folders))
+                   if not p.exists()]
+    done: list[Path] = []  # the files written so far
     try:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / WORKBOOK_FILE).parent.mkdir(exist_ok=True)
-    except OSError as exc:
-        from refdesk.fileio import describe, os_fix
+        try:
+            written = resources.copy_tree(templates, folder / TEMPLATES_FOLDER)
+        except BaseException:
+            # Cut short: the templates there now were absent a moment ago, when refused above.
+            done += [folder / f for f in files if f.startswith(f"{TEMPLATES_FOLDER}/")
+                     and (folder / f).exists()]
+            raise
+        done += written
+        progress(f"Copied {len(written)} files into {folder / TEMPLATES_FOLDER}.")
+        workbook = folder / WORKBOOK_FILE
+        if answers is None:
+            write_file(workbook, resources.sample_workbook(), replace=False)
+        else:
+            write_workbook(workbook)
+        done.append(workbook)
+        letters = private_folder(folder / LETTERS_FOLDER)  # merged letters speak of clients
+        # config.toml last: a folder cut short by a failure does not look finished.
+        write_file(folder / CONFIG_FILE, config.encode("utf-8"), private=False, replace=False)
+    except BaseException as exc:
+        _remove(done, new_folders)
+        if isinstance(exc, OSError):
+            from refdesk.fileio import describe, os_fix
 
-        raise InitError(f"{folder}: cannot create the folder ({describe(exc)}); "
-                        f"{os_fix(exc)}") from None
-    written = resources.copy_tree(templates, folder / TEMPLATES_FOLDER)
-    progress(f"Copied {len(written)} files into {folder / TEMPLATES_FOLDER}.")
-    workbook = folder / WORKBOOK_FILE
-    if answers is None:
-        write_file(workbook, resources.sample_workbook(), replace=False)
-    else:
-        write_workbook(workbook)
-    letters = private_folder(folder / LETTERS_FOLDER)  # merged letters speak of clients
-    # config.toml last: a folder cut short by a failure does not look finished.
-    write_file(folder / CONFIG_FILE, config.encode("utf-8"), private=False, replace=False)
+            raise InitError(f"{folder}: cannot be written ({describe(exc)}); {os_fix(exc)} "
+                            "Nothing was left there.") from None
+        raise
     return Made(folder, folder / CONFIG_FILE, workbook, folder / TEMPLATES_FOLDER, letters,
                 (*written, workbook, folder / CONFIG_FILE))
+
+
+def _remove(files: list[Path], new_folders: list[Path]) -> None:
+    """Undo a folder made part way: the files this run wrote, then the folders it made (each
+    only when empty, so nothing of anyone else's goes)."""
+    for path in files:
+        with contextlib.suppress(OSError):
+            path.unlink()
+    for made in reversed(new_folders):  # the innermost first
+        with contextlib.suppress(OSError):
+            made.rmdir()
 
 
 # The terminal side: options, questions and the report. The command in refdesk/cli.py calls

@@ -81,11 +81,12 @@ def test_flags_make_the_whole_folder(tmp_path, settings):
     assert f"Made a new practice in {where}:" in out
     assert "It is now the default practice" in out
     steps = out[out.index("Next steps:"):].splitlines()
-    assert steps[1] == (f'  1. Open "{where}/workbooks/referrals.xlsx", read its "Read me" sheet '
-                        "and add your referring providers on the Providers sheet.")
-    assert steps[2] == f'  2. refdesk check --config "{where}/config.toml"'
-    assert steps[3] == f'  3. refdesk todo --config "{where}/config.toml"'
-    assert steps[4] == f'     refdesk merge thank-you --dry-run --config "{where}/config.toml"'
+    book, config_file = where / "workbooks" / "referrals.xlsx", where / "config.toml"
+    assert steps[1] == (f'  1. Open "{book}", read its "Read me" sheet and add your referring '
+                        "providers on the Providers sheet.")
+    assert steps[2] == f'  2. refdesk check --config "{config_file}"'
+    assert steps[3] == f'  3. refdesk todo --config "{config_file}"'
+    assert steps[4] == f'     refdesk merge thank-you --dry-run --config "{config_file}"'
 
     # the new practice passes its own check
     checked = run("check", "--config", folder / "config.toml")
@@ -270,3 +271,50 @@ def test_no_default_leaves_the_default_practice_as_it_was(tmp_path):
 def test_shell_path_quotes_what_a_shell_would_split():
     assert shell_path(Path("/home/maya/practice")) == "/home/maya/practice"
     assert shell_path(Path("/home/maya/my practice")) == '"/home/maya/my practice"'
+
+
+def test_the_default_practice_serves_commands_run_in_another_folder(tmp_path, monkeypatch):
+    folder = tmp_path / "demo"
+    assert run("new", folder, "--sample").exit_code == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result = run("summary", "--json")
+    assert result.exit_code == 0, result.output
+    assert f"Config: {folder.resolve() / 'config.toml'} (the default practice" in result.stderr
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_failure_part_way_takes_back_what_it_wrote(tmp_path, monkeypatch):
+    import errno
+
+    import refdesk.newbook
+    from refdesk.errors import OutputError
+
+    def no_room(path):
+        raise OutputError(f"{path}: cannot be written (No space left on device); the disk is "
+                          "full: free some space, then run refdesk again.")
+
+    monkeypatch.setattr(refdesk.newbook, "write_workbook", no_room)
+    folder = tmp_path / "a" / "practice"
+    result = run("new", folder, "--yes", "--name", "A", "--therapist", "B")
+    assert result.exit_code == 2
+    assert "the disk is full" in result.stderr
+    assert list(tmp_path.iterdir()) == []  # the folders it made went too
+    assert places.default_practice() is None
+
+    def half_copied(src, dest):
+        dest.mkdir(parents=True, exist_ok=True)
+        (dest / "thank-you.docx").write_bytes(b"part")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(resources, "copy_tree", half_copied)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("kept", encoding="utf-8")
+    result = run("new", mine, "--sample")
+    assert result.exit_code == 2
+    assert result.stderr == (f"Error: {mine}: cannot be written (No space left on device); the "
+                             "disk is full: free some space, then run refdesk again. Nothing "
+                             "was left there.\n")
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]
