@@ -47,6 +47,8 @@ class Question:
     default: str = ""
     #: The name of the format rule `refdesk check` applies (refdesk.check.formats), if any.
     rule: str = ""
+    #: The flag's help, when the question's wording is for the terminal only.
+    help: str = ""
 
     @property
     def flag(self) -> str:
@@ -58,16 +60,17 @@ QUESTIONS: tuple[Question, ...] = (
     Question("therapist", "Therapist's full name", required=True),
     Question("credentials", "Credentials after the name", default="LMT"),
     Question("license", "State license number (e.g. OR LMT #21874)"),
-    Question("npi", "NPI (10 digits; leave empty if you have none)", rule="npi"),
+    Question("npi", "NPI (10 digits; leave empty if you have none)", rule="npi",
+             help="The practice's NPI, 10 digits."),
     Question("street", "Street address"),
     Question("city", "City"),
     Question("state", "State (two letters)", rule="state"),
-    Question("zip", "ZIP code", rule="zip_code"),
+    Question("zip", "ZIP code (5 or 9 digits)", rule="zip_code"),
     Question("phone", "Office phone", rule="phone"),
-    Question("fax", "Office fax (leave empty if none)", rule="phone"),
+    Question("fax", "Office fax (leave empty if none)", rule="phone", help="Office fax."),
     Question("email", "Office email", rule="email"),
     Question("specialty", "Specialty (the condition or area you specialise in)"),
-    Question("conditions", f"Conditions you treat, separated by {LIST_SEPARATOR}"),
+    Question("conditions", f"Conditions you treat (separate them with {LIST_SEPARATOR})"),
 )
 QUESTIONS_BY_KEY = {q.key: q for q in QUESTIONS}
 
@@ -248,7 +251,9 @@ def answer_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
     for q in reversed(QUESTIONS):
         need = " Required with --yes." if q.required else ""
-        f = click.option(q.flag, q.key, metavar="TEXT", help=f"{q.prompt}.{need}")(f)
+        default = f" [default: {q.default}]" if q.default else ""
+        f = click.option(q.flag, q.key, metavar="TEXT",
+                         help=f"{q.help or q.prompt + '.'}{default}{need}")(f)
     return f
 
 
