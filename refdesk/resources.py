@@ -7,13 +7,15 @@ those same files, so each fact has one copy.
 
 The configuration for a new practice is made from the sample's config.toml: the values of its
 ``[practice]`` table become ``"{key}"`` placeholders (and so does any other value that repeats
-one of them, such as ``[email] sender``), while the comments and every other table stay as they
-are. ``fill_config`` puts real values in their place.
+one of them, such as ``[email] sender``), each under its description from config.SECTIONS, and
+the optional keys the sample leaves out are shown commented out; the sample's comments and every
+other table stay as they are. ``fill_config`` puts real values in their place.
 """
 
 from __future__ import annotations
 
 import re
+import textwrap
 import tomllib
 from importlib.resources import files
 from importlib.resources.abc import Traversable
@@ -62,8 +64,11 @@ def config_template() -> str:
     """The commented config.toml for a new practice, its practice values as "{key}" placeholders.
 
     Each key of the sample's [practice] table becomes ``key = "{key}"`` (a multi-line list
-    becomes one line); a string elsewhere equal to a practice value (``[email] sender``) becomes
-    that key's placeholder. Comments, [source], [program], [merge], [email] and the jobs stay.
+    becomes one line) under a comment saying what it holds (config.SECTIONS, which the README's
+    table and the check of a user's file also use); the optional keys the sample leaves out
+    follow, commented out with their defaults. A string elsewhere equal to a practice value
+    (``[email] sender``) becomes that key's placeholder. Comments, [source], [program], [merge],
+    [email] and the jobs stay as the sample has them.
     """
     text = sample_config()
     practice = tomllib.loads(text).get("practice", {})
@@ -71,23 +76,64 @@ def config_template() -> str:
     table = ""
     skipping = False  # inside a multi-line practice value being replaced
     for line in text.splitlines():
-        stripped = line.strip()
         if _TABLE_LINE.match(line):
-            table = stripped.strip("[]").strip()
+            if table == "practice":
+                _add_optional(out, practice)
+            table = line.strip().strip("[]").strip()
             skipping = False
         elif table == "practice":
             key = _KEY_LINE.match(line)
             if key and key.group(1) in practice:
-                out.append(f'{key.group(1)} = "{{{key.group(1)}}}"')
+                name = key.group(1)
+                out += _described(name)
+                out.append(f'{name} = "{{{name}}}"{_inline_comment(line)}')
                 skipping = True
                 continue
-            if skipping and stripped and not stripped.startswith("#"):
+            if skipping and line[:1] in (" ", "\t", "]"):
                 continue  # a continuation line of the value just replaced
             skipping = False
         else:
             line = _replace_repeats(line, practice)
         out.append(line)
+    if table == "practice":
+        _add_optional(out, practice)
     return "\n".join(out) + "\n"
+
+
+def _described(key: str) -> list[str]:
+    """A practice key's description from config.SECTIONS, as comment lines."""
+    from refdesk.config import SECTIONS
+
+    spec = SECTIONS["practice"].get(key)
+    if spec is None:
+        return []
+    # a template tag such as {{ practice.name }} stays on one line
+    kept = re.sub(r"\{\{.*?\}\}", lambda m: m.group().replace(" ", "\0"), spec.description)
+    lines = textwrap.wrap(kept, width=98, initial_indent="# ", subsequent_indent="# ",
+                          break_on_hyphens=False)
+    return [line.replace("\0", " ") for line in lines]
+
+
+def _add_optional(out: list[str], present: dict[str, object]) -> None:
+    """The declared practice keys the sample does not set, commented out with their defaults,
+    placed at the end of the [practice] table (before its trailing blank lines)."""
+    from refdesk.config import SECTIONS
+
+    missing = [key for key in SECTIONS["practice"] if key not in present]
+    if not missing:
+        return
+    blanks = 0
+    while out and not out[-1].strip():
+        out.pop()
+        blanks += 1
+    out += ["", "# Optional: remove the # before a setting (each of its lines) to use it."]
+    for key in missing:
+        default = SECTIONS["practice"][key].default
+        default = list(default) if isinstance(default, tuple) else default
+        out += _described(key)
+        written = _toml_value("" if default is None else default)
+        out += [f"# {line}" for line in f"{key} = {written}".splitlines()]
+    out += [""] * blanks
 
 
 def _replace_repeats(line: str, practice: dict[str, object]) -> str:
@@ -102,12 +148,29 @@ def _replace_repeats(line: str, practice: dict[str, object]) -> str:
     return line
 
 
+def _inline_comment(line: str) -> str:
+    """The ``  # ...`` after a one-line ``key = value``, kept with the placeholder."""
+    for at in [i for i, char in enumerate(line) if char == "#"]:
+        try:
+            tomllib.loads(line[:at])
+        except tomllib.TOMLDecodeError:
+            continue
+        return "  " + line[at:]
+    return ""
+
+
 def placeholders(template: str) -> list[str]:
     """The placeholder names in a config template, in order of first appearance."""
     seen: dict[str, None] = {}
-    for name in _PLACEHOLDER.findall(template):
-        seen.setdefault(name, None)
+    for line in _setting_lines(template):
+        for name in _PLACEHOLDER.findall(line):
+            seen.setdefault(name, None)
     return list(seen)
+
+
+def _setting_lines(template: str) -> list[str]:
+    """The lines of a template that are not whole-line comments."""
+    return [line for line in template.splitlines() if not line.lstrip().startswith("#")]
 
 
 def fill_config(template: str, values: dict[str, object]) -> str:
@@ -119,7 +182,12 @@ def fill_config(template: str, values: dict[str, object]) -> str:
     missing = [name for name in placeholders(template) if name not in values]
     if missing:
         raise KeyError("no value for: " + ", ".join(missing))
-    return _PLACEHOLDER.sub(lambda m: _toml_value(values[m.group(1)]), template)
+    lines = template.splitlines(keepends=True)
+    return "".join(
+        line if line.lstrip().startswith("#")
+        else _PLACEHOLDER.sub(lambda m: _toml_value(values[m.group(1)]), line)
+        for line in lines
+    )
 
 
 def _toml_value(value: object) -> str:

@@ -61,3 +61,41 @@ def test_copy_tree_never_overwrites(tmp_path):
         ROOT / "templates" / "intro-letter.docx"
     ).read_bytes()
     assert resources.copy_tree(resources.templates(), dest) == []
+
+
+def test_config_template_says_what_each_practice_key_holds():
+    from refdesk.config import SECTIONS
+
+    template = resources.config_template()
+    lines = template.splitlines()
+    npi = lines.index('npi = "{npi}"')
+    assert lines[npi - 1] == "# " + SECTIONS["practice"]["npi"].description
+    # the keys the sample leaves out are there, commented out with their defaults
+    assert '# place_of_service = "11"' in lines
+    assert "# services = [" in lines
+    filled = resources.fill_config(template, {k: "x" for k in resources.placeholders(template)})
+    practice = tomllib.loads(filled)["practice"]
+    assert "place_of_service" not in practice and "services" not in practice
+
+
+def test_config_template_keeps_inline_comments_and_commented_list_items(monkeypatch):
+    sample = (
+        "# top\n[practice]\nname = \"Old\"  # as printed\nconditions = [\n  \"a\",\n"
+        "  # \"b\",\n  \"c\",\n]\nemail = \"old@example.org\"\n\n[email]\n"
+        "sender = \"old@example.org\"\n"
+    )
+    monkeypatch.setattr(resources, "sample_config", lambda: sample)
+    template = resources.config_template()
+    assert 'name = "{name}"  # as printed' in template
+    assert '"a"' not in template and '"c"' not in template and "Old" not in template
+    filled = resources.fill_config(
+        template, {"name": "New", "conditions": ["x"], "email": "new@example.org"})
+    data = tomllib.loads(filled)
+    assert data["practice"] == {"name": "New", "conditions": ["x"], "email": "new@example.org"}
+    assert data["email"]["sender"] == "new@example.org"
+
+
+def test_fill_config_leaves_comments_alone():
+    template = '# e.g. name = "{name}"\nname = "{name}"\n'
+    assert resources.placeholders(template) == ["name"]
+    assert resources.fill_config(template, {"name": "A"}) == '# e.g. name = "{name}"\nname = "A"\n'
