@@ -690,6 +690,35 @@ def _print_templates(reports: list[Any]) -> None:
 
 
 @cli.command()
+@click.option("--config", "-c", "config_path", type=click.Path(path_type=Path),
+              help=CONFIG_HELP)
+@click.option("--smtp", is_flag=True, help="Also connect and log in to the [email] server "
+              "(nothing is sent).")
+@click.option("--google", is_flag=True, help="Also read the Google Sheet's metadata with the "
+              "credentials config.toml names.")
+@click.pass_context
+def doctor(ctx: click.Context, config_path: Path | None, smtp: bool, google: bool) -> None:
+    """Check this computer is ready: Python, LibreOffice, the templates' fonts, config.toml,
+    the workbook, and on request the email server and the Google Sheet.
+
+    One line per check, ✔ or ✘ with the fix; exit 1 when something fails.
+
+    \b
+    Examples:
+      refdesk doctor
+      refdesk doctor --smtp --google
+    """
+    from refdesk.doctor import marks, run_checks
+
+    checks = run_checks(config_path, smtp=smtp, google=google)
+    shown = marks(sys.stdout.encoding)
+    for check in checks:
+        click.echo(check.line(shown))
+    if any(check.ok is False for check in checks):
+        ctx.exit(EXIT_PROBLEMS)
+
+
+@cli.command()
 @source_options
 @click.option("--yes", "-y", is_flag=True, help="Undo without asking (for scripts).")
 @click.option("--show", is_flag=True, help="Only show what the last write changed; change "

@@ -241,6 +241,11 @@ class Mailer:
             smtp.login(email["user"], password(self.config))
         return smtp
 
+    def login(self) -> None:
+        """Connect and log in as a send would, sending nothing (refdesk doctor --smtp)."""
+        self.close()
+        self.smtp = self._connect()
+
     def send(self, msg: EmailMessage) -> Outcome:
         if self.broken:
             return Outcome("failed", self.broken)
