@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import sysconfig
+import tarfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -205,3 +206,24 @@ def test_a_practice_made_from_flags(installed: Installed) -> None:
         done = installed.run(*command, "--config", config, cwd=work)
         assert done.returncode == 0
     installed.run("merge", "thank-you", "--preview", "1", cwd=practice)
+
+
+def test_a_wheel_built_from_the_sdist_carries_the_same_files(installed: Installed) -> None:
+    """`python -m build` makes the sdist first and the wheel from it: nothing may go missing."""
+    sdist_dir = installed.base / "sdist"
+    sdist_dir.mkdir()
+    made = subprocess.run([sys.executable, "-c", "import sys; from hatchling.build import "
+                           "build_sdist; print(build_sdist(sys.argv[1]))", str(sdist_dir)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    with tarfile.open(sdist_dir / made.stdout.strip()) as sdist:
+        sdist.extractall(sdist_dir, filter="data")
+    unpacked = next(p for p in sdist_dir.iterdir() if p.is_dir())
+    _pip("wheel", unpacked, "--no-deps", "--no-build-isolation", "--no-index", "-q", "-w",
+         sdist_dir / "dist")
+    (again,) = (sdist_dir / "dist").glob("refdesk-*.whl")
+    with zipfile.ZipFile(installed.wheel) as first, zipfile.ZipFile(again) as second:
+        bundled = [n for n in first.namelist() if n.startswith("refdesk/_bundled/")]
+        assert bundled
+        assert sorted(first.namelist()) == sorted(second.namelist())
+        assert all(first.read(n) == second.read(n) for n in bundled)
