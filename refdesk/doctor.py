@@ -88,6 +88,10 @@ def check_python(version: tuple[int, ...] = tuple(sys.version_info[:3])) -> Chec
 def check_libreoffice() -> Check:
     from refdesk import office
 
+    chosen = os.environ.get("REFDESK_SOFFICE")
+    if chosen and not Path(chosen).is_file():  # else it is passed over without a word
+        return Check("LibreOffice", False, f"REFDESK_SOFFICE names {chosen}, which is not there.",
+                     "set it to LibreOffice's soffice program, or unset it.")
     found = office.find_soffice()
     if found:
         return Check("LibreOffice", True, f"{found} (for --pdf)")

@@ -178,6 +178,21 @@ def test_path_comes_before_the_install_folders(tmp_path: Path, monkeypatch) -> N
     assert office.find_soffice() == str(on_path)
 
 
+def test_refdesk_soffice_names_an_install_elsewhere(practice: Path, no_path: Path,
+                                                   tmp_path: Path, monkeypatch) -> None:
+    program = _program(tmp_path / "portable apps" / "LibreOffice" / "soffice")
+    monkeypatch.setenv("REFDESK_SOFFICE", str(program))
+    assert office.require_soffice() == str(program)
+    assert lines(run("doctor", "--config", practice))["LibreOffice"] == (
+        f"{OK} LibreOffice: {program} (for --pdf)")
+    monkeypatch.setenv("REFDESK_SOFFICE", str(tmp_path / "typo"))
+    result = run("doctor", "--config", practice)
+    assert result.exit_code == 1
+    assert lines(result)["LibreOffice"] == (
+        f"{FAIL} LibreOffice: REFDESK_SOFFICE names {tmp_path / 'typo'}, which is not there. "
+        "Fix: set it to LibreOffice's soffice program, or unset it.")
+
+
 # -- fonts ---------------------------------------------------------------------------------------
 def test_the_templates_fonts_are_read_from_their_styles(practice: Path) -> None:
     folder = practice.parent / "templates"
