@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from refdesk.errors import OutputError
-from refdesk.fileio import describe, os_fix
+from refdesk.fileio import BINARY, describe, os_fix
 
 JOURNAL_NAME = ".refdesk-deliveries.jsonl"
 SENDING = "sending"
@@ -47,7 +47,7 @@ class Journal:
                            "letters": list(letter_ids), "detail": detail},
                           ensure_ascii=False) + "\n"
         try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | BINARY, 0o600)
             try:
                 os.write(fd, line.encode("utf-8"))
                 os.fsync(fd)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from refdesk.config import Config
-from refdesk.fileio import private_folder, write_file
+from refdesk.fileio import posix_modes, private_folder, write_file
 from refdesk.merge import mailing
 from refdesk.merge.data import Data, Record, city_line, client_context, provider_context
 from refdesk.merge.deliver import (
@@ -86,7 +86,7 @@ def to_pdf(files: list[Path], folder: Path) -> list[Path]:
     from refdesk.office import convert
 
     pdfs = convert(files, "pdf", folder)
-    for path in pdfs:
+    for path in pdfs if posix_modes() else ():  # LibreOffice made them 0644
         os.chmod(path, 0o600)
     return pdfs
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from refdesk.config import Config
 from refdesk.errors import OutputError, RefdeskError
-from refdesk.fileio import describe, os_fix, private_folder, write_file
+from refdesk.fileio import BINARY, describe, os_fix, private_folder, write_file
 from refdesk.merge import route
 from refdesk.merge.data import (
     SOURCES,
@@ -243,7 +243,7 @@ def _check_output(folder: Path) -> None:
                           "folder. Nothing was made.") from None
     probe = folder / f".refdesk-probe-{os.getpid()}"
     try:
-        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | BINARY, 0o600)
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:

@@ -29,9 +29,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from refdesk import lock
+from refdesk import fileio, lock
 from refdesk.errors import SourceError, WorkbookBusyError, WriteError
-from refdesk.fileio import BINARY, PRIVATE_FILE, PRIVATE_FOLDER, describe, os_fix, posix_modes
+from refdesk.fileio import BINARY, PRIVATE_FILE, PRIVATE_FOLDER, describe, os_fix
 from refdesk.xlsxpatch import journal
 from refdesk.xlsxpatch.package import check_workbook_file
 
@@ -268,7 +268,7 @@ def backup_folder(path: Path) -> Path:
         if not folder.is_dir():
             raise WriteError(f"{folder}: is a file, not refdesk's backup folder; move it away, "
                              "then run refdesk again. Nothing was written.")
-        if posix_modes() and stat.S_IMODE(folder.stat().st_mode) & 0o077:
+        if fileio.posix_modes() and stat.S_IMODE(folder.stat().st_mode) & 0o077:
             os.chmod(folder, PRIVATE_FOLDER)
     except FileExistsError:
         raise WriteError(f"{folder}: is a file, not refdesk's backup folder; move it away, "
