@@ -190,6 +190,10 @@ def _template_files(config: Config | None) -> tuple[str, list[tuple[str, bytes]]
 
 def check_fonts(config: Config | None,
                 families: Callable[[], set[str] | None] = installed_fonts) -> Check:
+    if config is not None and not config.templates.is_dir():
+        return Check("Templates", False, f"{config.templates} (config.toml's [merge] templates) "
+                     "is not a folder.", "set [merge] templates to the folder of your Word "
+                     "templates (`refdesk new FOLDER` makes one with them).")
     where, files = _template_files(config)
     if not files:
         return Check("Fonts", False, f"no .docx templates in {where}.",

@@ -202,6 +202,16 @@ def test_the_templates_fonts_are_read_from_their_styles(practice: Path) -> None:
     assert len(used["Cambria"]) == len(list(folder.glob("*.docx")))
 
 
+def test_a_missing_templates_folder(practice: Path) -> None:
+    (practice.parent / "templates").rename(practice.parent / "moved")
+    result = run("doctor", "--config", practice)
+    assert result.exit_code == 1
+    assert lines(result)["Templates"] == (
+        f"{FAIL} Templates: {practice.parent / 'templates'} (config.toml's [merge] templates) is "
+        "not a folder. Fix: set [merge] templates to the folder of your Word templates "
+        "(`refdesk new FOLDER` makes one with them).")
+
+
 def test_fonts_missing_name_the_stand_ins(practice: Path) -> None:
     config = load_config(practice)
     check = doctor.check_fonts(config, families=lambda: {"DejaVu Serif"})
