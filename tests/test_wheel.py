@@ -147,12 +147,6 @@ def test_installed_refdesk_reads_its_own_resources(installed: Installed) -> None
     assert list(folder.iterdir()) == []  # reading resources writes nothing
 
 
-def _has_new_command() -> bool:
-    from refdesk.cli import cli
-
-    return "new" in cli.commands
-
-
 def _commands(installed: Installed, practice: Path, cwd: Path, *, pdf: bool) -> None:
     """summary, check, todo, stats --html and a one-letter merge preview, run in `cwd`."""
     config = practice / "config.toml"
@@ -174,8 +168,6 @@ def _commands(installed: Installed, practice: Path, cwd: Path, *, pdf: bool) -> 
 
 def test_a_sample_practice_made_and_used_from_anywhere(installed: Installed, soffice: str
                                                        ) -> None:
-    if not _has_new_command():
-        pytest.skip("`refdesk new` is not in this checkout yet")
     work = installed.empty_folder("work")
     installed.run("new", "practice", "--sample", cwd=work)
     practice = work / "practice"
@@ -191,8 +183,6 @@ def test_a_sample_practice_made_and_used_from_anywhere(installed: Installed, sof
 
 
 def test_a_practice_made_from_flags(installed: Installed) -> None:
-    if not _has_new_command():
-        pytest.skip("`refdesk new` is not in this checkout yet")
     work = installed.empty_folder("flags")
     installed.run("new", "birch", "--yes", "--no-default", "--name", "Birch Street Bodywork",
                   "--therapist", "Ana Ortiz", "--npi", "1234567893", "--state", "WA",
