@@ -34,15 +34,8 @@ def main(argv: list[str]) -> int:
     from refdesk.merge.report import print_result
     from refdesk.merge.run import merge
     from refdesk.sources.google import GoogleSource, Retry, lease
+    from tests.merge_driver import fake_pdf
     from tests.sheets_server import LoopbackCredentials, route_to_loopback
-
-    def fake_pdf(files: list[Path], folder: Path) -> list[Path]:
-        made = []
-        for file in files:
-            pdf = folder / (file.stem + ".pdf")
-            pdf.write_bytes(b"%PDF-1.4\n% " + file.name.encode() + b"\n%%EOF\n")
-            made.append(pdf)
-        return made
 
     route.to_pdf = fake_pdf
     office.require_soffice = lambda: None  # the stand-in makes the PDFs

@@ -17,6 +17,16 @@ import sys
 from pathlib import Path
 
 
+def fake_pdf(files: list[Path], folder: Path) -> list[Path]:
+    """Stands in for LibreOffice: a small PDF beside each document."""
+    made = []
+    for file in files:
+        pdf = folder / (file.stem + ".pdf")
+        pdf.write_bytes(b"%PDF-1.4\n% " + file.name.encode() + b"\n%%EOF\n")
+        made.append(pdf)
+    return made
+
+
 def main(argv: list[str]) -> int:
     config_path, job, steps_file, kill_at = argv[:4]
     rest = argv[4:]
@@ -37,14 +47,6 @@ def main(argv: list[str]) -> int:
         if reached == limit:
             os.kill(os.getpid(), signal.SIGKILL)
         reached += 1
-
-    def fake_pdf(files: list[Path], folder: Path) -> list[Path]:
-        made = []
-        for file in files:
-            pdf = folder / (file.stem + ".pdf")
-            pdf.write_bytes(b"%PDF-1.4\n% " + file.name.encode() + b"\n%%EOF\n")
-            made.append(pdf)
-        return made
 
     safety.checkpoint = checkpoint
     route.to_pdf = fake_pdf
