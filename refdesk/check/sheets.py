@@ -67,28 +67,37 @@ def _norm(text: object) -> str:
     return re.sub(r"[^a-z0-9 ]+", "", str(text).lower()).strip() if isinstance(text, str) else ""
 
 
-def near_duplicate_providers(table: Table) -> Iterator[Problem]:
-    """The same person typed twice with a small difference: similar names (rapidfuzz) at the
-    same practice or phone. Two valid, different NPIs mean two people."""
-    df = table.df
-    if len(df) < 2:
+def likely_same(names: list[object], practices: list[object], phones: list[object],
+                npis: list[object]) -> Iterator[tuple[int, int]]:
+    """Pairs (i, j), i < j, of providers that look like one person typed twice: similar names
+    (rapidfuzz) at the same practice or phone, or nearly the same name; two different NPIs
+    mean two people. `check` warns of them, and no packet goes to the later one."""
+    if len(names) < 2:
         return
-    names = [_norm(n) for n in df["name"]]
-    practices = [_norm(p) for p in df["practice"]]
-    phones = [re.sub(r"\D", "", p) if isinstance(p, str) else "" for p in df["phone"]]
-    npis = [n if isinstance(n, str) else "" for n in df["npi"]]
-    rows = list(df.index)
-    scores = process.cdist(names, names, scorer=fuzz.ratio, score_cutoff=NAME_SIMILARITY,
+    name = [_norm(n) for n in names]
+    practice = [_norm(p) for p in practices]
+    phone = [re.sub(r"\D", "", p) if isinstance(p, str) else "" for p in phones]
+    npi = [n if isinstance(n, str) else "" for n in npis]
+    scores = process.cdist(name, name, scorer=fuzz.ratio, score_cutoff=NAME_SIMILARITY,
                            workers=-1, dtype="uint8")
     for i, j in zip(*scores.nonzero(), strict=True):
-        if j <= i or not names[i]:
+        if j <= i or not name[i]:
             continue
-        same_place = (practices[i] and fuzz.ratio(practices[i], practices[j]) >= PRACTICE_SAME
-                      ) or (phones[i] and phones[i] == phones[j])
+        same_place = (practice[i] and fuzz.ratio(practice[i], practice[j]) >= PRACTICE_SAME
+                      ) or (phone[i] and phone[i] == phone[j])
         if not (same_place or scores[i, j] >= NAME_SAME):
             continue
-        if npis[i] and npis[j] and npis[i] != npis[j]:
+        if npi[i] and npi[j] and npi[i] != npi[j]:
             continue
+        yield int(i), int(j)
+
+
+def near_duplicate_providers(table: Table) -> Iterator[Problem]:
+    """The same person typed twice with a small difference (see likely_same)."""
+    df = table.df
+    rows = list(df.index)
+    for i, j in likely_same(list(df["name"]), list(df["practice"]), list(df["phone"]),
+                            list(df["npi"])):
         later, earlier = rows[j], rows[i]
         yield problem(table, later, "name", "near-duplicate",
                       f"{df.at[later, 'name']} looks like {df.at[earlier, 'name']} in row "

@@ -12,9 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from rapidfuzz import fuzz, process
-
-from refdesk.check.sheets import NAME_SAME, NAME_SIMILARITY, PRACTICE_SAME, _norm
+from refdesk.check.sheets import likely_same
 
 if TYPE_CHECKING:
     from refdesk.merge.data import Data, Record
@@ -87,24 +85,11 @@ def _duplicates(data: Data) -> dict[str, list[str]]:
         return data.memo["duplicates"]
     ids = list(data.providers)
     rows = [data.providers[i] for i in ids]
-    names = [_norm(r.get("name")) for r in rows]
-    practices = [_norm(r.get("practice")) for r in rows]
-    phones = ["".join(ch for ch in str(r.get("phone") or "") if ch.isdigit()) for r in rows]
-    npis = [str(r.get("npi") or "") for r in rows]
     found: dict[str, list[str]] = {}
-    if len(ids) > 1:
-        scores = process.cdist(names, names, scorer=fuzz.ratio, score_cutoff=NAME_SIMILARITY,
-                               workers=-1, dtype="uint8")
-        for i, j in zip(*scores.nonzero(), strict=True):
-            if i == j or not names[i]:
-                continue
-            same_place = (practices[i] and fuzz.ratio(practices[i], practices[j])
-                          >= PRACTICE_SAME) or (phones[i] and phones[i] == phones[j])
-            if not (same_place or scores[i, j] >= NAME_SAME):
-                continue
-            if npis[i] and npis[j] and npis[i] != npis[j]:
-                continue
-            found.setdefault(ids[i], []).append(ids[j])
+    for i, j in likely_same(*([r.get(c) for r in rows]
+                              for c in ("name", "practice", "phone", "npi"))):
+        found.setdefault(ids[i], []).append(ids[j])
+        found.setdefault(ids[j], []).append(ids[i])
     data.memo["duplicates"] = found
     return found
 
