@@ -134,7 +134,8 @@ def cli(ctx: click.Context, quiet: bool) -> None:
 
     \b
     Start with:
-      refdesk init my-referrals.xlsx     a new workbook to fill in
+      refdesk new my-practice            a practice folder: config, templates, workbook
+      refdesk doctor                     is this computer ready (LibreOffice, fonts, ...)
       refdesk summary                    what the configured workbook holds
     """
     ctx.obj = {"quiet": quiet}
