@@ -87,6 +87,13 @@ def full_year(digits: str) -> int:
     return year + (2000 if year < 30 else 1900)
 
 
+def as_date(value: object) -> dt.date | None:
+    """A cell's value as a day: a date as it is, a date and time as its day, else None."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value if isinstance(value, dt.date) else None
+
+
 def spoken(day: dt.date) -> str:
     """1 March 2026: a day no reader can take the other way round."""
     return f"{day.day} {MONTH_NAMES[day.month - 1]} {day.year}"

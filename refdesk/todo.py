@@ -14,7 +14,8 @@ from typing import Any
 from refdesk.book import Book
 from refdesk.config import Config
 from refdesk.consent import Consent
-from refdesk.merge.data import Data, _day, _rows, items, letter_date
+from refdesk.dates import as_date
+from refdesk.merge.data import Data, _rows, items, letter_date
 
 #: The kinds of action, in the order the list shows them.
 KINDS = {
@@ -97,16 +98,16 @@ def follow_ups(data: Data, contacts: list[dict[str, Any]], on: dt.date) -> list[
     contact with the same provider exists."""
     latest: dict[str, dict[str, Any]] = {}
     for c in contacts:
-        pid, day = c.get("provider_id"), _day(c.get("date"))
-        if pid and day and (pid not in latest or day >= _day(latest[pid]["date"])):
+        pid, day = c.get("provider_id"), as_date(c.get("date"))
+        if pid and day and (pid not in latest or day >= as_date(latest[pid]["date"])):
             latest[pid] = c
     due: dict[str, dt.date] = {}
     for pid, row in data.providers.items():
-        day = _day(row.get("next_follow_up"))
+        day = as_date(row.get("next_follow_up"))
         if day and day <= on:
             due[pid] = min(day, due.get(pid, day))
     for c in contacts:
-        pid, day = c.get("provider_id"), _day(c.get("follow_up_on"))
+        pid, day = c.get("provider_id"), as_date(c.get("follow_up_on"))
         if not pid or not day or day > on or latest.get(pid) is not c:
             continue
         due[pid] = min(day, due.get(pid, day))
@@ -119,7 +120,7 @@ def follow_ups(data: Data, contacts: list[dict[str, Any]], on: dt.date) -> list[
         last = latest.get(pid)
         if last:
             said = last.get("summary") or last.get("next_step") or "no notes"
-            parts.append(f"last contact {letter_date(_day(last['date']))}: {said}")
+            parts.append(f"last contact {letter_date(as_date(last['date']))}: {said}")
         actions.append(Action("follow-up", day, _provider_label(data, pid), "; ".join(parts),
                               f"call {row.get('phone') or 'them'}", record=pid))
     return actions
@@ -130,7 +131,7 @@ def thank_yous(data: Data, rules: Rules, on: dt.date) -> list[Action]:
     out = []
     since = _shift(on, -rules.thank_you_within_days)
     for r in data.referrals:
-        first = _day(r.get("first_visit"))
+        first = as_date(r.get("first_visit"))
         if first and since <= first <= on and not r.get("thank_you_sent"):
             out.append(Action("thank-you", first, _provider_label(data, r.get("provider_id")),
                               f"referral {r['referral_id']}: first visit "
@@ -148,16 +149,16 @@ def progress_reports(data: Data, rules: Rules, on: dt.date) -> list[Action]:
         provider = data.providers.get(r.get("provider_id") or "") or {}
         if "progress reports" not in {w.lower() for w in items(provider.get("wants"))}:
             continue
-        last = _day(r.get("last_report_sent"))
+        last = as_date(r.get("last_report_sent"))
         visits = [v for v in data.visits_by_referral.get(r["referral_id"], [])
-                  if _day(v["date"]) <= on and (last is None or _day(v["date"]) > last)]
+                  if as_date(v["date"]) <= on and (last is None or as_date(v["date"]) > last)]
         if not visits:
             continue
-        since = last or _day(r.get("first_visit")) or _day(visits[0]["date"])
+        since = last or as_date(r.get("first_visit")) or as_date(visits[0]["date"])
         weeks_due = _shift(since, weeks=rules.report_every_weeks)
         every = max(1, rules.report_every_visits)
         if len(visits) >= every:
-            due = _day(visits[every - 1]["date"])
+            due = as_date(visits[every - 1]["date"])
         elif weeks_due <= on:
             due = weeks_due
         else:
@@ -184,7 +185,7 @@ def packets(data: Data, on: dt.date) -> list[Action]:
 def unscheduled(data: Data, rules: Rules, on: dt.date) -> list[Action]:
     out = []
     for r in data.referrals:
-        received = _day(r.get("received_on"))
+        received = as_date(r.get("received_on"))
         if (received is None or r.get("first_visit")
                 or str(r.get("status") or "received") not in ("received", "")):
             continue
@@ -220,7 +221,7 @@ def releases_expiring(data: Data, rules: Rules, on: dt.date) -> list[Action]:
         live = [r for r in rows if consent.counts(r["_row"])]
         if not live:
             continue
-        ends = [_day(r.get("expires_on")) for r in live]
+        ends = [as_date(r.get("expires_on")) for r in live]
         if any(e is None for e in ends):
             continue  # one of them never expires
         last = max(ends, key=lambda e: e or dt.date.min)
@@ -236,7 +237,7 @@ def releases_expiring(data: Data, rules: Rules, on: dt.date) -> list[Action]:
 def going_dormant(data: Data, rules: Rules, on: dt.date) -> list[Action]:
     latest: dict[str, dt.date] = {}
     for r in data.referrals:
-        day, pid = _day(r.get("received_on")), r.get("provider_id")
+        day, pid = as_date(r.get("received_on")), r.get("provider_id")
         if day and pid and day <= on:
             latest[pid] = max(day, latest.get(pid, day))
     out = []

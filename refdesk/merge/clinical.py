@@ -16,6 +16,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from refdesk.config import Practice
+from refdesk.dates import as_date
 
 if TYPE_CHECKING:
     from refdesk.merge.data import Data, Record
@@ -294,7 +295,7 @@ def chart_picture(points: list[tuple[dt.date, float]], goal: float | None,
 
     from refdesk.merge.package import Picture
 
-    days = [(d.date() if isinstance(d, dt.datetime) else d, s) for d, s in points]
+    days = [(as_date(d) or d, s) for d, s in points]
     return Picture(io.BytesIO(chart_png(days, goal, measure)), width=Cm(CHART_WIDTH_CM))
 
 

@@ -23,6 +23,7 @@ from refdesk import characters
 from refdesk.book import Book
 from refdesk.config import Practice
 from refdesk.consent import Consent
+from refdesk.dates import as_date
 from refdesk.merge import clinical, packet
 from refdesk.merge.jobs import Condition, Job
 from refdesk.schema import DELIVERY, LIST_SEPARATOR, RELEASE_SCOPE, WANTS
@@ -152,7 +153,7 @@ class Data:
             if v.get("client_id"):
                 by_client[v["client_id"]].append(v)
         for visits in (*by_referral.values(), *by_client.values()):
-            visits.sort(key=lambda v: _day(v["date"]) or dt.date.min)
+            visits.sort(key=lambda v: as_date(v["date"]) or dt.date.min)
         data.visits_by_referral, data.visits_by_client = dict(by_referral), dict(by_client)
         data.sent = [r for r in _rows(book, "Sent") if r.get("sent_id")]
         data.testimonials = _rows(book, "Testimonials")
@@ -184,12 +185,6 @@ class Data:
         release = next((r for r in self.releases.get((client_id, provider_id), [])
                         if r["_row"] == row), None)
         return release, "" if release is not None else f"release on row {row} has no ids"
-
-
-def _day(value: Any) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    return value if isinstance(value, dt.date) else None
 
 
 # -- records ------------------------------------------------------------------------------
@@ -270,7 +265,7 @@ def matches(data: Data, record: Record, condition: Condition) -> bool:
     if condition.test == "empty":
         return value in (None, "")
     if condition.test == "within":
-        day = _day(value)
+        day = as_date(value)
         return day is not None and 0 <= (data.today - day).days <= int(condition.values[0])
     wanted = {v.strip().lower() for v in condition.values}
     if condition.field == "month" and "previous" in wanted:
@@ -293,7 +288,7 @@ def done(data: Data, job: Job, record: Record) -> bool:
             continue
         if job.again_after_days <= 0:
             return True
-        when = _day(letter.get("when"))
+        when = as_date(letter.get("when"))
         if when is None or (data.today - when).days < job.again_after_days:
             return True
     return False

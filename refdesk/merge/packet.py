@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz, process
 
+from refdesk.dates import as_date
 from refdesk.schema import LIST_SEPARATOR, SPECIALTIES
 
 if TYPE_CHECKING:
@@ -108,12 +109,6 @@ def conditions(value: Any) -> list[str]:
     return [c.strip() for c in str(value or "").split(LIST_SEPARATOR) if c.strip()]
 
 
-def _day(value: Any) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    return value if isinstance(value, dt.date) else None
-
-
 def _foreign_words(terms: tuple[str, ...]) -> set[str]:
     """Words of other specialties' conditions that are not among these terms."""
     own = set().union(*(words(t) for t in terms)) if terms else set()
@@ -131,7 +126,7 @@ def usable(data: Data) -> list[dict[str, Any]]:
     """Quotes the client allowed us to use: a quote and a permission date not after today."""
     found = []
     for t in data.testimonials:
-        day = _day(t.get("permission_on"))
+        day = as_date(t.get("permission_on"))
         if t.get("quote") and day is not None and day <= data.today:
             found.append(t)
     return found
@@ -165,7 +160,7 @@ def choose(data: Data, job_name: str, provider: dict[str, Any],
     foreign = _foreign_words(terms)
     for tier in tiers:
         tier.sort(key=lambda pair: (bool(words(pair[1]) & foreign),
-                                    -(_day(pair[0]["permission_on"]) or dt.date.min).toordinal(),
+                                    -(as_date(pair[0]["permission_on"]) or dt.date.min).toordinal(),
                                     str(pair[0].get("testimonial_id") or ""),
                                     pair[0].get("_row", 0)))
     # Up to three that fit; the practice's and general quotes only fill a packet to two.
@@ -258,7 +253,7 @@ def when_sent(today: dt.date, sent_on: dt.date | None) -> str:
 def sent_context(today: dt.date, row: dict[str, Any]) -> dict[str, Any]:
     """A Sent row as a note prints it: `when` opens the sentence, `recent` says whether the
     client may simply not have called yet."""
-    day = _day(row.get("sent_on"))
+    day = as_date(row.get("sent_on"))
     when = when_sent(today, day)
     return {"sent_on": _date(day) if day else "", "reason": str(row.get("reason") or ""),
             "when": when, "recent": not when.startswith("On ")}
@@ -274,7 +269,7 @@ def release_context(release: dict[str, Any] | None) -> dict[str, Any]:
     release = release or {}
     scope = conditions(release.get("scope"))
     phrases = [SHARES.get(s.lower(), s) for s in scope]
-    signed, expires = _day(release.get("signed_on")), _day(release.get("expires_on"))
+    signed, expires = as_date(release.get("signed_on")), as_date(release.get("expires_on"))
     return {"scope": scope,
             "shares": _join(phrases) if phrases else "information about their care with me",
             "signed_on": _date(signed) if signed else "",

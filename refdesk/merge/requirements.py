@@ -8,11 +8,11 @@ likely duplicate of another provider, and a super bill needs a diagnosis on ever
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from refdesk.check.sheets import likely_same
+from refdesk.dates import as_date
 
 if TYPE_CHECKING:
     from refdesk.merge.data import Data, Record
@@ -23,18 +23,12 @@ NOTE_COLUMNS = ("subjective", "objective", "assessment", "plan", "measure_score"
 KNOWN_STAGES = ("packet sent", "referring", "dormant", "declined")
 
 
-def _day(value: Any) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    return value if isinstance(value, dt.date) else None
-
-
 def new_notes(data: Data, record: Record) -> str:
     """A progress report needs a visit with notes after the last report (any, before the
     first)."""
-    last = _day(record.fields.get("last_report_sent"))
+    last = as_date(record.fields.get("last_report_sent"))
     for visit in data.visits_by_referral.get(record.key, []):
-        day = _day(visit.get("date"))
+        day = as_date(visit.get("date"))
         if day is None or (last is not None and day <= last):
             continue
         if any(visit.get(c) not in (None, "") for c in NOTE_COLUMNS):
