@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from refdesk.check.sheets import likely_same
 from refdesk.dates import as_date
+from refdesk.merge.clinical import SOAP
 
 if TYPE_CHECKING:
     from refdesk.merge.data import Data, Record
 
 #: Visits' columns that make a note a provider can read in a report.
-NOTE_COLUMNS = ("subjective", "objective", "assessment", "plan", "measure_score")
+NOTE_COLUMNS = (*(column for column, _ in SOAP), "measure_score")
 #: Stages of a provider who already knows the practice: a packet to their duplicate repeats it.
 KNOWN_STAGES = ("packet sent", "referring", "dormant", "declined")
 
