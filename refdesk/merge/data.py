@@ -503,14 +503,18 @@ def bill_visits(data: Data, record: Record) -> list[dict[str, Any]]:
             if _month_key(v["date"]) == record.month]
 
 
+def diagnosis_source(data: Data, visit: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Where a visit's diagnoses come from, as (sheet, row): its referral when that names
+    any, or else the client (Clients.diagnosis)."""
+    referral = data.referrals_by_id.get(visit.get("referral_id") or "")
+    if referral is not None and items(referral.get("diagnosis")):
+        return "Referrals", referral
+    return "Clients", data.clients.get(visit.get("client_id") or "") or {}
+
+
 def visit_diagnoses(data: Data, visit: dict[str, Any]) -> list[dict[str, str]]:
     """A visit's diagnoses: its referral's, or else the client's own (Clients.diagnosis)."""
-    referral = data.referrals_by_id.get(visit.get("referral_id") or "")
-    found = diagnoses(referral.get("diagnosis")) if referral is not None else []
-    if not found:
-        client = data.clients.get(visit.get("client_id") or "") or {}
-        found = diagnoses(client.get("diagnosis"))
-    return found
+    return diagnoses(diagnosis_source(data, visit)[1].get("diagnosis"))
 
 
 #: Where each top-level name of a template's data comes from, for messages.

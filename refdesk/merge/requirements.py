@@ -42,16 +42,19 @@ def new_notes(data: Data, record: Record) -> str:
 def diagnosis(data: Data, record: Record) -> str:
     """Every visit of a super bill points to a diagnosis: its referral's, or else the
     client's own."""
-    from refdesk.merge.data import bill_visits, visit_diagnoses
+    from refdesk.merge.data import bill_visits, diagnosis_source, visit_diagnoses
 
-    visits = bill_visits(data, record)
-    missing = [v for v in visits if not visit_diagnoses(data, v)]
-    for visit in visits:
-        if any(not d["description"] for d in visit_diagnoses(data, visit)):
-            place = _diagnosis_cell(data, visit)
+    missing = []
+    for visit in bill_visits(data, record):
+        found = visit_diagnoses(data, visit)
+        if any(not d["description"] for d in found):
+            sheet, row = diagnosis_source(data, visit)
+            place = data.book[sheet].cell(row.get("_row", 0), "diagnosis")
             return (f"{place} holds a code that is not a valid ICD-10-CM code (refdesk check "
                     "names it): correct it there; an insurer returns a bill with an invalid "
                     "code")
+        if not found:
+            missing.append(visit)
     if not missing:
         return ""
     where = ", ".join(data.book["Visits"].cell(v["_row"], "referral_id") for v in missing[:3])
@@ -62,15 +65,6 @@ def diagnosis(data: Data, record: Record) -> str:
     return (f"{len(missing)} visit(s) with no diagnosis ({where}{more}): link the visit to a "
             f"referral that has one, or fill in the client's own diagnosis in {own}; an "
             "insurer returns a bill without one (require = [] in the job makes it optional)")
-
-
-def _diagnosis_cell(data: Data, visit: dict[str, Any]) -> str:
-    """The cell a visit's diagnoses come from: its referral's, or else the client's own."""
-    referral = data.referrals_by_id.get(visit.get("referral_id") or "")
-    if referral is not None and referral.get("diagnosis"):
-        return data.book["Referrals"].cell(referral["_row"], "diagnosis")
-    client = data.clients.get(visit.get("client_id") or "") or {}
-    return data.book["Clients"].cell(client.get("_row", 0), "diagnosis")
 
 
 def _duplicates(data: Data) -> dict[str, list[str]]:
