@@ -303,6 +303,10 @@ CONTACTS = Sheet(
         Column("summary", hint="What was said or sent.", width=30),
         Column("next_step", hint="What happens next.", width=22),
         _date("follow_up_on", "When to follow up."),
+        Column("cost", Kind.MONEY, "What it cost besides your time: a lunch, printing, "
+               "postage, e.g. 45.00.", width=9),
+        Column("minutes", Kind.INT, "Your time it took, in minutes; costed at [program] "
+               "hourly_rate in config.toml.", width=8),
     ),
     key="contact_id",
 )

@@ -179,7 +179,7 @@ class _Log:
         self.rows.append({
             "contact_id": None, "date": day, "provider_id": self.p.id, "channel": channel,
             "spoke_with": _staff_name(self.p, self.rng) if spoke else None, "summary": summary,
-            "next_step": next_step, "follow_up_on": follow_up,
+            "next_step": next_step, "follow_up_on": follow_up, "cost": None, "minutes": None,
         })
 
     def intro(self, day: dt.date, follow_up: dt.date) -> None:

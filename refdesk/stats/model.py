@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 #: How a column's values read: the kinds the outputs format.
-KINDS = ("text", "int", "number", "pct", "days", "date", "delta")
+KINDS = ("text", "int", "number", "money", "pct", "days", "date", "delta")
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,8 @@ def cell_text(value: Any, kind: str) -> str:
         return f"{Decimal(str(value)).scaleb(2).quantize(Decimal(1), ROUND_HALF_UP)}%"
     if kind == "delta":
         return f"+{value}" if value > 0 else ("0" if value == 0 else f"\u2212{-value}")
+    if kind == "money":  # dollars and cents; a cost or revenue figure
+        return f"\u2212${-value:,.2f}" if value < 0 else f"${value:,.2f}"
     if kind == "number":
         return f"{value:,.1f}"
     if kind in ("int", "days"):
