@@ -207,10 +207,13 @@ def summary(ctx: click.Context, config_path: Path | None, workbook: Path | None,
                    "commented, and a Problems sheet linking to them.")
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]),
               help="Check dates against this day instead of today (YYYY-MM-DD).")
+@click.option("--registry", is_flag=True, help="Also ask the national NPI registry (NPPES) "
+              "whether each provider's NPI exists, is active, and agrees with the row's name "
+              "and specialty (answers cached for 30 days).")
 @click.pass_context
 def check(ctx: click.Context, config_path: Path | None, workbook: Path | None,
           sheet: str | None, as_json: bool, as_csv: bool, errors_only: bool, annotate: Path | None,
-          today: dt.datetime | None) -> None:
+          today: dt.datetime | None, registry: bool = False) -> None:
     """Check every row of the workbook; each problem is named by its cell, with a fix.
 
     Exit code 0: no errors (warnings allowed); 1: errors found; 2: the check could not run.
@@ -233,6 +236,10 @@ def check(ctx: click.Context, config_path: Path | None, workbook: Path | None,
     context = Context(today=(today.date() if today else dt.date.today()),
                       region=config.practice.country if config else "US")
     _book, found = read_and_check(source, context, lambda message: progress(ctx, message))
+    if registry:  # warnings at the Providers cells; without a network, a single warning
+        from refdesk.registry.verify import add_registry_problems
+
+        found = add_registry_problems(_book, found, lambda message: progress(ctx, message))
     problems = [*(practice_rules.rules(config) if config else ()), *found]
     if errors_only:
         problems = [p for p in problems if p.severity is Severity.ERROR]
@@ -816,6 +823,12 @@ class _progress_bar:
     def close(self) -> None:
         if self._progress is not None:
             self._progress.stop()
+
+
+# After the shared options above, which the providers commands use.
+from refdesk.cli_providers import providers  # noqa: E402
+
+cli.add_command(providers)
 
 
 def main() -> None:
