@@ -128,10 +128,17 @@ def _text(value: Any) -> str | None:
 
 
 def compute(book: Book, *, start: dt.date | None = None, end: dt.date, by: str = "month",
-            dormant_after_days: int = 90, with_names: bool = False) -> Stats:
+            dormant_after_days: int = 90, with_names: bool = False, hourly_rate: float = 0.0,
+            dormant_by: str = "days", rhythm_times: int = 3) -> Stats:
     """All the figures for the range start..end (both included), by month, quarter or year.
     Without `start`, the range is the last 12 months by month, the last 8 quarters by
-    quarter, and everything in the workbook by year (see `default_start`)."""
+    quarter, and everything in the workbook by year (see `default_start`). `hourly_rate`
+    costs the minutes of contacts; `dormant_by` ("days" or "rhythm") and `rhythm_times`
+    choose how a referrer turns dormant (refdesk.stats.scorecard)."""
+    # Imported here: these modules build on this one's helpers.
+    from refdesk.stats.revenue import Money
+    from refdesk.stats.scorecard import allowance, gaps_by_provider, scorecard
+
     if by not in BY:
         raise ValueError(f"by must be one of {', '.join(BY)}")
     freq = BY[by]
@@ -171,14 +178,24 @@ def compute(book: Book, *, start: dt.date | None = None, end: dt.date, by: str =
     stats.tables["referrals"] = _referrals_by_period(in_range, all_periods, labels)
     stats.tables["sources"], stats.tables["source_details"], new_clients = _sources(
         data, start_ts, end_ts, freq, all_periods, labels, with_names)
+    allowed = allowance(gaps_by_provider(ref_upto), dormant_by, rhythm_times,
+                        dormant_after_days)
     stats.tables["providers"] = _providers(data, in_range, ref_upto, this_period, last_period,
-                                           freq, dormant_after_days)
+                                           freq, allowed)
     stats.tables["specialties"] = _specialties(data, in_range)
-    stats.tables["activity"] = _activity(data, ref_upto, dormant_after_days)
+    stats.tables["activity"] = _activity(data, ref_upto, allowed, dormant_after_days,
+                                         dormant_by, rhythm_times)
     stats.tables["reciprocity"] = _reciprocity(data, in_range, start_ts, end_ts)
     stats.tables["pipeline"], stats.tables["pipeline_providers"] = _pipeline(
         data, ref_upto, dormant_after_days)
     stats.tables["client_referrers"] = _client_referrers(data, new_clients, with_names)
+    money = Money(data, ref_upto, new_clients, start_ts, end_ts, max(0.0, hourly_rate))
+    frame = money.provider_frame(in_range)
+    stats.tables["revenue"] = money.by_source()
+    stats.tables["revenue_providers"] = money.by_provider(frame)
+    stats.tables["revenue_specialties"] = money.by_specialty(frame)
+    stats.tables["outreach"] = money.outreach(frame)
+    stats.tables["scorecard"] = scorecard(data, ref_upto, dormant_after_days, rhythm_times)
     if with_names:
         stats.tables["diagnoses"] = _diagnoses(in_range)
     stats.headline = _headline(stats, in_range, new_clients)
@@ -348,7 +365,7 @@ def _group_figures(frame: pd.DataFrame, key: str) -> pd.DataFrame:
 
 def _providers(data: _Inputs, in_range: pd.DataFrame, ref_upto: pd.DataFrame,
                this_period: pd.Period, last_period: pd.Period, freq: str,
-               dormant_after_days: int) -> StatTable:
+               allowed: pd.Series) -> StatTable:
     known = in_range[in_range["provider_id"].notna()]
     figures = _group_figures(known, "provider_id")
     counts = known.groupby(["provider_id", "period"], observed=True).size()
@@ -358,7 +375,6 @@ def _providers(data: _Inputs, in_range: pd.DataFrame, ref_upto: pd.DataFrame,
         counts.index.get_level_values("period") else pd.Series(dtype="int64")
     upto = ref_upto[ref_upto["provider_id"].notna()].groupby("provider_id", observed=True)[
         "received_on"].agg(["min", "max"])
-    quiet_since = _shift(data.end, -dormant_after_days)
     figures = figures.sort_values("referrals", ascending=False, kind="stable")
     rows = []
     for pid, f in figures.iterrows():
@@ -374,7 +390,8 @@ def _providers(data: _Inputs, in_range: pd.DataFrame, ref_upto: pd.DataFrame,
                      "conversion": _round(f["conversion"], 4),
                      "median_days": _round(f["median_days"]), "visits": int(f["visits"]),
                      "visits_per_referral": _round(f["visits_per_referral"], 2),
-                     "activity": "active" if latest >= quiet_since else "dormant"})
+                     "activity": "active" if (data.end - latest).days <= allowed.get(pid, 0)
+                     else "dormant"})
     rows.sort(key=lambda r: (-r["referrals"], r["provider"].lower(), r["provider_id"]))
     return StatTable("providers", "Referring providers", PROVIDER_COLUMNS, rows,
                      note="Provider names come from the Providers sheet; an id not found "
@@ -406,14 +423,15 @@ def _specialties(data: _Inputs, in_range: pd.DataFrame) -> StatTable:
 
 # -- active and dormant referrers --------------------------------------------------------------
 
-def _activity(data: _Inputs, ref_upto: pd.DataFrame, dormant_after_days: int) -> StatTable:
+def _activity(data: _Inputs, ref_upto: pd.DataFrame, allowed: pd.Series,
+              dormant_after_days: int, dormant_by: str, rhythm_times: int) -> StatTable:
     known = ref_upto[ref_upto["provider_id"].notna()]
     g = known.groupby("provider_id", observed=True)["received_on"].agg(["size", "max"])
     rows = []
     for pid, size, latest in zip(g.index.astype(str), g["size"].tolist(), g["max"],
                                  strict=True):
         since = int((data.end - latest).days)
-        state = "active" if since <= dormant_after_days else "dormant"
+        state = "active" if since <= allowed.get(pid, dormant_after_days) else "dormant"
         stage = data.provider_field(pid, "stage")
         hint = ""
         if state == "dormant" and stage == "referring":
@@ -436,7 +454,11 @@ def _activity(data: _Inputs, ref_upto: pd.DataFrame, dormant_after_days: int) ->
                      total={"provider": f"{active} active, {len(rows) - active} dormant",
                             "referrals": int(g["size"].sum()) if len(g) else 0},
                      note=f"Dormant: no referral in the last {dormant_after_days} days "
-                          "(dormant_after_days in config.toml [program]).")
+                          "(dormant_after_days in config.toml [program])." if dormant_by != "rhythm"
+                     else f"Dormant: no referral for more than {rhythm_times} times the "
+                          "provider's usual gap (dormant_by = \"rhythm\" in config.toml "
+                          f"[program]); with fewer than 3 referrals, in the last "
+                          f"{dormant_after_days} days.")
 
 
 # -- reciprocity ---------------------------------------------------------------------------------

@@ -1,0 +1,236 @@
+"""The referrer scorecard, and dormancy by a provider's own rhythm.
+
+The scorecard looks back from the end of the range (whatever its start), one row per provider
+who referred on or before the end. Windows are whole days counted back from the end, the end
+included: **the last 30 days** are end-29 .. end, the last 90 end-89 .. end, the last 365
+end-364 .. end.
+
+- **Conversion** and **median days to first visit** are of their referrals of the last 365
+  days (a first visit after the end does not count); **visits** and **revenue** are the visits
+  dated in the last 365 days under any of their referrals; **reciprocity** is the clients you
+  sent them (Sent) in the last 365 days per referral they sent you in those days.
+- **The light** compares the last 30 days with the provider's own average month over the 90
+  days before them (end-119 .. end-30, taken as three months of 30 days): **green** when the
+  last 30 days hold at least the average (3 x last 30 >= the 90 days' count), **amber** when
+  below it but at least half of it (6 x last 30 >= the count), **red** under half (so also no
+  referral at all against an average above 0). A provider whose first referral is less than
+  120 days before the end has too little history for an average: green if they referred in
+  the last 30 days, amber if not. One with no referral in those 90 days but older ones is
+  green with a referral in the last 30 days, red without.
+- **Usual gap**: the median of the days between consecutive referrals (all up to the end;
+  needs at least 3 referrals). **Dormant by rhythm**: no referral for more than `rhythm_times`
+  x the usual gap (at least one day); with fewer than 3 referrals the fixed rule decides:
+  dormant after more than `dormant_after_days` days. [program] `dormant_by` ("days" or
+  "rhythm") chooses which rule the activity table and `refdesk todo` follow.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from refdesk.stats.compute import _day, _Inputs, _ratio, _round
+from refdesk.stats.model import Column, StatTable
+from refdesk.stats.revenue import money
+
+#: The fewest referrals that give a usual gap (two gaps).
+RHYTHM_MIN_REFERRALS = 3
+#: Days of the recent window, and of the window before it that gives the average.
+RECENT, BEFORE = 30, 90
+
+
+def usual_gap(days: Iterable[dt.date]) -> float | None:
+    """The median of the days between consecutive referrals; None under 3 referrals."""
+    ordered = sorted(days)
+    if len(ordered) < RHYTHM_MIN_REFERRALS:
+        return None
+    gaps = [(b - a).days for a, b in zip(ordered, ordered[1:], strict=False)]
+    return float(np.median(gaps))
+
+
+def allowed_days(gap: float | None, dormant_by: str, rhythm_times: int,
+                 dormant_after_days: int) -> int:
+    """How many days without a referral a provider stays active: rhythm_times x their usual
+    gap (at least one day) under the rhythm rule when they have one, dormant_after_days
+    otherwise. Dormant once the days since their latest referral exceed it."""
+    if dormant_by == "rhythm" and gap is not None:
+        return math.floor(rhythm_times * max(gap, 1.0))
+    return dormant_after_days
+
+
+def gaps_by_provider(ref_upto: pd.DataFrame) -> pd.Series:
+    """Usual gap per provider id (NaN under 3 referrals), on whole columns."""
+    known = ref_upto[ref_upto["provider_id"].notna()]
+    frame = pd.DataFrame({"pid": known["provider_id"].astype(str).to_numpy(),
+                          "day": known["received_on"].to_numpy()}).sort_values(
+        ["pid", "day"], kind="stable")
+    frame["gap"] = frame.groupby("pid", sort=False)["day"].diff().dt.days
+    g = frame.groupby("pid")
+    usual = g["gap"].median()
+    return usual.where(g.size() >= RHYTHM_MIN_REFERRALS)
+
+
+def allowance(gaps: pd.Series, dormant_by: str, rhythm_times: int,
+              dormant_after_days: int) -> pd.Series:
+    """`allowed_days` for every provider of `gaps`."""
+    if dormant_by != "rhythm":
+        return pd.Series(dormant_after_days, index=gaps.index, dtype="int64")
+    by_rhythm = np.floor(rhythm_times * gaps.clip(lower=1.0))
+    return by_rhythm.fillna(dormant_after_days).astype("int64")
+
+
+def _window(days_back: pd.Series, low: int, high: int) -> pd.Series:
+    """Rows `low` .. `high`-1 whole days before the end (0: the end itself)."""
+    return (days_back >= low) & (days_back < high)
+
+
+def _linked_visits(data: _Inputs, known: pd.DataFrame) -> pd.DataFrame:
+    """The visits of the last 365 days under each provider's referrals: provider_id, paid."""
+    v = data.visits
+    v = v[v["referral_id"].notna() & v["date"].notna()]
+    v = v[_window((data.end - v["date"]).dt.days, 0, 365)]
+    refs = known.drop_duplicates("referral_id")
+    owner = pd.Series(refs["provider_id"].astype(str).to_numpy(),
+                      index=refs["referral_id"].astype(str))
+    out = pd.DataFrame({"provider_id": v["referral_id"].astype(str).map(owner).to_numpy(),
+                        "paid": v["paid"].astype("Float64").fillna(0).to_numpy(dtype=float)})
+    return out[out["provider_id"].notna()]
+
+
+def scorecard(data: _Inputs, ref_upto: pd.DataFrame, dormant_after_days: int,
+              rhythm_times: int) -> StatTable:
+    """One row per provider who referred on or before the end: see the module's docstring."""
+    end = data.end
+    known = ref_upto[ref_upto["provider_id"].notna()]
+    back = (end - known["received_on"]).dt.days
+    reached = known["first_visit"].notna() & (known["first_visit"] <= end)
+    days = (known["first_visit"] - known["received_on"]).dt.days
+    year = _window(back, 0, 365)
+    f = pd.DataFrame({
+        "pid": known["provider_id"].astype(str).to_numpy(), "day": known["received_on"],
+        "r30": _window(back, 0, RECENT), "r90": _window(back, 0, 90), "r365": year,
+        "before": _window(back, RECENT, RECENT + BEFORE),
+        "reached": reached & year, "days": days.where(reached & year & (days >= 0))})
+    g = f.groupby("pid")
+    figures = pd.DataFrame({
+        "r30": g["r30"].sum(), "r90": g["r90"].sum(), "r365": g["r365"].sum(),
+        "before": g["before"].sum(), "reached": g["reached"].sum(),
+        "median_days": g["days"].median(), "first": g["day"].min(), "latest": g["day"].max(),
+        "total": g.size()})
+    vg = _linked_visits(data, known).groupby("provider_id")
+    figures["visits"] = vg.size().reindex(figures.index).fillna(0).astype("int64")
+    figures["revenue"] = vg["paid"].sum().reindex(figures.index).fillna(0.0)
+    s = data.sent
+    s = s[s["provider_id"].notna() & s["sent_on"].notna()]
+    s = s[_window((end - s["sent_on"]).dt.days, 0, 365)]
+    figures["sent"] = (s["provider_id"].astype(str).value_counts().reindex(figures.index)
+                       .fillna(0).astype("int64"))
+    k = data.contacts
+    k = k[k["provider_id"].notna() & k["date"].notna() & (k["date"] <= end)]
+    figures["last_contact"] = k.groupby(k["provider_id"].astype(str))["date"].max().reindex(
+        figures.index)
+    figures["gap"] = gaps_by_provider(known).reindex(figures.index)
+    figures["since"] = (end - figures["latest"]).dt.days
+    by_days = allowance(figures["gap"], "days", rhythm_times, dormant_after_days)
+    by_rhythm = allowance(figures["gap"], "rhythm", rhythm_times, dormant_after_days)
+
+    rows = []
+    for pid, r in figures.iterrows():
+        pid = str(pid)
+        light, reason = light_of(int(r["r30"]), int(r["before"]), int((end - r["first"]).days),
+                                 _day(r["first"]), _day(r["latest"]))
+        gap = None if pd.isna(r["gap"]) else float(r["gap"])
+        since = int(r["since"])
+        rhythm_state = ("dormant" if since > by_rhythm[pid] else "active") if gap is not None \
+            else f"too few referrals ({int(r['total'])})"
+        rows.append({
+            "provider_id": pid, "provider": data.provider_name(pid),
+            "practice": data.provider_field(pid, "practice"),
+            "specialty": data.provider_field(pid, "specialty"),
+            "last_30": int(r["r30"]), "last_90": int(r["r90"]), "last_365": int(r["r365"]),
+            "conversion": _round(_ratio(r["reached"], r["r365"]), 4),
+            "median_days": _round(None if pd.isna(r["median_days"]) else r["median_days"]),
+            "visits": int(r["visits"]), "revenue": money(r["revenue"]), "sent": int(r["sent"]),
+            "reciprocity": _round(_ratio(r["sent"], r["r365"]), 2),
+            "latest_referral": _day(r["latest"]), "last_contact": _day(r["last_contact"]),
+            "usual_gap": _round(gap), "by_days": "dormant" if since > by_days[pid] else "active",
+            "by_rhythm": rhythm_state, "light": light, "light_reason": reason})
+    order = {"red": 0, "amber": 1, "green": 2}
+    rows.sort(key=lambda x: (order[x["light"]], -x["last_365"], x["provider"].lower(),
+                             x["provider_id"]))
+    counts = {c: sum(x["light"] == c for x in rows) for c in order}
+    return StatTable(
+        "scorecard", "Referrer scorecard: each referring provider against their own average",
+        SCORECARD_COLUMNS, rows,
+        total={"provider": f"{counts['green']} green, {counts['amber']} amber, "
+                           f"{counts['red']} red",
+               "last_30": int(figures["r30"].sum()), "last_90": int(figures["r90"].sum()),
+               "last_365": int(figures["r365"].sum()), "visits": int(figures["visits"].sum()),
+               "revenue": money(figures["revenue"].sum()), "sent": int(figures["sent"].sum())},
+        note=f"Looks back from {end.date().isoformat()}. The light: the last 30 days against "
+             "the provider's average month over the 90 days before them; green at or above "
+             "it, amber below it down to half, red under half. Dormant by rhythm: no referral "
+             f"for more than {rhythm_times} times their usual gap (rhythm_times in "
+             "config.toml [program]).")
+
+
+def light_of(last_30: int, before: int, history_days: int, first: dt.date | None,
+             latest: dt.date | None) -> tuple[str, str]:
+    """The light and its reason: `last_30` referrals in the last 30 days against `before`
+    in the 90 days before them; `history_days` from the first referral to the end."""
+    recent = _count(last_30, "in the last 30 days")
+    if history_days < RECENT + BEFORE:
+        light = "green" if last_30 else "amber"
+        return light, (f"{recent}; too little history for an average (first referral "
+                       f"{first.isoformat() if first else '?'}, under 120 days ago)")
+    if before == 0:
+        if last_30:
+            return "green", f"{recent}, none in the 90 days before"
+        return "red", (f"no referral in the last 120 days; latest "
+                       f"{latest.isoformat() if latest else '?'}")
+    average = f"their average of {before / 3:.1f} a month ({before} in the 90 days before)"
+    if 3 * last_30 >= before:
+        return "green", f"{recent}, at or above {average}"
+    if 6 * last_30 >= before:
+        return "amber", f"{recent}, below {average} but at least half of it"
+    return "red", f"{recent}, under half {average}"
+
+
+def _count(n: int, where: str) -> str:
+    return f"{n} referral{'' if n == 1 else 's'} {where}" if n else f"no referral {where}"
+
+
+SCORECARD_COLUMNS = [
+    Column("provider_id", "Id"), Column("provider", "Provider"),
+    Column("practice", "Practice"), Column("specialty", "Specialty"),
+    Column("last_30", "Last 30 days", "int", "Referrals received in the 30 days up to the end "
+           "(the end included)."),
+    Column("last_90", "Last 90 days", "int", "Referrals received in the 90 days up to the end."),
+    Column("last_365", "Last 365 days", "int",
+           "Referrals received in the 365 days up to the end."),
+    Column("conversion", "Conversion", "pct",
+           "Of the last 365 days' referrals, the share that reached a first visit."),
+    Column("median_days", "Median days to first visit", "number",
+           "Of the last 365 days' referrals that reached one."),
+    Column("visits", "Visits", "int",
+           "Visits in the last 365 days under their referrals."),
+    Column("revenue", "Revenue", "money", "What those visits paid."),
+    Column("sent", "Clients sent", "int", "Clients you sent them (Sent) in the last 365 days."),
+    Column("reciprocity", "Sent per referral", "number",
+           "Clients you sent them per referral they sent you, last 365 days."),
+    Column("latest_referral", "Latest referral", "date"),
+    Column("last_contact", "Last contact", "date", "Their latest row in Contacts."),
+    Column("usual_gap", "Usual gap, days", "number",
+           "The median of the days between their referrals (needs 3 referrals)."),
+    Column("by_days", "By dormant_after_days", "text",
+           "Dormant: no referral for more than dormant_after_days days."),
+    Column("by_rhythm", "By their rhythm", "text",
+           "Dormant: no referral for more than rhythm_times times their usual gap."),
+    Column("light", "Light", "text", "green, amber or red: the last 30 days against their "
+           "average month over the 90 days before."),
+    Column("light_reason", "Why", "text", "The light's reason in words."),
+]
