@@ -3,13 +3,20 @@
 Follow-ups due, thank-you letters owed, progress reports owed, introductory packets to send,
 referrals not yet scheduled, releases about to expire and referrers going quiet. Each action
 names who, why, the next step, and the `refdesk merge` job that does it where there is one.
+
+Every action is worked out as of its day: a contact, letter, visit, release, revocation or
+referral dated after the day did not exist yet, so it neither settles nor hides an action
+that was due then (`todo --on` a past day lists what that day's list held).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import Any
+
+import pandas as pd
 
 from refdesk.book import Book
 from refdesk.config import Config
@@ -28,6 +35,9 @@ KINDS = {
     "release-expiring": "Release expiring",
     "going-dormant": "Referrer going quiet",
 }
+
+#: The kinds whose `who` names a client (the others name a provider).
+CLIENT_KINDS = frozenset({"unscheduled", "release-in-doubt", "release-expiring"})
 
 
 @dataclass(frozen=True)
@@ -66,9 +76,18 @@ class Action:
     next_step: str
     job: str = ""
     record: str = ""
+    #: The record ids that make this action one of its kind, when `record` alone does not
+    #: (a client's releases for two providers): a calendar's stable id comes from them.
+    ids: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """The kind and the record ids: the same action on every run, whatever its due day."""
+        return (self.kind, *(self.ids or (self.record,)))
 
     def record_dict(self) -> dict[str, Any]:
         values = asdict(self)
+        del values["ids"]
         values["due"] = self.due.isoformat()
         values["what"] = KINDS[self.kind]
         return values
@@ -76,7 +95,22 @@ class Action:
     @classmethod
     def record_fields(cls) -> list[str]:
         """The keys of `record_dict`, in order: the CSV header, also when nothing is due."""
-        return [*cls.__dataclass_fields__, "what"]
+        return [*(k for k in cls.__dataclass_fields__ if k != "ids"), "what"]
+
+
+def _letters_by_record(data: Data, job: str, on: dt.date) -> dict[str, dt.date | None]:
+    """For each record, the day of its latest `job` document produced by `on` (not failed);
+    None for a document whose time does not read (it counts as made, on no known day)."""
+    found: dict[str, dt.date | None] = {}
+    for letter in data.letters:
+        if letter.get("job") != job or letter.get("status") == "failed":
+            continue
+        record, day = str(letter.get("record") or ""), as_date(letter.get("when"))
+        if not record or (day is not None and day > on):
+            continue  # made after the day: not yet made then
+        before = found.get(record)
+        found[record] = day if before is None or (day is not None and day > before) else before
+    return found
 
 
 def _provider_label(data: Data, provider_id: str | None) -> str:
@@ -95,12 +129,13 @@ def _client_label(data: Data, client_id: str | None) -> str:
 def follow_ups(data: Data, contacts: list[dict[str, Any]], on: dt.date) -> list[Action]:
     """Providers.next_follow_up and Contacts.follow_up_on that are due, one line a provider:
     whom to ask for, and the last thing said. A contact's follow-up is done once a later
-    contact with the same provider exists."""
+    contact with the same provider exists by `on`; contacts made after `on` do not count."""
     latest: dict[str, dict[str, Any]] = {}
+    latest_day: dict[str, dt.date] = {}
     for c in contacts:
         pid, day = c.get("provider_id"), as_date(c.get("date"))
-        if pid and day and (pid not in latest or day >= as_date(latest[pid]["date"])):
-            latest[pid] = c
+        if pid and day and day <= on and (pid not in latest or day >= latest_day[pid]):
+            latest[pid], latest_day[pid] = c, day
     due: dict[str, dt.date] = {}
     for pid, row in data.providers.items():
         day = as_date(row.get("next_follow_up"))
@@ -120,19 +155,21 @@ def follow_ups(data: Data, contacts: list[dict[str, Any]], on: dt.date) -> list[
         last = latest.get(pid)
         if last:
             said = last.get("summary") or last.get("next_step") or "no notes"
-            parts.append(f"last contact {letter_date(as_date(last['date']))}: {said}")
+            parts.append(f"last contact {letter_date(latest_day[pid])}: {said}")
         actions.append(Action("follow-up", day, _provider_label(data, pid), "; ".join(parts),
                               f"call {row.get('phone') or 'them'}", record=pid))
     return actions
 
 
 def thank_yous(data: Data, rules: Rules, on: dt.date) -> list[Action]:
-    """First visits of the last weeks without a thank-you (older ones are past thanking)."""
+    """First visits of the last weeks without a thank-you by `on` (older ones are past
+    thanking). A thank_you_sent that is not a date still says thanked."""
     out = []
     since = _shift(on, -rules.thank_you_within_days)
     for r in data.referrals:
-        first = as_date(r.get("first_visit"))
-        if first and since <= first <= on and not r.get("thank_you_sent"):
+        first, sent = as_date(r.get("first_visit")), r.get("thank_you_sent")
+        thanked = bool(sent) and (as_date(sent) or dt.date.min) <= on
+        if first and since <= first <= on and not thanked:
             out.append(Action("thank-you", first, _provider_label(data, r.get("provider_id")),
                               f"referral {r['referral_id']}: first visit "
                               f"{letter_date(first)}", "send the thank-you letter",
@@ -141,8 +178,11 @@ def thank_yous(data: Data, rules: Rules, on: dt.date) -> list[Action]:
 
 
 def progress_reports(data: Data, rules: Rules, on: dt.date) -> list[Action]:
-    """A report is owed every N visits, or every N weeks with visits since the last one."""
+    """A report is owed every N visits, or every N weeks with visits since the last one. The
+    last report is the latest by `on`: last_report_sent, or when that is later, the latest
+    progress-report in Letters up to `on`."""
     out = []
+    sent = _letters_by_record(data, "progress-report", on)
     for r in data.referrals:
         if str(r.get("status") or "") != "in care":
             continue
@@ -150,6 +190,8 @@ def progress_reports(data: Data, rules: Rules, on: dt.date) -> list[Action]:
         if "progress reports" not in {w.lower() for w in items(provider.get("wants"))}:
             continue
         last = as_date(r.get("last_report_sent"))
+        if last is not None and last > on:
+            last = sent.get(r["referral_id"])
         visits = [v for v in data.visits_by_referral.get(r["referral_id"], [])
                   if as_date(v["date"]) <= on and (last is None or as_date(v["date"]) > last)]
         if not visits:
@@ -171,11 +213,18 @@ def progress_reports(data: Data, rules: Rules, on: dt.date) -> list[Action]:
 
 
 def packets(data: Data, on: dt.date) -> list[Action]:
-    sent = {str(x.get("record")) for x in data.letters
-            if x.get("job") == "intro-packet" and x.get("status") != "failed"}
+    """Prospects and contacted providers without an introductory packet by `on`. A provider
+    the packet job has since moved to "packet sent" was waiting for it on `on` when every
+    packet in Letters is dated after `on`."""
+    sent = _letters_by_record(data, "intro-packet", on)
+    later = {str(x.get("record")) for x in data.letters
+             if x.get("job") == "intro-packet" and x.get("status") != "failed"
+             and (as_date(x.get("when")) or dt.date.min) > on}
     out = []
     for pid, row in data.providers.items():
-        if str(row.get("stage") or "") in ("prospect", "contacted") and pid not in sent:
+        stage = str(row.get("stage") or "")
+        waiting = stage in ("prospect", "contacted") or (stage == "packet sent" and pid in later)
+        if waiting and pid not in sent:
             out.append(Action("intro-packet", on, _provider_label(data, pid),
                               f"stage {row.get('stage')}, no packet sent yet",
                               "send the introductory packet", "intro-packet", pid))
@@ -186,7 +235,8 @@ def unscheduled(data: Data, rules: Rules, on: dt.date) -> list[Action]:
     out = []
     for r in data.referrals:
         received = as_date(r.get("received_on"))
-        if (received is None or r.get("first_visit")
+        # A first visit on any day was booked: the workbook does not say when it was booked.
+        if (received is None or received > on or r.get("first_visit")
                 or str(r.get("status") or "received") not in ("received", "")):
             continue
         due = _shift(received, rules.unscheduled_after_days)
@@ -201,14 +251,31 @@ def unscheduled(data: Data, rules: Rules, on: dt.date) -> list[Action]:
     return out
 
 
-def releases_expiring(data: Data, rules: Rules, on: dt.date) -> list[Action]:
+def consent_as_of(data: Data, on: dt.date, today: dt.date) -> Consent:
+    """The Releases sheet judged on `on` as it stood then: a revocation dated after `on` (and
+    by `today`) had not happened yet. One dated after `today` stays what consent makes of it,
+    a date in doubt: it cannot be told from a typing mistake."""
+    table = data.book["Releases"]
+    revoked = table.df["revoked_on"]
+    later = revoked.notna() & (revoked > pd.Timestamp(on)) & (revoked <= pd.Timestamp(today))
+    if not later.any():
+        if data.consent is not None and data.today == on:
+            return data.consent
+        return Consent(table, on)
+    df = table.df.copy()
+    df.loc[later, "revoked_on"] = pd.NaT
+    return Consent(dataclasses.replace(table, df=df), on)
+
+
+def releases_expiring(data: Data, rules: Rules, on: dt.date,
+                      today: dt.date | None = None) -> list[Action]:
     """Releases whose dates cannot be trusted (nothing about the client goes to the provider
     until they are fixed), and releases that end within the warning window, unless a later
-    one covers the pair. Which releases count is refdesk.consent's judgement, as in merge."""
+    one covers the pair. Which releases count is refdesk.consent's judgement, as in merge,
+    on `on` as the sheet stood then (`consent_as_of`; `today` defaults to `on`)."""
     out = []
     horizon = _shift(on, rules.release_warning_days)
-    consent = data.consent if data.consent is not None and data.today == on else \
-        Consent(data.book["Releases"], on)
+    consent = consent_as_of(data, on, max(on, today or on))
     for (cid, pid), rows in data.releases.items():
         for r in rows:
             fault = consent.faults.get(r["_row"])
@@ -217,7 +284,8 @@ def releases_expiring(data: Data, rules: Rules, on: dt.date) -> list[Action]:
                                   f"release {r.get('release_id') or 'on row ' + str(r['_row'])} "
                                   f"for {_provider_label(data, pid)}: {fault}",
                                   "correct the date in the workbook; until then nothing about "
-                                  "the client goes to the provider", "", cid))
+                                  "the client goes to the provider", "", cid,
+                                  (cid, pid, str(r.get("release_id") or r["_row"]))))
         live = [r for r in rows if consent.counts(r["_row"])]
         if not live:
             continue
@@ -230,7 +298,8 @@ def releases_expiring(data: Data, rules: Rules, on: dt.date) -> list[Action]:
             out.append(Action("release-expiring", last, _client_label(data, cid),
                               f"release {release.get('release_id')} for "
                               f"{_provider_label(data, pid)} ends {letter_date(last)}",
-                              "have the client sign a new release", "release-form", cid))
+                              "have the client sign a new release", "release-form", cid,
+                              (cid, pid)))
     return out
 
 
@@ -257,13 +326,17 @@ def going_dormant(data: Data, rules: Rules, on: dt.date) -> list[Action]:
     return out
 
 
-def todo(book: Book, config: Config | None, on: dt.date) -> list[Action]:
+def todo(book: Book, config: Config | None, on: dt.date,
+         today: dt.date | None = None) -> list[Action]:
+    """The actions due by `on`, as the workbook stood on `on`. `today` (the real day, by
+    default the computer's) tells a revocation made since `on` from one typed ahead."""
     data = Data.of(book, on)
     rules = Rules.of(config)
     contacts = _rows(book, "Contacts")
+    today = dt.date.today() if today is None else today
     actions = [*follow_ups(data, contacts, on), *thank_yous(data, rules, on),
                *progress_reports(data, rules, on), *packets(data, on),
-               *unscheduled(data, rules, on), *releases_expiring(data, rules, on),
+               *unscheduled(data, rules, on), *releases_expiring(data, rules, on, today),
                *going_dormant(data, rules, on)]
-    order = list(KINDS)
-    return sorted(actions, key=lambda a: (order.index(a.kind), a.due, a.who))
+    order = {kind: n for n, kind in enumerate(KINDS)}
+    return sorted(actions, key=lambda a: (order[a.kind], a.due, a.who))
