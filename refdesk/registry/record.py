@@ -15,7 +15,7 @@ from refdesk.schema import CREDENTIALS
 
 INDIVIDUAL, ORGANIZATION = "NPI-1", "NPI-2"
 #: Street words kept in capitals: compass points and a few abbreviations.
-_UPPER_WORDS = frozenset("N S E W NE NW SE SW PO US".split())
+_UPPER_WORDS = frozenset("N S E W NE NW SE SW PO US LLC PLLC PC LLP".split())
 _CREDENTIAL_SPELLING = {c.upper(): c for c in CREDENTIALS}
 
 
@@ -26,6 +26,8 @@ def _text(value: Any) -> str:
 def _word_case(word: str) -> str:
     if word.upper() in _UPPER_WORDS:
         return word.upper()
+    if word.upper() in _CREDENTIAL_SPELLING:  # "SMITH MD PC", "JONES PHD"
+        return _CREDENTIAL_SPELLING[word.upper()]
     if any(ch.isdigit() for ch in word):  # 22ND, 410B: numbers read best in lower case
         return word.lower()
     # Mc and O' names: McAllister, O'Brien
