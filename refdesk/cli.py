@@ -416,10 +416,17 @@ def import_(ctx: click.Context, path: Path, sheet: str | None, config_path: Path
 @source_options
 @format_options
 @click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="The day to plan for (YYYY-MM-DD) [default: today].")
+              help="The day to plan for (YYYY-MM-DD), as the workbook stood then "
+                   "[default: today].")
+@click.option("--ics", "ics_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the actions as a calendar file (.ics) to import: one all-day event "
+                   "each on its due day; clients appear by id only.")
+@click.option("--alarm", type=click.DateTime(formats=["%H:%M"]), metavar="HH:MM",
+              help="With --ics: a reminder at this time of each due day.")
 @click.pass_context
 def todo(ctx: click.Context, config_path: Path | None, workbook: Path | None,
-         sheet: str | None, as_json: bool, as_csv: bool, on: dt.datetime | None) -> None:
+         sheet: str | None, as_json: bool, as_csv: bool, on: dt.datetime | None,
+         ics_path: Path | None, alarm: dt.datetime | None) -> None:
     """The week's actions: follow-ups due, letters and reports owed, packets to send,
     referrals not yet scheduled, releases ending, referrers going quiet.
 
@@ -430,14 +437,26 @@ def todo(ctx: click.Context, config_path: Path | None, workbook: Path | None,
       refdesk todo
       refdesk todo --on 2026-11-30
       refdesk todo --json > todo.json
+      refdesk todo --ics todo.ics --alarm 09:00   import it into a calendar
     """
     from refdesk.todo import KINDS
     from refdesk.todo import todo as plan
 
+    if alarm is not None and ics_path is None:
+        raise click.BadParameter("--alarm goes with --ics FILE.", param_hint="--alarm")
     config, source = resolve(config_path, workbook, sheet)
     day = on.date() if on else dt.date.today()
     progress(ctx, f"Reading {source} ...")
     actions = plan(source.read(), config, day)
+    if ics_path is not None:
+        from refdesk.calendar_ics import write_ics
+
+        write_ics(ics_path, actions, practice=config.practice.name if config else "", on=day,
+                  alarm=alarm.time() if alarm else None)
+        progress(ctx, f"Wrote {ics_path}: {len(actions)} event(s), one per action on its due "
+                      "day; import it into your calendar (importing again updates them).")
+        if not (as_json or as_csv):
+            return
     if as_json or as_csv:
         from refdesk.todo import Action
 
@@ -465,7 +484,8 @@ def todo(ctx: click.Context, config_path: Path | None, workbook: Path | None,
 @click.option("--table", "only", metavar="NAME",
               help="Print one table whole: sources, source_details, referrals, providers, "
                    "specialties, activity, reciprocity, pipeline, pipeline_providers, "
-                   "client_referrers (diagnoses with --with-names).")
+                   "client_referrers, revenue, revenue_providers, revenue_specialties, "
+                   "outreach, scorecard (diagnoses with --with-names).")
 @click.option("--json", "as_json", is_flag=True, help="Print every table as JSON.")
 @click.option("--csv", "csv_folder", type=click.Path(path_type=Path, file_okay=False),
               help="Write one CSV file per table into this folder.")
@@ -519,9 +539,11 @@ def stats(ctx: click.Context, config_path: Path | None, workbook: Path | None,
             guard_output(path, source.path)
     progress(ctx, f"Reading {source} ...")
     book = source.read()
+    rules = Rules.of(config)
     result = compute(book, start=day_from, end=day_to, by=by,
-                     dormant_after_days=Rules.of(config).dormant_after_days,
-                     with_names=with_names)
+                     dormant_after_days=rules.dormant_after_days, with_names=with_names,
+                     hourly_rate=(config.program if config else {}).get("hourly_rate", 0),
+                     dormant_by=rules.dormant_by, rhythm_times=rules.rhythm_times)
     if only is not None and only not in result.tables:
         hint = " (it needs --with-names)" if only == "diagnoses" else ""
         raise click.BadParameter(f"no table '{only}'{hint}; choose one of "
@@ -826,9 +848,11 @@ class _progress_bar:
 
 
 # After the shared options above, which the providers commands use.
+from refdesk.cli_disclosures import disclosures  # noqa: E402
 from refdesk.cli_providers import providers  # noqa: E402
 
 cli.add_command(providers)
+cli.add_command(disclosures)
 
 
 def main() -> None:

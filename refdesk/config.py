@@ -71,6 +71,11 @@ def _days(description: str, default: int) -> Key:
     return _count(description, default, 0, MAX_DAYS, "days")
 
 
+def _amount(description: str, default: float, high: int, unit: str) -> Key:
+    """A sum of money: a whole or decimal number from 0 to `high`."""
+    return Key((int, float), description, default, limits=(0, high), unit=unit)
+
+
 def _country(value: str) -> str:
     import phonenumbers
 
@@ -172,6 +177,16 @@ SECTIONS: dict[str, dict[str, Key]] = {
                                       "flagged.", 30),
         "thank_you_within_days": _days("Thank-you letters are owed for first visits this "
                                        "recent.", 30),
+        "hourly_rate": _amount("What an hour of your time is worth, for the cost of outreach "
+                               "in `refdesk stats` (Contacts.minutes), e.g. 80 or 72.50.", 0,
+                               10000, "dollars an hour"),
+        "dormant_by": _text("How a referrer turns dormant: days (no referral within "
+                            "dormant_after_days) or rhythm (no referral for rhythm_times their "
+                            "usual gap; under 3 referrals, by days).", "days",
+                            choices=("days", "rhythm")),
+        "rhythm_times": _count("With dormant_by = \"rhythm\": dormant after this many times "
+                               "the provider's usual gap between referrals.", 3, 1, 100,
+                               "gaps"),
     },
     "email": {
         "host": _text("SMTP server that sends the practice's mail, e.g. smtp.example.com.",
@@ -324,8 +339,10 @@ def _where(path: Path, text: str, section: str, key: str | None = None) -> str:
 
 def _type_name(t: type | tuple[type, ...]) -> str:
     names = {str: "text in quotes", list: 'a list like ["a", "b"]', int: "a whole number",
-             bool: "true or false", dict: "a table like { column = \"value\" }"}
+             float: "a number", bool: "true or false", dict: "a table like { column = \"value\" }"}
     types = t if isinstance(t, tuple) else (t,)
+    if set(types) == {int, float}:
+        return "a number"
     return " or ".join(names.get(x, x.__name__) for x in types)
 
 
@@ -338,12 +355,13 @@ def setting_path(base: Path, value: str) -> Path:
 def _value_problem(base: Path, key: str, value: Any, spec: Key) -> str:
     """What is wrong with a value of the right type, and the fix, as the end of a sentence
     that starts with the key; "" when it is fine."""
-    if spec.limits and isinstance(value, int):
+    if spec.limits and isinstance(value, int | float):
         low, high = spec.limits
-        if not low <= value <= high:
+        if not low <= value <= high:  # also false for nan, which TOML allows
             unit = f" of {spec.unit}" if spec.unit else ""
             example = spec.default if low <= spec.default <= high else low
-            return (f"is {value}; use a whole number{unit} from {low} to {high}, "
+            number = "number" if spec.type == (int, float) else "whole number"
+            return (f"is {value}; use a {number}{unit} from {low} to {high}, "
                     f"e.g. {key} = {example}.")
     if not isinstance(value, str) or not value.strip():
         return ""

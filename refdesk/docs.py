@@ -59,7 +59,8 @@ def config_markdown() -> str:
     sections = [*SECTIONS.items(), ("jobs.NAME", JOB_KEYS)]
     for section, keys in sections:
         for name, key in keys.items():
-            kind = KINDS.get(key.type, "text") if isinstance(key.type, type) else "text"
+            kind = KINDS.get(key.type, "text") if isinstance(key.type, type) else (
+                "number" if key.type == (int, float) else "text")
             required = " Required." if key.required else ""
             shown = (", ".join(key.default) if isinstance(key.default, list | tuple)
                      else str(key.default).lower() if isinstance(key.default, bool)

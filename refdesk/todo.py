@@ -23,6 +23,7 @@ from refdesk.config import Config
 from refdesk.consent import Consent
 from refdesk.dates import as_date
 from refdesk.merge.data import Data, _rows, items, letter_date
+from refdesk.rhythm import allowed_days, usual_gap
 
 #: The kinds of action, in the order the list shows them.
 KINDS = {
@@ -51,6 +52,9 @@ class Rules:
     release_warning_days: int = 30
     quiet_warning_days: int = 14
     thank_you_within_days: int = 30
+    #: "days" (dormant_after_days) or "rhythm" (refdesk.rhythm), and its multiple.
+    dormant_by: str = "days"
+    rhythm_times: int = 3
 
     @classmethod
     def of(cls, config: Config | None) -> Rules:
@@ -305,19 +309,24 @@ def releases_expiring(data: Data, rules: Rules, on: dt.date,
 
 def going_dormant(data: Data, rules: Rules, on: dt.date) -> list[Action]:
     latest: dict[str, dt.date] = {}
+    days: dict[str, list[dt.date]] = {}
     for r in data.referrals:
         day, pid = as_date(r.get("received_on")), r.get("provider_id")
         if day and pid and day <= on:
             latest[pid] = max(day, latest.get(pid, day))
+            days.setdefault(pid, []).append(day)
     out = []
     for pid, day in latest.items():
-        dormant_on = _shift(day, rules.dormant_after_days)
+        gap = usual_gap(days[pid]) if rules.dormant_by == "rhythm" else None
+        dormant_on = _shift(day, allowed_days(gap, rules.dormant_by, rules.rhythm_times,
+                                              rules.dormant_after_days))
+        usual = f", usually every {gap:g} days" if gap is not None else ""
         stage = str((data.providers.get(pid) or {}).get("stage") or "")
         if on <= dormant_on <= _shift(on, rules.quiet_warning_days):
-            detail = (f"last referral {letter_date(day)}; dormant from "
+            detail = (f"last referral {letter_date(day)}{usual}; dormant from "
                       f"{letter_date(dormant_on)}")
         elif dormant_on < on and stage == "referring":
-            detail = (f"last referral {letter_date(day)}; dormant since "
+            detail = (f"last referral {letter_date(day)}{usual}; dormant since "
                       f"{letter_date(dormant_on)} (stage still says referring)")
         else:
             continue

@@ -27,39 +27,17 @@ end-364 .. end.
 from __future__ import annotations
 
 import datetime as dt
-import math
-from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
+from refdesk.rhythm import RHYTHM_MIN_REFERRALS
 from refdesk.stats.compute import _day, _Inputs, _ratio, _round
 from refdesk.stats.model import Column, StatTable
 from refdesk.stats.revenue import money
 
-#: The fewest referrals that give a usual gap (two gaps).
-RHYTHM_MIN_REFERRALS = 3
 #: Days of the recent window, and of the window before it that gives the average.
 RECENT, BEFORE = 30, 90
-
-
-def usual_gap(days: Iterable[dt.date]) -> float | None:
-    """The median of the days between consecutive referrals; None under 3 referrals."""
-    ordered = sorted(days)
-    if len(ordered) < RHYTHM_MIN_REFERRALS:
-        return None
-    gaps = [(b - a).days for a, b in zip(ordered, ordered[1:], strict=False)]
-    return float(np.median(gaps))
-
-
-def allowed_days(gap: float | None, dormant_by: str, rhythm_times: int,
-                 dormant_after_days: int) -> int:
-    """How many days without a referral a provider stays active: rhythm_times x their usual
-    gap (at least one day) under the rhythm rule when they have one, dormant_after_days
-    otherwise. Dormant once the days since their latest referral exceed it."""
-    if dormant_by == "rhythm" and gap is not None:
-        return math.floor(rhythm_times * max(gap, 1.0))
-    return dormant_after_days
 
 
 def gaps_by_provider(ref_upto: pd.DataFrame) -> pd.Series:
@@ -76,7 +54,7 @@ def gaps_by_provider(ref_upto: pd.DataFrame) -> pd.Series:
 
 def allowance(gaps: pd.Series, dormant_by: str, rhythm_times: int,
               dormant_after_days: int) -> pd.Series:
-    """`allowed_days` for every provider of `gaps`."""
+    """refdesk.rhythm.allowed_days for every provider of `gaps`, on whole columns."""
     if dormant_by != "rhythm":
         return pd.Series(dormant_after_days, index=gaps.index, dtype="int64")
     by_rhythm = np.floor(rhythm_times * gaps.clip(lower=1.0))
