@@ -95,6 +95,10 @@ def check(config: Config | None, path: Path) -> Report:
         report.problems.append(f"{path.name}, {tag}: Word split this tag across runs, so it "
                                "prints as typed; select it, delete it and type it again in "
                                "one go.")
+    if path.name == "disclosures.docx" and config is not None:  # not a merge job's
+        from refdesk.disclosures_doc import template_report
+
+        return template_report(report, template, config)
     every = load_jobs(config).values() if config is not None else []
     if path.name == FAX_COVER:
         jobs = [j for j in every if j.each in ("providers", "referrals", "sent")]

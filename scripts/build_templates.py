@@ -935,6 +935,62 @@ def client_card() -> DocumentObject:
     return doc
 
 
+def disclosures() -> DocumentObject:
+    """The accounting of disclosures a client may ask for (45 CFR 164.528), made by `refdesk
+    disclosures CLIENT --pdf`: who received their information, when, what and why, the period
+    it covers, their rights, and the count."""
+    doc = new_document("Accounting of Disclosures", confidential=True)
+    title(doc, "Accounting of Disclosures",
+          "Of health information, as 45 CFR 164.528 provides  ·  Prepared {{ today }}")
+    t = new_table(doc, (1.3, 2.45, 1.15, 1.6))
+    add_row(t, L("Client"), V("{{ client.name }}"), L("Date of birth"), V("{{ client.dob }}"))
+    add_row(t, L("Period covered"), V("{{ period.start }} to {{ period.end }}"), spans=[1, 3])
+    para(doc, "This lists each time {{ practice.name }} disclosed health information about you "
+         "to another person or organization from {{ period.start }} to {{ period.end }}, as our "
+         "records show: the date, who received it and their address, what was disclosed and "
+         "why.", "Body Text", before=10)
+    tag(doc, "{%p if disclosures %}")
+    t = new_table(doc, (1.0, 1.95, 2.05, 1.5))
+    add_row(t, H("Date"), H("Recipient and address"), H("Information disclosed"), H("Purpose"),
+            header=True)
+    add_row(t, V("{%tr for d in disclosures %}"), spans=[4])
+    cells = add_row(t, V(), V(), V(), V())
+    for cell, first, second in ((cells[0], "{{ d.date }}", "{{ d.how }}"),
+                                (cells[1], "{{ d.recipient }}", "{{ d.where }}"),
+                                (cells[2], "{{ d.document }}", "{{ d.information }}"),
+                                (cells[3], "{{ d.purpose }}", "")):
+        add_run(cell.paragraphs[0], first, bold=bool(second))
+        if second:
+            add_run(para(cell, "", "Table Text"), second, color=MUTED)
+        cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.TOP
+    add_row(t, V("{%tr endfor %}"), spans=[4])
+    tag(doc, "{%p endif %}")
+    p = para(doc, "", "Body Text", before=8)
+    add_run(p, "{{ count_text }}", bold=True)
+    tag(doc, "{%p for n in notes %}")
+    para(doc, "{{ n }}", "List Bullet", after=2)
+    tag(doc, "{%p endfor %}")
+    heading(doc, "Your right to this accounting")
+    for text in (
+            "You may ask for a list of the disclosures of your health information that we made "
+            "in the six years before your request, or in a shorter period you choose. For each, "
+            "it gives the date, who received the information and their address if we know it, "
+            "what was disclosed and why.",
+            "The first list you ask for in any 12 months is free. For another within those 12 "
+            "months we may charge a reasonable, cost-based fee; we tell you the fee first, so "
+            "that you can withdraw or change your request.",
+            "We answer a request within 60 days, or tell you in writing within those 60 days "
+            "why we need up to 30 more.",
+            "To ask for one, or with any question, contact {{ practice.therapist }} at "
+            "{{ practice.phone }} or {{ practice.email }}. If you believe your privacy rights "
+            "have been violated, you may complain to us or to the Secretary of the U.S. "
+            "Department of Health and Human Services (Office for Civil Rights); you will not be "
+            "penalized for complaining."):
+        para(doc, text, "List Bullet", after=2)
+    signed_block(doc)
+    return doc
+
+
 TEMPLATES: dict[str, Callable[[], DocumentObject]] = {
     "intro-letter.docx": intro_letter,
     "referral-form.docx": referral_form,
@@ -946,6 +1002,7 @@ TEMPLATES: dict[str, Callable[[], DocumentObject]] = {
     "sent-referral.docx": sent_referral,
     "fax-cover.docx": fax_cover,
     "client-card.docx": client_card,
+    "disclosures.docx": disclosures,
 }
 
 

@@ -25,7 +25,7 @@ def test_the_shipped_templates_have_no_problem(practice: Path) -> None:
         assert f"{name}: tags; used by" in result.stdout
     assert "Clients.first_name" in result.stdout and "config.toml [practice] name" in \
         result.stdout
-    assert "10 template(s), 0 problem(s)." in result.stderr
+    assert "11 template(s), 0 problem(s)." in result.stderr
 
 
 def test_a_word_letter_shows_each_fields_data_and_its_source(practice: Path) -> None:
@@ -47,7 +47,7 @@ def test_a_merge_field_no_data_matches_is_a_problem(practice: Path) -> None:
     assert result.exit_code == 1
     assert "problem: word.docx: MERGEFIELD Shoe_size (the body, paragraph 1 ('«x»')) matches " \
         "no field of the job's data" in result.stdout
-    assert "11 template(s), 1 problem(s)." in result.stderr
+    assert "12 template(s), 1 problem(s)." in result.stderr
 
 
 def test_a_tag_split_across_runs_is_a_problem(practice: Path) -> None:
