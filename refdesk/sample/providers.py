@@ -175,12 +175,29 @@ class _Log:
         self.p, self.rng, self.rows = p, rng, []
 
     def add(self, day: dt.date, channel: str, summary: str, next_step: str | None,
-            follow_up: dt.date | None, *, spoke: bool = True) -> None:
+            follow_up: dt.date | None, *, spoke: bool = True, packet: bool = False) -> None:
+        cost, minutes = self._outlay(channel, packet)
         self.rows.append({
             "contact_id": None, "date": day, "provider_id": self.p.id, "channel": channel,
             "spoke_with": _staff_name(self.p, self.rng) if spoke else None, "summary": summary,
-            "next_step": next_step, "follow_up_on": follow_up, "cost": None, "minutes": None,
+            "next_step": next_step, "follow_up_on": follow_up, "cost": cost,
+            "minutes": minutes,
         })
+
+    def _outlay(self, channel: str, packet: bool) -> tuple[float | None, int]:
+        """What a contact cost and the minutes it took: a lunch on a visit, printing and
+        postage for a packet by mail. Drawn from a generator of its own, seeded by the
+        provider and the row, so that the rest of the sample does not move."""
+        own = random.Random(f"outlay {self.p.id} {len(self.rows)}")
+        if channel == "visit":  # lunch for the office, and the drive
+            return round(own.uniform(60, 150), 2), own.randrange(45, 95, 5)
+        if packet and channel == "letter":  # printing, folder, postage
+            return round(own.uniform(4.5, 9.0), 2), own.randrange(20, 45, 5)
+        if packet:  # the same packet as a PDF by email or fax
+            return None, own.randrange(10, 25, 5)
+        if channel == "phone":
+            return None, own.randrange(5, 25, 5)
+        return None, own.randrange(5, 15, 5)
 
     def intro(self, day: dt.date, follow_up: dt.date) -> None:
         summary = {
@@ -196,7 +213,7 @@ class _Log:
         channel = CHANNEL_OF_DELIVERY[self.p.row["delivery"] or "mail"]
         self.add(day, channel, "Sent the introductory packet: letter, testimonials, referral "
                  "form and Provider's Needs form", "Call to confirm it arrived",
-                 workday(day + days(self.rng.randrange(14, 22))), spoke=False)
+                 workday(day + days(self.rng.randrange(14, 22))), spoke=False, packet=True)
 
 
 def _referring(log: _Log) -> None:
@@ -210,7 +227,8 @@ def _referring(log: _Log) -> None:
             "Send what they asked for", workday(back + days(rng.randrange(50, 80))))
     if rng.random() < 0.5:
         drop = workday(back + days(rng.randrange(20, 45)))
-        log.add(drop, "visit", "Dropped off brochures, business cards and referral pads",
+        log.add(drop, "visit", "Brought lunch for the office; dropped off brochures, business "
+                "cards and referral pads",
                 "Check in next quarter", workday(drop + days(90)))
     end = p.ref_end + days(45) if p.ref_end else AS_OF
     day = log.rows[-1]["date"] + days(rng.randrange(75, 110))
