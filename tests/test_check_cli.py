@@ -127,3 +127,22 @@ def test_every_corpus_workbook_is_refused_clearly(corpus):
         assert first.startswith(f"Error: {path}: "), (path.name, first)
         assert "missing sheet" in result.stderr or "cannot be read" in result.stderr, (
             path.name, result.stderr)
+
+
+def test_csv_with_nothing_to_list_is_the_header_row_only(tmp_path, clean_book):
+    """No problems, or only warnings left out by --errors-only: the header, no blank line;
+    JSON an empty list."""
+    header = "severity,sheet,row,cell,column,value,rule,message\n"
+    clean = run("--quiet", "check", "--workbook", clean_book, "--csv")
+    assert (clean.exit_code, clean.stdout) == (0, header)
+    twins = write_workbook(tmp_path / "twins.xlsx", {"Providers": [
+        {"provider_id": "P1", "name": "Dana Whitfield", "stage": "prospect"},
+        {"provider_id": "P2", "name": "Dana Whitfield", "stage": "prospect"}]})
+    warned = run("--quiet", "check", "--workbook", twins, "--csv")
+    assert warned.exit_code == 0 and warned.stdout.startswith(header)
+    lines = warned.stdout.splitlines()[1:]
+    assert lines and all(line.startswith("warning,") for line in lines)
+    errors = run("--quiet", "check", "--workbook", twins, "--csv", "--errors-only")
+    assert (errors.exit_code, errors.stdout) == (0, header)
+    listed = run("--quiet", "check", "--workbook", twins, "--json", "--errors-only")
+    assert json.loads(listed.stdout) == []
