@@ -13,7 +13,11 @@ import sys
 from pathlib import Path
 
 import click
+from rich.console import Console
+from rich.table import Table as RichTable
+from rich.text import Text
 
+from refdesk.characters import shown
 from refdesk.cli import EXIT_PROBLEMS, progress, resolve, source_options
 from refdesk.npi import is_valid_npi, npi_check_digit
 from refdesk.output import emit_records, print_table
@@ -21,6 +25,9 @@ from refdesk.registry import MAX_LIMIT, Match, RegistryClient
 
 COLUMNS = ["NPI", "name", "credential", "primary taxonomy", "practice address", "phone", "fax",
            "status"]
+
+#: The terminal width from which matches print as one table.
+WIDE_TABLE = 140
 
 
 def _at_terminal() -> bool:
@@ -90,12 +97,34 @@ def lookup(ctx: click.Context, query: tuple[str, ...], state: str | None, city: 
     if as_json:
         emit_records([m.record() for m in matches], as_json=True)
     elif matches:
-        rows = [[m.npi, m.name, m.credential, m.taxonomy, m.address, m.phone, m.fax, _status(m)]
-                for m in matches]
-        print_table(f"NPI registry: {len(matches)} match(es) for {asked}", COLUMNS, rows)
+        _print_matches(f"NPI registry: {len(matches)} match(es) for {asked}", matches)
     if not matches:
         click.echo(f"No provider in the NPI registry matches {asked}.", err=True)
         ctx.exit(EXIT_PROBLEMS)
+
+
+def _print_matches(title: str, matches: list[Match]) -> None:
+    """A table on a wide terminal; below WIDE_TABLE columns, a card of fields per match, as a
+    table of eight columns would cut every value to pieces."""
+    rows = [[m.npi, m.name, m.credential, m.taxonomy, m.address, m.phone, m.fax, _status(m)]
+            for m in matches]
+    console = Console(soft_wrap=False)
+    if console.width >= WIDE_TABLE:
+        table = RichTable(title=title, title_justify="left", header_style="bold")
+        for name in COLUMNS:
+            table.add_column(name, overflow="fold")
+        for cells in rows:
+            table.add_row(*(Text(shown(v)) for v in cells))
+        console.print(table)
+        return
+    console.print(Text(title))
+    for cells in rows:
+        card = RichTable(show_header=False)
+        card.add_column(style="bold", no_wrap=True)
+        card.add_column(overflow="fold")
+        for name, value in zip(COLUMNS, cells, strict=True):
+            card.add_row(name, Text(shown(value)))
+        console.print(card)
 
 
 def _by_name(client: RegistryClient, text: str, state: str | None, city: str | None,
