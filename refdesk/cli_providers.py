@@ -176,8 +176,8 @@ def fill(ctx: click.Context, config_path: Path | None, workbook: Path | None,
                        "specialty, address, phone and fax, or the registry has none to give.")
             return
         print_table(f"From the NPI registry: {len(plan.fills)} empty cell(s) to fill",
-                    ["cell", "provider", "NPI", "value"],
-                    [[f.cell, f.provider_id, f.npi, f.value] for f in plan.fills])
+                    ["cell", "provider", "column", "value"],
+                    [[f.cell, f.provider_id, f.column, f.value] for f in plan.fills])
         if dry_run:
             click.echo("Dry run: nothing was written.", err=True)
             return
