@@ -89,8 +89,8 @@ SCOPE_WORDS: dict[str, str] = {
 SENT_ROW = ("Referral to their office",
             "your name and the reason we suggested you see them",
             "Treatment: referring you to this provider for care")
-TO_CLIENT = ("{n} document(s) given to you (super bills, forms, cards) are not listed: an "
-             "accounting leaves out what went to you yourself.")
+TO_CLIENT = ("{count} given to you (super bills, forms, cards) {verb} not listed: an accounting "
+             "leaves out what went to you yourself.")
 EVERYTHING = ("The law does not require this list to include disclosures for your treatment, "
               "for payment or for our operations, or those you authorized in writing; we list "
               "every disclosure our records show, including those.")
@@ -157,7 +157,9 @@ class Accounting:
         """What the client's copy says besides the table."""
         notes = []
         if self.to_client:
-            notes.append(TO_CLIENT.format(n=self.to_client))
+            n = self.to_client
+            notes.append(TO_CLIENT.format(count="One document" if n == 1 else f"{n} documents",
+                                          verb="is" if n == 1 else "are"))
         if any(d.status == "by hand" for d in self.disclosures):
             notes.append("For a document our practice posts or faxes itself, the date is the "
                          "day it was made.")
