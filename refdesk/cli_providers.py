@@ -59,13 +59,15 @@ def providers() -> None:
 @click.argument("query", nargs=-1, required=True)
 @click.option("--state", metavar="XX", help="Two-letter state of the practice location.")
 @click.option("--city", help="City of the practice location.")
+@click.option("--taxonomy", metavar="TEXT", help="Words of the taxonomy (specialty), e.g. "
+              "Chiropractor.")
 @click.option("--org", is_flag=True, help="Search organization names only (NPI-2).")
 @click.option("--limit", type=click.IntRange(1, MAX_LIMIT), default=10, show_default=True,
               help=f"At most this many matches (the registry gives up to {MAX_LIMIT}).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for programs.")
 @click.pass_context
 def lookup(ctx: click.Context, query: tuple[str, ...], state: str | None, city: str | None,
-           org: bool, limit: int, as_json: bool) -> None:
+           taxonomy: str | None, org: bool, limit: int, as_json: bool) -> None:
     """Look a provider up in the NPI registry by NPI or by name.
 
     Ten digits are an NPI; anything else is a person's name ("First Last") or, when no person
@@ -76,11 +78,14 @@ def lookup(ctx: click.Context, query: tuple[str, ...], state: str | None, city: 
     Examples:
       refdesk providers lookup 1234567893
       refdesk providers lookup Elena Marquez --state OR
+      refdesk providers lookup "Bell" --taxonomy chiropractor --city Portland
       refdesk providers lookup "Hawthorne Family*" --org --city Portland --json
     """
     text = " ".join(query).strip()
     client = RegistryClient()
-    if text.isdigit() and len(text) == 10:
+    if text.isdigit() and len(text) != 10:
+        raise click.UsageError(f"{text}: an NPI is 10 digits. Check the number.")
+    if text.isdigit():
         if not is_valid_npi(text):
             raise click.UsageError(f"{text} is not a valid NPI: its last digit should be "
                                    f"{npi_check_digit(text[:9])}. Check the number.")
@@ -90,7 +95,9 @@ def lookup(ctx: click.Context, query: tuple[str, ...], state: str | None, city: 
     else:
         if not text:
             raise click.UsageError("give an NPI or a name to look up.")
-        matches = _by_name(client, text, state, city, org, limit)
+        matches = _by_name(client, text, {"state": (state or "").upper() or None,
+                                          "city": city, "taxonomy_description": taxonomy},
+                           org, limit)
         asked = text + "".join(f", {w}" for w in (city, state) if w)
     progress(ctx, f"Asked the NPI registry at {client}." if client.calls else
              "Answered from the cache (asked within the last 30 days).")
@@ -127,9 +134,8 @@ def _print_matches(title: str, matches: list[Match]) -> None:
         console.print(card)
 
 
-def _by_name(client: RegistryClient, text: str, state: str | None, city: str | None,
-             org: bool, limit: int) -> list[Match]:
-    where = {"state": (state or "").upper() or None, "city": city}
+def _by_name(client: RegistryClient, text: str, where: dict[str, str | None], org: bool,
+             limit: int) -> list[Match]:
     if not org:
         words = text.split()
         person = ({"first_name": words[0], "last_name": words[-1]} if len(words) > 1

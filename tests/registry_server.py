@@ -101,6 +101,8 @@ class RegistryServer:
     def __init__(self, records: Iterable[dict[str, Any]] = ()) -> None:
         self.records = list(records)
         self.calls = 0
+        #: An HTTP status to answer with instead of the registry's answer (a failing server).
+        self.status = 200
         #: The query strings received, and each request's User-Agent.
         self.queries: list[dict[str, str]] = []
         self.agents: list[str] = []
@@ -115,6 +117,9 @@ class RegistryServer:
                     server.calls += 1
                     server.queries.append(query)
                     server.agents.append(self.headers.get("User-Agent", ""))
+                if server.status != 200:
+                    self.send_error(server.status)
+                    return
                 body = json.dumps(server.answer(query)).encode()
                 self.send_response(200)  # refusals too: the registry says so in the body
                 self.send_header("Content-Type", "application/json")

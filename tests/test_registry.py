@@ -133,6 +133,16 @@ def test_no_network_says_so_and_names_the_registry(tmp_path) -> None:
     assert not list(tmp_path.iterdir())  # nothing cached
 
 
+def test_a_failing_server_is_unreachable_too(client, server) -> None:
+    server.status = 503
+    with pytest.raises(RegistryUnreachable) as caught:
+        client.by_number(MARQUEZ)
+    assert f"could not reach the NPI registry at {server.url} (it answered HTTP 503)" \
+        in caught.value.message
+    server.status = 200
+    assert client.by_number(MARQUEZ) is not None  # the failure was not cached
+
+
 def test_the_address_comes_from_the_environment(monkeypatch, server, tmp_path) -> None:
     monkeypatch.setenv("REFDESK_NPI_REGISTRY", server.url)
     client = RegistryClient(cache=AnswerCache(tmp_path))

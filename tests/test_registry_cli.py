@@ -112,6 +112,20 @@ def test_lookup_refuses_an_npi_that_fails_its_check_digit(server) -> None:
     assert server.calls == 0
 
 
+def test_lookup_by_taxonomy_and_city(server) -> None:
+    result = run("providers", "lookup", "Bell", "--taxonomy", "chiropractor", "--city",
+                 "Portland", "--json")
+    assert [r["npi"] for r in json.loads(result.stdout)] == [BELL]
+    assert server.queries[-1]["taxonomy_description"] == "chiropractor"
+
+
+def test_lookup_refuses_a_number_that_is_not_10_digits(server) -> None:
+    result = run("providers", "lookup", "12345")
+    assert result.exit_code == 2
+    assert "12345: an NPI is 10 digits" in result.stderr
+    assert server.calls == 0
+
+
 def test_lookup_without_a_network(monkeypatch, tmp_path) -> None:
     url = closed_port_url()
     monkeypatch.setenv("REFDESK_NPI_REGISTRY", url)
