@@ -16,8 +16,9 @@ from tests.conftest import run
 from tests.helpers import make_xlsx, minimal_sheets, row
 from tests.registry_server import RegistryServer, closed_port_url, individual, organization
 
-MARQUEZ, OKAFOR, STEIN, BELL, GONE, UNLISTED = (
-    "1491491019", "1080670692", "1281323737", "1374370892", "1478004835", "1234567893")
+MARQUEZ, OKAFOR, STEIN, BELL, GONE, UNLISTED, GROUP = (
+    "1491491019", "1080670692", "1281323737", "1374370892", "1478004835", "1234567893",
+    "1023256286")
 
 
 @pytest.fixture
@@ -32,7 +33,7 @@ def server(monkeypatch, tmp_path):
                    postal="972021234", phone="503-555-0188", fax="503-555-0162"),
         individual(GONE, "HANNAH", "KOWALSKI", credential="DPT", status="D",
                    taxonomy=("225100000X", "Physical Therapist")),
-        organization("1023256286", "HAWTHORNE FAMILY MEDICINE PC",
+        organization(GROUP, "HAWTHORNE FAMILY MEDICINE PC",
                      taxonomy=("261QP2300X", "Clinic/Center, Primary Care")),
     ]
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
@@ -177,6 +178,18 @@ def test_check_registry_warns_at_the_cells(server, tmp_path) -> None:
     again = run("check", "--workbook", book, "--registry", "--json")
     assert server.calls == 5
     assert registry_problems(again) == registry_problems(result)
+
+
+def test_a_groups_npi_agrees_with_the_rows_practice(server, tmp_path) -> None:
+    book = providers_book(tmp_path / "book.xlsx", [
+        provider("P1", name="Ann Lee", practice="Hawthorne Family Medicine", npi=GROUP),
+        provider("P2", name="Ann Lee", practice="Elsewhere Clinic", npi=GROUP),
+    ])
+    result = run("check", "--workbook", book, "--registry", "--json")
+    problems = [p for p in json.loads(result.stdout) if p["rule"] == "registry"]
+    assert [(p["cell"], p["message"]) for p in problems] == [
+        ("Providers!B3", f"The NPI registry lists NPI {GROUP} as Hawthorne Family Medicine PC "
+                         "(an organization), not Ann Lee: correct the name or the NPI.")]
 
 
 def test_check_without_registry_asks_nothing(server, tmp_path) -> None:

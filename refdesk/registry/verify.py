@@ -30,7 +30,8 @@ _NOT_NAME = frozenset({"dr", "mr", "mrs", "ms", "mx", "prof", "jr", "sr", "ii", 
                        *(c.lower() for c in CREDENTIALS), "msw", "lac", "dacm",
                        "facp", "faafp", "cnm", "crna", "lmt", "atc", "cscs", "ocs", "mba",
                        "mph", "facog", "dnp", "fnp", "aprn", "pac", "lpcc", "lmhc"})
-#: A name that differs by a typo or two still agrees (rapidfuzz's 0-100 ratio).
+#: An organization's name that differs by a typo or a word (LLC, PC) still agrees (rapidfuzz's
+#: 0-100 token-set ratio).
 FUZZY_AGREES = 88
 
 
@@ -128,10 +129,14 @@ def _row_problems(table: Table, row: int, npi: str, record: pd.Series,
                       f"{match.status}); ask the provider's office for their current NPI.",
                       severity=warn, value=npi)
     name = _text(record.get("name"))
-    if name and not names_agree(name, match):
+    # A group's NPI (NPI-2) on a person's row agrees when the row's practice is that group.
+    practice = _text(record.get("practice")) if not match.individual else ""
+    if name and not names_agree(name, match) and not (practice and
+                                                      names_agree(practice, match)):
+        what = "" if match.individual else " (an organization)"
         yield problem(table, row, "name", RULE,
-                      f"The NPI registry lists NPI {npi} as {match.name}, not {name}: correct "
-                      "the name or the NPI.", severity=warn, value=name)
+                      f"The NPI registry lists NPI {npi} as {match.name}{what}, not {name}: "
+                      "correct the name or the NPI.", severity=warn, value=name)
     specialty = _text(record.get("specialty")) if "specialty" in table.letters else ""
     if specialty and match.taxonomy and not agrees(specialty, match.taxonomy):
         yield problem(table, row, "specialty", RULE,
