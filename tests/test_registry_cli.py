@@ -192,6 +192,22 @@ def test_a_groups_npi_agrees_with_the_rows_practice(server, tmp_path) -> None:
                          "(an organization), not Ann Lee: correct the name or the NPI.")]
 
 
+def test_the_sample_practice_costs_one_call_per_npi_then_none(server) -> None:
+    from refdesk.npi import is_valid_npi
+    from tests.conftest import ROOT
+
+    sample = ROOT / "workbooks" / "referrals.xlsx"
+    npis = {n for n in ExcelSource(sample).read()["Providers"].df["npi"].dropna()
+            if is_valid_npi(n)}
+    first = run("check", "--workbook", sample, "--registry", "--json")
+    assert server.calls == len(npis) <= 40
+    run("check", "--workbook", sample, "--registry", "--json")
+    assert server.calls == len(npis)
+    unlisted = [p for p in json.loads(first.stdout) if "is not in the NPI registry" in
+                p["message"]]
+    assert len(unlisted) == len(npis) - 6  # the loopback registry knows six of them
+
+
 def test_check_without_registry_asks_nothing(server, tmp_path) -> None:
     result = run("check", "--workbook", checked_book(tmp_path), "--json")
     assert result.exit_code == 0
