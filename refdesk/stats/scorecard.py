@@ -57,7 +57,8 @@ def allowance(gaps: pd.Series, dormant_by: str, rhythm_times: int,
     """refdesk.rhythm.allowed_days for every provider of `gaps`, on whole columns."""
     if dormant_by != "rhythm":
         return pd.Series(dormant_after_days, index=gaps.index, dtype="int64")
-    by_rhythm = np.floor(rhythm_times * gaps.clip(lower=1.0))
+    # Held under a billion days: a huge multiple never overflows the whole-number column.
+    by_rhythm = np.floor((rhythm_times * gaps.clip(lower=1.0)).clip(upper=1e9))
     return by_rhythm.fillna(dormant_after_days).astype("int64")
 
 
@@ -200,7 +201,8 @@ SCORECARD_COLUMNS = [
     Column("sent", "Clients sent", "int", "Clients you sent them (Sent) in the last 365 days."),
     Column("reciprocity", "Sent per referral", "number",
            "Clients you sent them per referral they sent you, last 365 days."),
-    Column("latest_referral", "Latest referral", "date"),
+    Column("latest_referral", "Latest referral", "date",
+           "Their latest referral on or before the end."),
     Column("last_contact", "Last contact", "date", "Their latest row in Contacts."),
     Column("usual_gap", "Usual gap, days", "number",
            "The median of the days between their referrals (needs 3 referrals)."),
