@@ -1,11 +1,12 @@
 """The stats as one HTML page with charts, for people who would rather look than read.
 
 The page stands alone: its styles are inline and its charts are inline SVG drawn by
-matplotlib, so it opens without a network, can be mailed to an accountant as one file, reads on
-a phone (the charts scale to the screen, wide tables scroll in their own box) and prints on A4
-or Letter (a section a page, charts never cut). Every value that comes from the workbook is
-HTML-escaped, and chart text is never read as matplotlib math, so `Smith & Jones <Clinic>` or
-`$5 off` shows as typed.
+matplotlib (refdesk.stats.charts), so it opens without a network and can be mailed to an
+accountant as one file. It reads on a phone: each chart is drawn a second time at a phone's
+size, so its text stays at 12 px or more, and a table too wide for the screen turns each row
+into a card of labelled figures, so no figure hides off to the side. It prints on A4 or Letter
+(a section a page, charts never cut, a table never leaves a row alone on a page, figures at
+their headers' size). Every value that comes from the workbook is HTML-escaped.
 """
 
 from __future__ import annotations
@@ -13,54 +14,38 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import html
-import io
-import math
-import re
-from collections.abc import Callable
 from pathlib import PurePath
 from typing import Any
 
 from refdesk import characters
-from refdesk.schema import SOURCES, STAGES
+from refdesk.stats.charts import render_charts
 from refdesk.stats.model import Column, Stats, StatTable, cell_text
 
-#: One colour per source, the same in every chart of the report and of the stats workbook.
-SOURCE_COLOURS = {"doctor": "#2F6690", "client": "#5E9E7E", "other": "#D9A441",
-                  "not recorded": "#B5B9BE"}
-#: The pipeline from first step to referring in deepening blue; the ways out in grey and rose.
-STAGE_COLOURS = {"prospect": "#C9DCEB", "contacted": "#9BC0DB", "packet sent": "#5F97C2",
-                 "referring": "#2F6690", "dormant": "#A7ADB4", "declined": "#C98A8A"}
-RECEIVED_COLOUR = "#A9C4DA"
-REACHED_COLOUR = "#2F6690"
-RATE_COLOUR = "#B5543C"
-DORMANT_COLOUR = "#A7ADB4"
-INK = "#243040"
-MUTED = "#5B6776"
-GRID = "#E3E7EC"
-
-#: The charts' width in inches: narrow enough that their text stays legible on a phone, where
-#: they shrink to the screen's width.
-WIDTH = 6.2
-#: How many providers the top-referrers chart shows.
-TOP_REFERRERS = 10
 #: Tables longer than this sit folded in a <details> block; these ones always do.
 FOLD_AFTER_ROWS = 25
 ALWAYS_FOLDED = {"source_details", "pipeline_providers"}
 #: The figures per period and per stage stay open however many periods there are.
-NEVER_FOLDED = {"sources", "referrals", "pipeline"}
+NEVER_FOLDED = {"sources", "referrals", "pipeline", "revenue", "scorecard"}
 
 #: The report's sections: a heading, a sentence, the charts and the tables in it. A table the
 #: list does not name goes into a last section, so the page always shows every table.
 SECTIONS: list[tuple[str, str, str, tuple[str, ...], tuple[str, ...]]] = [
     ("sources", "Where new clients come from",
-     "Each new client's answer to \u201cwho referred you?\u201d, by the period of their first "
-     "visit.", ("sources",), ("sources", "source_details")),
+     "Each new client's answer to \u201cwho referred you?\u201d, by the period of their "
+     "first visit.", ("sources",), ("sources", "source_details")),
     ("referrals", "Referrals and how many became clients",
      "Referrals received per period, how many reached a first visit, and how quickly.",
      ("conversion",), ("referrals",)),
+    ("revenue", "What referrals bring in",
+     "Fees and payments of the visits that referrals led to, and what reaching out to "
+     "referrers cost, so you see which relationships pay.", (),
+     ("revenue", "revenue_providers", "revenue_specialties", "outreach")),
     ("providers", "Who refers",
      "The providers and specialties that sent referrals in the range.",
      ("referrers",), ("providers", "specialties")),
+    ("scorecard", "Scorecard",
+     "Each referring provider at a glance, with a light against their own recent average.",
+     (), ("scorecard",)),
     ("relationships", "Keeping referrers",
      "Who has gone quiet, and how the referring goes both ways.", (),
      ("activity", "reciprocity")),
@@ -71,11 +56,21 @@ SECTIONS: list[tuple[str, str, str, tuple[str, ...], tuple[str, ...]]] = [
      ("client_referrers", "diagnoses")),
 ]
 
-NUMERIC_KINDS = {"int", "number", "pct", "days", "delta"}
+NUMERIC_KINDS = {"int", "number", "money", "pct", "days", "delta"}
 #: Tables with more columns than this print in a smaller type, to fit the page's width.
 WIDE_COLUMNS = 10
 #: Columns of names, kept wide enough that a name does not break over four lines.
 NAME_KEYS = {"provider", "practice", "detail", "description"}
+#: The column that heads a row's card on a phone, in order of preference (else the first).
+LEAD_KEYS = ("provider", "period", "source", "specialty", "stage", "detail", "client",
+             "client_id", "description")
+#: The scorecard's lights: each shown as a dot in its colour beside its word.
+LIGHTS = {"green": "#2E7D4F", "amber": "#C98A10", "red": "#B83A3A"}
+#: The width a table may take on a 390 px phone (the page's padding and the box's border
+#: taken off), and the average width of a character of its 13 px type.
+PHONE_TABLE_PX = 362
+CHAR_PX = 7.4
+CELL_PADDING_PX = 14
 
 
 def render_html(stats: Stats, practice_name: str | None = None, *,
@@ -83,7 +78,7 @@ def render_html(stats: Stats, practice_name: str | None = None, *,
     """The whole report: header, headline cards, then each section's charts and tables."""
     made_on = made_on or dt.date.today()
     stats = _shown(stats)
-    charts = _charts(stats)
+    charts = render_charts(stats)
     body: list[str] = [_header(stats, practice_name, made_on), _cards(stats), _nav(stats)]
     placed: set[str] = set()
     for anchor, heading, intro, chart_keys, table_keys in SECTIONS:
@@ -93,10 +88,11 @@ def render_html(stats: Stats, practice_name: str | None = None, *,
         parts = [charts[k] for k in chart_keys]
         parts += [_table(t) for t in tables]
         placed.update(t.key for t in tables)
-        body.append(_section(anchor, heading, intro, parts))
+        body.append(_section(anchor, heading, intro, parts, _wide(tables)))
     rest = [t for k, t in stats.tables.items() if k not in placed]
     if rest:
-        body.append(_section("more", "More figures", "", [_table(t) for t in rest]))
+        body.append(_section("more", "More figures", "", [_table(t) for t in rest],
+                             _wide(rest)))
     body.append(_footer(stats))
     title = "Referral report" + (f" \u2014 {practice_name}" if practice_name else "")
     return PAGE.format(title=_e(title), style=STYLE, script=SCRIPT, body="\n".join(body))
@@ -181,14 +177,23 @@ def _nav(stats: Stats) -> str:
     return f'<nav class="toc" aria-label="Sections"><ol>{items}</ol></nav>'
 
 
-def _section(anchor: str, heading: str, intro: str, parts: list[str]) -> str:
+def _wide(tables: list[StatTable]) -> bool:
+    return any(len(t.columns) > WIDE_COLUMNS for t in tables)
+
+
+def _section(anchor: str, heading: str, intro: str, parts: list[str], wide: bool = False
+             ) -> str:
+    """A section; one holding a table of many columns prints on landscape pages, its heading
+    with it."""
     lead = f'<p class="intro">{_e(intro)}</p>' if intro else ""
-    return (f'<section class="part" id="{anchor}"><h2>{_e(heading)}</h2>{lead}'
+    cls = "part landscape" if wide else "part"
+    return (f'<section class="{cls}" id="{anchor}"><h2>{_e(heading)}</h2>{lead}'
             + "\n".join(parts) + "</section>")
 
 
-def _cell(value: Any, column: Column) -> str:
+def _cell(value: Any, column: Column, lead: bool = False, long: bool = False) -> str:
     text = cell_text(value, column.kind)
+    content = _e(text)
     classes = []
     if column.kind in NUMERIC_KINDS:
         classes.append("num")
@@ -198,13 +203,78 @@ def _cell(value: Any, column: Column) -> str:
         classes.append("name")
     if column.kind == "delta" and isinstance(value, int | float) and value:
         classes.append("up" if value > 0 else "down")
+    if lead:
+        classes.append("lead")
+    elif long:  # a name or a sentence: a line of its own in a phone's card
+        classes.append("text")
+        if column.key not in NAME_KEYS and len(text) > 40:
+            # Wide enough to read as a sentence, not a word a line (a cell's own min-width
+            # is ignored by table layout; its content's is not).
+            content = f'<div class="sentence">{content}</div>'
+    if column.key == "light" and text in LIGHTS:
+        # Never colour alone: the dot goes with its word.
+        classes.append(f"light light-{text}")
+        content = f'<span class="dot" aria-hidden="true"></span>{content}'
     attr = f' class="{" ".join(classes)}"' if classes else ""
-    return f"<td{attr}>{_e(text)}</td>"
+    return f'<td{attr} data-label="{_e(column.label)}">{content}</td>'
+
+
+def _lead(table: StatTable) -> str:
+    """The column whose value heads a row's card on a phone."""
+    keys = [c.key for c in table.columns]
+    return next((k for k in LEAD_KEYS if k in keys), keys[0] if keys else "")
+
+
+def fits_a_phone(table: StatTable) -> bool:
+    """Whether the table, as a table, fits a 390 px screen: each figure column as wide as its
+    header (which does not wrap) or its widest figure, each text column as its longest word."""
+    rows = [*table.rows, *([table.total] if table.total is not None else [])]
+    width = 0.0
+    for c in table.columns:
+        values = [cell_text(r.get(c.key), c.kind) for r in rows]
+        if c.kind in NUMERIC_KINDS or c.kind == "date" or c.key == "period":
+            chars = max([len(c.label) + 1, *(len(v) for v in values)])
+        else:
+            chars = max(len(w) for w in [*(" ".join([c.label, *values]).split()), ""])
+        width += chars * CHAR_PX + CELL_PADDING_PX
+    return width <= PHONE_TABLE_PX
+
+
+def _long_keys(table: StatTable) -> set[str]:
+    """The text columns that hold names or sentences rather than a word or two."""
+    return {c.key for c in table.columns if c.kind == "text" and (
+        c.key in NAME_KEYS or any(len(str(r.get(c.key) or "")) > 18 for r in table.rows))}
+
+
+def _row(table: StatTable, values: dict[str, Any], lead: str, long: set[str],
+         classes: list[str]) -> str:
+    attr = f' class="{" ".join(classes)}"' if classes else ""
+    return (f"<tr{attr}>" + "".join(_cell(values.get(c.key), c, c.key == lead, c.key in long)
+                                    for c in table.columns) + "</tr>")
+
+
+def _body(table: StatTable, lead: str) -> str:
+    """The rows in row groups that print unbroken: the first two and the last two with the
+    total (a page never starts or ends a table with one row alone), the rest between."""
+    long = _long_keys(table)
+    rows = [_row(table, r, lead, long, ["even"] if i % 2 else [])
+            for i, r in enumerate(table.rows)]
+    if table.total is not None:
+        rows.append(_row(table, table.total, lead, long, ["total"]))
+    if len(rows) <= 5:
+        groups = [rows]
+    else:
+        groups = [rows[:2], rows[2:-3], rows[-3:]] if table.total is not None else \
+            [rows[:2], rows[2:-2], rows[-2:]]
+    keep = {0, len(groups) - 1}
+    return "".join(("<tbody class=\"keep\">" if i in keep else "<tbody>") + "".join(g)
+                   + "</tbody>" for i, g in enumerate(groups) if g)
 
 
 def _table(table: StatTable) -> str:
     """A table with its title, its column help as numbered footnotes (and as each header's
-    tooltip), its total in bold and its note; long ones folded."""
+    tooltip), its total in bold and its note; long ones folded. On a phone, a table too wide
+    for the screen shows each row as a card: its name, then each figure under its label."""
     helped = [c for c in table.columns if c.help]
     marks = {c.key: i for i, c in enumerate(helped, start=1)}
     head = []
@@ -212,19 +282,17 @@ def _table(table: StatTable) -> str:
         mark = f'<sup>{marks[c.key]}</sup>' if c.key in marks else ""
         tip = f' title="{_e(c.help)}"' if c.help else ""
         cls = ' class="num"' if c.kind in NUMERIC_KINDS else ""
-        head.append(f'<th scope="col"{cls}{tip}>{_e(c.label)}{mark}</th>')
-    rows = ["<tr>" + "".join(_cell(r.get(c.key), c) for c in table.columns) + "</tr>"
-            for r in table.rows]
-    foot = ""
-    if table.total is not None:
-        foot = ("<tfoot><tr>" + "".join(_cell(table.total.get(c.key), c)
-                                         for c in table.columns) + "</tr></tfoot>")
-    wide = ' class="wide"' if len(table.columns) > WIDE_COLUMNS else ""
-    if rows:
+        # A config key in a label (dormant_after_days) may break after its underscores.
+        label = _e(c.label).replace("_", "_<wbr>")
+        head.append(f'<th scope="col"{cls}{tip}>{label}{mark}</th>')
+    classes = [name for name, on in (("wide", len(table.columns) > WIDE_COLUMNS),
+                                     ("stack", not fits_a_phone(table))) if on]
+    attr = f' class="{" ".join(classes)}"' if classes else ""
+    if table.rows:
         grid = (f'<div class="table-box" tabindex="0" role="region" '
-                f'aria-label="{_e(table.title)}"><table{wide}>'
-                f'<thead><tr>{"".join(head)}</tr></thead><tbody>{"".join(rows)}</tbody>'
-                f"{foot}</table></div>")
+                f'aria-label="{_e(table.title)}"><table{attr}>'
+                f'<thead><tr>{"".join(head)}</tr></thead>{_body(table, _lead(table))}'
+                "</table></div>")
     else:
         grid = '<p class="empty">None in this range.</p>'
     notes = ""
@@ -235,12 +303,13 @@ def _table(table: StatTable) -> str:
         notes += f'<p class="note">{_e(table.note)}</p>'
     count = f'<span class="count">{len(table.rows):,} row{"s" if len(table.rows) != 1 else ""}' \
             '</span>'
+    box = "stat-table"
     if table.key in ALWAYS_FOLDED or (len(table.rows) > FOLD_AFTER_ROWS
                                       and table.key not in NEVER_FOLDED):
-        return (f'<div class="stat-table" id="table-{_e(table.key)}"><details>'
+        return (f'<div class="{box}" id="table-{_e(table.key)}"><details>'
                 f'<summary><h3>{_e(table.title)}</h3> {count}</summary>'
                 f"{grid}{notes}</details></div>")
-    return (f'<div class="stat-table" id="table-{_e(table.key)}"><h3>{_e(table.title)}</h3>'
+    return (f'<div class="{box}" id="table-{_e(table.key)}"><h3>{_e(table.title)}</h3>'
             f"{grid}{notes}</div>")
 
 
@@ -259,273 +328,6 @@ def _footer(stats: Stats) -> str:
         "--with-names.</li></ul>"
         f'<p class="made">refdesk stats, {_e(_long_date(stats.start))} to '
         f"{_e(_long_date(stats.end))}.</p></footer>")
-
-
-# -- charts ------------------------------------------------------------------------------------
-
-def _charts(stats: Stats) -> dict[str, str]:
-    """Every chart as a <figure> holding inline SVG, by name."""
-    import matplotlib
-
-    makers: dict[str, tuple[str, Callable[[Any, Stats], str | None]]] = {
-        "sources": ("New clients by source", _draw_sources),
-        "conversion": ("Referrals received and reached a first visit", _draw_conversion),
-        "referrers": (f"Top {TOP_REFERRERS} referring providers", _draw_referrers),
-        "pipeline": ("Providers per stage of the pipeline", _draw_pipeline),
-    }
-    rc = {"svg.fonttype": "none", "svg.hashsalt": "refdesk", "text.parse_math": False,
-          "font.family": "sans-serif", "font.size": 11.5, "axes.edgecolor": GRID,
-          "axes.labelcolor": MUTED, "axes.titlecolor": INK, "text.color": INK,
-          "xtick.color": MUTED, "ytick.color": MUTED, "axes.spines.top": False,
-          "axes.spines.right": False, "axes.axisbelow": True, "legend.frameon": False,
-          "svg.image_inline": True}
-    out = {}
-    with matplotlib.rc_context(rc):
-        for key, (title, draw) in makers.items():
-            from matplotlib.figure import Figure
-
-            fig = Figure(figsize=(WIDTH, 3.4), layout="constrained")
-            empty = draw(fig, stats)
-            if empty:
-                fig.clear()
-                fig.set_size_inches(WIDTH, 1.4)
-                _empty(fig, empty)
-            out[key] = _figure(key, title, _svg(fig, key, title))
-    return out
-
-
-def _figure(key: str, title: str, svg: str) -> str:
-    return (f'<figure class="chart" id="chart-{key}" data-chart="{key}">{svg}'
-            f"<figcaption>{_e(title)}</figcaption></figure>")
-
-
-def _svg(fig: Any, key: str, title: str) -> str:
-    """The figure as SVG to put inside HTML: no XML prologue or metadata, sized by its viewBox
-    so that CSS scales it, and ids made unique to this chart (several charts share a page)."""
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None},
-                facecolor="white")
-    svg = buffer.getvalue()
-    svg = svg[svg.index("<svg"):]
-    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
-    svg = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"',
-                 lambda m: f'<svg{m.group(1)} role="img" aria-label="{_e(title)}" '
-                           f'class="chart-svg" preserveAspectRatio="xMidYMid meet"', svg, count=1)
-    used = set(re.findall(r'url\(#([^)]+)\)', svg)) | set(re.findall(r'href="#([^"]+)"', svg))
-
-    def rename(m: re.Match[str]) -> str:
-        name = m.group(1)
-        return f' id="{key}-{name}"' if name in used else ""
-
-    svg = re.sub(r' id="([^"]+)"', rename, svg)
-    svg = re.sub(r'url\(#([^)]+)\)', lambda m: f"url(#{key}-{m.group(1)})", svg)
-    svg = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{key}-{m.group(1)}"', svg)
-    return svg.strip()
-
-
-def _empty(fig: Any, message: str) -> None:
-    ax = fig.add_subplot()
-    ax.set_axis_off()
-    ax.add_patch(_rounded_box(ax))
-    ax.text(0.5, 0.5, message, ha="center", va="center", color=MUTED, fontsize="large",
-            transform=ax.transAxes)
-
-
-def _rounded_box(ax: Any) -> Any:
-    from matplotlib.patches import FancyBboxPatch
-
-    return FancyBboxPatch((0.01, 0.06), 0.98, 0.88, boxstyle="round,pad=0,rounding_size=0.03",
-                          transform=ax.transAxes, facecolor="#F4F6F8", edgecolor=GRID,
-                          linewidth=1)
-
-
-def _period_ticks(labels: list[str], by: str, most: int = 13) -> list[str]:
-    """Tick labels that never crowd: every period when they fit, else every 2nd, 3rd, 6th...
-    period (aligned on quarters and years); months read "Jan", with the year under the first
-    one shown and under each January."""
-    n = len(labels)
-    if n == 0:
-        return []
-    month = re.compile(r"^(\d{4})-(\d{2})$")
-    quarter = re.compile(r"^(\d{4}) Q([1-4])$")
-    steps = [1, 2, 3, 4, 6, 12, 24, 36, 60, 120] if by == "month" else \
-        [1, 2, 4, 8, 12, 20, 40] if by == "quarter" else [1, 2, 5, 10, 20, 50, 100]
-    step = next((s for s in steps if math.ceil(n / s) <= most), steps[-1])
-    out: list[str] = []
-    years: list[str | None] = []
-    for i, label in enumerate(labels):
-        m, q = month.match(label), quarter.match(label)
-        if m:
-            year, number = m.group(1), int(m.group(2))
-            show = (number - 1) % step == 0 if step <= 12 else i % step == 0
-            text = dt.date(2000, number, 1).strftime("%b")
-        elif q:
-            year, number = q.group(1), int(q.group(2))
-            show = (number - 1) % step == 0 if step <= 4 else i % step == 0
-            text = f"Q{number}"
-        else:
-            out.append(label if i % step == 0 else "")
-            years.append(None)
-            continue
-        out.append(text if show else "")
-        years.append(year if show else None)
-    # The year goes under each label that starts one, and under the first label unless a
-    # year starts at the very next label (where the two would run into each other).
-    shown = [i for i, y in enumerate(years) if y is not None]
-    for n, i in enumerate(shown):
-        before = years[shown[n - 1]] if n else None
-        starts = before is not None and years[i] != before
-        first = n == 0 and not (len(shown) > 1 and years[shown[1]] != years[i])
-        if starts or first:
-            out[i] += f"\n{years[i]}"
-    return out
-
-
-def _style_axes(ax: Any, *, grid_axis: str = "y") -> None:
-    ax.grid(axis=grid_axis, color=GRID, linewidth=0.8)
-    ax.tick_params(length=0, pad=4)
-    for side in ("left", "bottom"):
-        ax.spines[side].set_color(GRID)
-    from matplotlib.ticker import MaxNLocator
-
-    (ax.yaxis if grid_axis == "y" else ax.xaxis).set_major_locator(
-        MaxNLocator(nbins=5, integer=True, min_n_ticks=1))
-
-
-def _draw_sources(fig: Any, stats: Stats) -> str | None:
-    table = stats.tables.get("sources")
-    if table is None or not any(r.get("total") for r in table.rows):
-        return "No new clients in this range."
-    kinds = [k for k in (*SOURCES, "not recorded")
-             if any(r.get(k) for r in table.rows) or k in SOURCES]
-    ax = fig.add_subplot()
-    x = list(range(len(table.rows)))
-    bottom = [0] * len(x)
-    for kind in kinds:
-        values = [int(r.get(kind) or 0) for r in table.rows]
-        label = table.column(kind).label if any(c.key == kind for c in table.columns) else kind
-        ax.bar(x, values, bottom=bottom, color=SOURCE_COLOURS.get(kind, MUTED), width=0.72,
-               label=label, edgecolor="white", linewidth=0.6)
-        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    if len(x) <= 24:
-        for xi, total in zip(x, bottom, strict=True):
-            if total:
-                ax.annotate(f"{total:,}", (xi, total), xytext=(0, 3), textcoords="offset points",
-                            ha="center", va="bottom", fontsize="small", color=MUTED)
-    _style_axes(ax)
-    ax.set_xticks(x, _period_ticks([r["period"] for r in table.rows], stats.by))
-    ax.set_xlim(-0.6, len(x) - 0.4)
-    ax.set_ylim(0, max(bottom) * 1.15)
-    ax.set_ylabel("New clients")
-    fig.legend(loc="outside upper left", ncols=len(kinds), handlelength=1, handleheight=1)
-    return None
-
-
-def _draw_conversion(fig: Any, stats: Stats) -> str | None:
-    table = stats.tables.get("referrals")
-    if table is None or not any(r.get("received") for r in table.rows):
-        return "No referrals received in this range."
-    ax = fig.add_subplot()
-    n = len(table.rows)
-    x = list(range(n))
-    received = [int(r.get("received") or 0) for r in table.rows]
-    reached = [int(r.get("reached") or 0) for r in table.rows]
-    width = 0.4
-    ax.bar([i - width / 2 for i in x], received, width=width, color=RECEIVED_COLOUR,
-           label="Received")
-    ax.bar([i + width / 2 for i in x], reached, width=width, color=REACHED_COLOUR,
-           label="Reached a first visit")
-    _style_axes(ax)
-    ax.set_ylabel("Referrals")
-    ax.set_ylim(0, max(received) * 1.2)
-    ax.set_xticks(x, _period_ticks([r["period"] for r in table.rows], stats.by))
-    ax.set_xlim(-0.6, n - 0.4)
-    rate = ax.twinx()
-    values = [r.get("conversion") for r in table.rows]
-    points = [(i, v * 100) for i, v in zip(x, values, strict=True) if v is not None]
-    rate.plot([p[0] for p in points], [p[1] for p in points], color=RATE_COLOUR, linewidth=2,
-              marker="o", markersize=4 if n <= 24 else 2.5, label="Conversion")
-    rate.set_ylim(0, 110)
-    rate.set_yticks([0, 25, 50, 75, 100], ["0%", "25%", "50%", "75%", "100%"])
-    rate.set_ylabel("Conversion", color=RATE_COLOUR)
-    rate.tick_params(length=0, colors=RATE_COLOUR)
-    for side in ("top", "left", "bottom"):
-        rate.spines[side].set_visible(False)
-    rate.spines["right"].set_visible(False)
-    handles = ax.get_legend_handles_labels()
-    extra = rate.get_legend_handles_labels()
-    fig.legend(handles[0] + extra[0], handles[1] + extra[1], loc="outside upper left", ncols=3,
-               handlelength=1.4)
-    return None
-
-
-def _shorten(text: str, most: int = 30) -> str:
-    return text if len(text) <= most else text[:most - 1].rstrip() + "\u2026"
-
-
-def _draw_referrers(fig: Any, stats: Stats) -> str | None:
-    table = stats.tables.get("providers")
-    rows = [r for r in (table.rows if table else []) if r.get("referrals")][:TOP_REFERRERS]
-    if not rows:
-        return "No provider referred in this range."
-    fig.set_size_inches(WIDTH, 1.0 + 0.34 * len(rows))
-    ax = fig.add_subplot()
-    names = [_shorten(str(r.get("provider") or r.get("provider_id") or "")) for r in rows]
-    values = [int(r["referrals"]) for r in rows]
-    colours = [DORMANT_COLOUR if r.get("activity") == "dormant" else SOURCE_COLOURS["doctor"]
-               for r in rows]
-    y = list(range(len(rows)))
-    ax.barh(y, values, color=colours, height=0.66)
-    ax.set_yticks(y, names)
-    ax.invert_yaxis()
-    _style_axes(ax, grid_axis="x")
-    ax.set_xlim(0, max(values) * 1.12)
-    ax.set_xlabel("Referrals received in the range")
-    for yi, v in zip(y, values, strict=True):
-        ax.annotate(f"{v:,}", (v, yi), xytext=(4, 0), textcoords="offset points",
-                    va="center", fontsize="small", color=INK)
-    if any(r.get("activity") == "dormant" for r in rows):
-        from matplotlib.patches import Patch
-
-        ax.legend(handles=[Patch(color=SOURCE_COLOURS["doctor"], label="Active"),
-                           Patch(color=DORMANT_COLOUR, label="Dormant")],
-                  loc="lower right", fontsize="small", handlelength=1, handleheight=1)
-    return None
-
-
-def _draw_pipeline(fig: Any, stats: Stats) -> str | None:
-    table = stats.tables.get("pipeline")
-    if table is None or not any(r.get("providers") for r in table.rows):
-        return "No providers in the Providers sheet yet."
-    order = {s: i for i, s in enumerate(STAGES)}
-    rows = sorted(table.rows, key=lambda r: order.get(r["stage"], len(order)))
-    fig.set_size_inches(WIDTH, 0.9 + 0.4 * len(rows))
-    ax = fig.add_subplot()
-    values = [int(r.get("providers") or 0) for r in rows]
-    widest = max(values)
-    y = list(range(len(rows)))
-    # Centred bars: a funnel, from the first step at the top to the ways out at the bottom.
-    ax.barh(y, values, left=[(widest - v) / 2 for v in values], height=0.72,
-            color=[STAGE_COLOURS.get(r["stage"], MUTED) for r in rows])
-    ax.set_yticks(y, [str(r["stage"]).capitalize() for r in rows])
-    ax.invert_yaxis()
-    ax.set_xlim(-widest * 0.02, widest * 1.02)
-    ax.set_xticks([])
-    for side in ("left", "bottom"):
-        ax.spines[side].set_visible(False)
-    ax.tick_params(length=0, pad=6)
-    for yi, v, r in zip(y, values, rows, strict=True):
-        share = r.get("share")
-        label = f"{v:,}" + (f"  ({share:.0%})" if share is not None else "")
-        dark = STAGE_COLOURS.get(r["stage"]) in (STAGE_COLOURS["referring"],
-                                                  STAGE_COLOURS["packet sent"])
-        inside = v >= widest * 0.3
-        ax.text(widest / 2, yi, label, ha="center", va="center", fontsize="medium",
-                color="white" if inside and dark else INK,
-                bbox=None if inside else {"boxstyle": "round,pad=0.2", "facecolor": "white",
-                                          "edgecolor": "none", "alpha": 0.85})
-    ax.set_xlabel("Providers (share of all providers)")
-    return None
 
 
 # -- the page ----------------------------------------------------------------------------------
@@ -589,6 +391,7 @@ details > summary h3 { margin: 0; }
 .count { color: var(--muted); font-size: 13px; }
 .chart { margin: 12px 0 6px; padding: 0; max-width: 720px; }
 .chart-svg { display: block; width: 100%; height: auto; }
+.chart-svg.for-phone { display: none; }
 figcaption { font-size: 13px; color: var(--muted); text-align: center; margin-top: 2px; }
 .table-box { overflow-x: auto; max-width: 100%; border: 1px solid var(--line);
   border-radius: 6px; }
@@ -599,11 +402,18 @@ th, td { padding: 6px 10px; text-align: left; vertical-align: top;
 thead th { background: var(--soft); font-weight: 600; font-size: 13px; vertical-align: bottom; }
 th[title] { cursor: help; }
 th sup { color: var(--accent); font-weight: 600; margin-left: 1px; }
-tbody tr:nth-child(even) td { background: #FBFCFD; }
-tfoot td { font-weight: 700; border-top: 2px solid var(--ink); border-bottom: none; }
+tr.even td { background: #FBFCFD; }
+tr.total td { font-weight: 700; border-top: 2px solid var(--ink); border-bottom: none; }
+td.light { white-space: nowrap; }
+.light .dot { display: inline-block; width: .8em; height: .8em; border-radius: 50%;
+  margin-right: .4em; vertical-align: -.05em; border: 1px solid rgba(0,0,0,.25); }
+.light-green .dot { background: #2E7D4F; }
+.light-amber .dot { background: #C98A10; }
+.light-red .dot { background: #B83A3A; }
 .num { text-align: right; white-space: nowrap; }
 .name { min-width: 9em; }
 .nowrap { white-space: nowrap; }
+div.sentence { min-width: 14em; }
 td.up { color: var(--up); }
 td.down { color: var(--down); }
 .footnotes { margin: 8px 0 0; padding-left: 22px; font-size: 12.5px; color: var(--muted); }
@@ -613,7 +423,7 @@ td.down { color: var(--down); }
   font-size: 13px; color: var(--muted); }
 .bottom h2 { font-size: 15px; border: none; color: var(--ink); }
 .bottom ul { padding-left: 20px; }
-@media (max-width: 600px) {
+@media screen and (max-width: 600px) {
   body { font-size: 14px; }
   .report { padding: 16px 12px 28px; }
   h1 { font-size: 24px; }
@@ -623,8 +433,33 @@ td.down { color: var(--down); }
   .card .figure { font-size: 22px; }
   table { font-size: 13px; }
   th, td { padding: 5px 7px; }
+  /* Each chart's phone drawing, whose text reads at 14 px on a 390 px screen. */
+  .chart-svg.for-wide { display: none; }
+  .chart-svg.for-phone { display: block; max-width: 440px; margin: 0 auto; }
+  /* A table too wide for the screen: each row a card, its name on top, then each figure
+     under its label, so every figure shows without scrolling sideways. */
+  table.stack, table.stack tbody { display: block; }
+  table.stack thead { position: absolute; width: 1px; height: 1px; overflow: hidden;
+    clip-path: inset(50%); white-space: nowrap; }
+  table.stack tr { display: flex; flex-wrap: wrap; gap: 2px 14px; padding: 7px 10px;
+    border-bottom: 1px solid var(--line); }
+  table.stack tr.even { background: #FBFCFD; }
+  table.stack tr.total { border-top: 2px solid var(--ink); border-bottom: none; }
+  table.stack td { display: block; padding: 0; border: none; text-align: left;
+    background: none; min-width: 0; max-width: 100%; overflow-wrap: anywhere;
+    font-weight: 600; }
+  table.stack tr.total td { border: none; }
+  table.stack td::before { content: attr(data-label) "\\00a0"; font-size: 12.5px;
+    font-weight: 400; color: var(--muted); }
+  table.stack td.lead { flex-basis: 100%; order: -2; font-weight: 700; font-size: 15px; }
+  table.stack td.light { order: -1; }
+  table.stack td.lead::before { content: none; }
+  table.stack td.text { flex-basis: 100%; }
+  table.stack td:empty { display: none; }
 }
 @page { margin: 14mm 12mm; }
+/* A table of many columns prints across the page's long side. */
+@page landscape { size: landscape; margin: 12mm 12mm; }
 @media print {
   body { background: #fff; font-size: 10.5pt; }
   .report { max-width: none; padding: 0; }
@@ -633,18 +468,27 @@ td.down { color: var(--down); }
   .part { margin-top: 0; }
   .part ~ .part { break-before: page; }
   .chart, .card, .cards, tr, h2, h3, .footnotes li { break-inside: avoid; }
+  /* The first two rows and the last two with the total stay together: no page holds a
+     table's one orphan row. */
+  tbody.keep { break-inside: avoid; }
+  p, li { orphans: 2; widows: 2; }
   h2, h3, .stat-table > h3, summary { break-after: avoid; }
   .chart { max-width: 100%; }
+  .chart-svg.for-wide { display: block; }
+  .chart-svg.for-phone { display: none; }
   .chart-svg { max-height: 125mm; }
   .table-box { overflow: visible; border: none; }
   thead { display: table-header-group; }
-  tfoot { display: table-row-group; }
   table { font-size: 8pt; }
+  /* Figures print at their headers' size, never smaller. */
+  thead th { font-size: inherit; }
   th, td { padding: 2px 4px; }
   th, th.num { white-space: normal; hyphens: auto; }
   .name { min-width: 0; }
-  table.wide { font-size: 6.6pt; }
-  table.wide th, table.wide td { padding: 2px 2px; }
+  .landscape { page: landscape; }
+  table.wide { font-size: 7.5pt; }
+  table.wide th, table.wide td { padding: 2px 3px; }
+  th { overflow-wrap: break-word; }
   details::details-content { content-visibility: visible; display: contents; }
   details > summary { list-style: none; }
   details > summary::-webkit-details-marker { display: none; }

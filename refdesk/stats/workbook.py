@@ -16,7 +16,7 @@ from typing import Any
 
 from refdesk.fileio import write_file
 from refdesk.schema import SOURCES
-from refdesk.stats.html import (
+from refdesk.stats.charts import (
     DORMANT_COLOUR,
     RATE_COLOUR,
     REACHED_COLOUR,
@@ -24,8 +24,8 @@ from refdesk.stats.html import (
     SOURCE_COLOURS,
     STAGE_COLOURS,
     TOP_REFERRERS,
-    source_name,
 )
+from refdesk.stats.html import source_name
 from refdesk.stats.model import Stats, StatTable
 
 #: Sheet names for the tables; a table not listed is named after its key.
