@@ -99,6 +99,10 @@ def _table(result: object) -> None:
     from refdesk.disclosures import Accounting
 
     assert isinstance(result, Accounting)
+    if not result.disclosures:
+        click.echo(f"No disclosure of {result.name} ({result.client_id}) is recorded from "
+                   f"{result.start.isoformat()} to {result.end.isoformat()}.")
+        return
     rows = [[d.date.isoformat() if d.date else "?",
              "\n".join(x for x in (d.recipient, d.practice, d.address) if x),
              f"{d.document}: {d.information}", d.purpose, d.source]

@@ -294,8 +294,8 @@ def accounting(book: Book, config: Config | None, client: str, *, start: dt.date
         if (own or via_record) != cid:
             continue
         if own and via_record and own != via_record:
-            result.warnings.append(f"{cell}: client_id {own} and record {record} (of "
-                                   f"{via_record}) disagree; listed for {own}, the client the "
+            result.warnings.append(f"{cell}: client_id {own} and the client of record "
+                                   f"{record} disagree; listed for {own}, the client the "
                                    "document was made about.")
         lid = str(letter.get("letter_id") or f"row {letter['_row']}")
         day = as_date(letter.get("when"))

@@ -335,3 +335,44 @@ def test_the_pdf_for_the_client(sample: Path, tmp_path: Path, soffice: str) -> N
                   "David Okafor, DO", "Kevin Morrow, PhD", "2 disclosures are listed.",
                   "YOUR RIGHT TO THIS ACCOUNTING", "Office for Civil Rights"):
         assert words in text, words
+
+
+def test_a_row_whose_client_and_record_disagree_is_listed_for_its_client(
+        practice: Path, tmp_path: Path) -> None:
+    book = _book(tmp_path, [_letter("L1", "thank-you", "R3", "emailed", client="C1")])
+    c1 = _call(practice, book, "C1", "--to", TO, "--json")
+    assert [d["source"] for d in json.loads(c1.stdout)["disclosures"]] == ["Letters L1"]
+    assert "Warning: Letters!A2: client_id C1 and the client of record R3 disagree; listed " \
+        "for C1, the client the document was made about." in c1.stderr
+    assert "C3" not in c1.stdout + c1.stderr
+    c3 = json.loads(_call(practice, book, "C3", "--to", TO, "--json").stdout)
+    assert c3["disclosures"] == []
+
+
+def test_nothing_to_list_says_so(practice: Path, tmp_path: Path) -> None:
+    done = _call(practice, _book(tmp_path, []), "C3", "--to", TO)
+    assert done.exit_code == 0
+    assert done.stdout == "No disclosure of Ben Cole (C3) is recorded from 2020-11-23 to " \
+        "2026-11-23.\n"
+
+
+def test_the_document_needs_the_practice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                         ) -> None:
+    monkeypatch.chdir(tmp_path)  # no config.toml here, none registered (conftest)
+    done = run("disclosures", "C1", "-w", _book(tmp_path, []), "--docx", tmp_path / "a.docx")
+    assert done.exit_code == 2
+    assert "the document for the client carries the practice's letterhead" in done.stderr
+    assert not (tmp_path / "a.docx").exists()
+
+
+def test_a_practice_without_the_template_uses_the_shipped_one(practice: Path,
+                                                              tmp_path: Path) -> None:
+    import docx
+
+    (practice.parent / "templates" / "disclosures.docx").unlink()
+    out = tmp_path / "ana.docx"
+    done = _call(practice, _book(tmp_path, []), "C1", "--to", TO, "--docx", str(out))
+    assert done.exit_code == 0, done.output
+    text = "\n".join(p.text for p in docx.Document(str(out)).paragraphs)
+    assert "No disclosure of your health information is recorded in this period." in text
+
