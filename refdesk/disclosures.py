@@ -277,10 +277,17 @@ def accounting(book: Book, config: Config | None, client: str, *, start: dt.date
         raise DisclosureError(f"--from {start.isoformat()} is after --to {end.isoformat()}; "
                               "give the earlier day first.")
     data = Data.of(book, today)
-    cid = find_client(data, client)
-    row = data.clients[cid]
-    result = Accounting(cid, _name(row), as_date(row.get("dob")), start, end, today)
     jobs = load_jobs(config) if config is not None else {}
+    return account(data, jobs, find_client(data, client), start, end)
+
+
+def account(data: Data, jobs: dict[str, Job], cid: str, start: dt.date, end: dt.date
+            ) -> Accounting:
+    """The accounting for the client `cid` from `start` to `end`, on the workbook's rows read
+    once (`accounting` reads them and finds the client)."""
+    row = data.clients[cid]
+    result = Accounting(cid, _name(row), as_date(row.get("dob")), start, end, data.today)
+    book = data.book
     letters_table = book["Letters"]
     told: set[str] = set()  # Sent ids a listed Letters row accounts for
     sent_rows = {str(s.get("sent_id")): s for s in data.sent if s.get("client_id") == cid}

@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 
 from refdesk.config import load_config
-from refdesk.disclosures import accounting
+from refdesk.disclosures import account
+from refdesk.merge.data import Data
+from refdesk.merge.jobs import load_jobs
 from refdesk.sources.excel import ExcelSource
 from tests.conftest import run
 from tests.helpers import headers, make_xlsx, row
@@ -97,8 +99,10 @@ def test_every_accounting_of_the_sample_holds_only_its_own_client(sample: Path) 
     involved = sorted(set(letters["client_id"].dropna()) | set(sent["client_id"].dropna()))
     assert len(involved) > 20
     listed = 0
+    data = Data.of(book, dt.date(2026, 11, 23))
+    jobs = load_jobs(config)
     for cid in involved:
-        result = accounting(book, config, cid, end=dt.date(2026, 11, 23))
+        result = account(data, jobs, cid, dt.date(2020, 11, 23), dt.date(2026, 11, 23))
         text = json.dumps(result.record(), ensure_ascii=False)
         for d in result.disclosures:
             sheet, key = d.source.split()
