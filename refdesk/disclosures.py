@@ -212,9 +212,9 @@ def find_client(data: Data, query: str) -> str:
 
 
 # -- the rows --------------------------------------------------------------------------------
-def _client_of_record(data: Data, record: str, each: str | None) -> str | None:
+def _client_of_record(data: Data, sent: dict[str, dict[str, Any]], record: str,
+                      each: str | None) -> str | None:
     """The client a Letters row's `record` leads to (the job's kind of record when known)."""
-    sent = {str(s.get("sent_id")): s for s in data.sent}
     month = re.fullmatch(r"(\S+) \d{4}-\d{2}", record)
     if each in (None, "referrals") and record in data.referrals_by_id:
         return data.referrals_by_id[record].get("client_id")
@@ -227,11 +227,11 @@ def _client_of_record(data: Data, record: str, each: str | None) -> str | None:
     return None
 
 
-def _provider_of_record(data: Data, record: str) -> str | None:
+def _provider_of_record(data: Data, sent: dict[str, dict[str, Any]], record: str
+                        ) -> str | None:
     if record in data.referrals_by_id:
         return data.referrals_by_id[record].get("provider_id")
-    sent = next((s for s in data.sent if s.get("sent_id") == record), None)
-    return sent.get("provider_id") if sent else None
+    return sent[record].get("provider_id") if record in sent else None
 
 
 def _what(job: Job | None, each: str | None, template: str) -> tuple[str, str, str]:
@@ -290,44 +290,46 @@ def account(data: Data, jobs: dict[str, Job], cid: str, start: dt.date, end: dt.
     book = data.book
     letters_table = book["Letters"]
     told: set[str] = set()  # Sent ids a listed Letters row accounts for
-    sent_rows = {str(s.get("sent_id")): s for s in data.sent if s.get("client_id") == cid}
+    sent_by_id = {str(s.get("sent_id")): s for s in data.sent}
+    sent_rows = {k: s for k, s in sent_by_id.items() if s.get("client_id") == cid}
     for letter in data.letters:
         job = jobs.get(str(letter.get("job") or ""))
         each = job.each if job else None
         record = str(letter.get("record") or "")
         own = str(letter.get("client_id") or "")
-        via_record = _client_of_record(data, record, each)
-        cell = letters_table.cell(letter["_row"], "letter_id")
+        via_record = _client_of_record(data, sent_by_id, record, each)
         if (own or via_record) != cid:
+            continue
+        cell = letters_table.cell(letter["_row"], "letter_id")
+        day = as_date(letter.get("when"))
+        in_period = day is None or start <= day <= end
+        provider_id = str(letter.get("provider_id") or "")
+        to_client = (job.to == "client") if job else not provider_id
+        if to_client or (job is not None and job.each == "providers"):
+            result.to_client += in_period
             continue
         if own and via_record and own != via_record:
             result.warnings.append(f"{cell}: client_id {own} and the client of record "
                                    f"{record} disagree; listed for {own}, the client the "
                                    "document was made about.")
-        lid = str(letter.get("letter_id") or f"row {letter['_row']}")
-        day = as_date(letter.get("when"))
-        source = f"Letters {lid}"
-        provider_id = str(letter.get("provider_id") or "")
-        to_client = (job.to == "client") if job else not provider_id
-        if to_client or (job is not None and job.each == "providers"):
-            result.to_client += 1
-            continue
-        provider_id = provider_id or str(_provider_of_record(data, record) or "")
+        source = f"Letters {letter.get('letter_id') or 'row ' + str(letter['_row'])}"
         status = str(letter.get("status") or "")
         delivery = str(letter.get("delivery") or "")
         treated = STATUSES.get(status, f"status {status or '(empty)'} is not one refdesk writes")
         if status == "produced" and delivery == "email":
             treated = NOT_EMAILED
         if treated not in ("sent", "by hand"):
-            result.left_out.append(LeftOut(cell, source, day, treated))
+            if in_period:
+                result.left_out.append(LeftOut(cell, source, day, treated))
             continue
         if record in sent_rows:
             told.add(record)  # the note accounts for the Sent row, in the period or not
-        if day is not None and not start <= day <= end:
+        if not in_period:
             continue
         if day is None:
             result.warnings.append(f"{cell}: the row has no date (Letters column when); "
                                    "listed without one.")
+        provider_id = provider_id or str(_provider_of_record(data, sent_by_id, record) or "")
         if not provider_id:
             result.left_out.append(LeftOut(cell, source, day, "no provider is named (Letters "
                                            "column provider_id), so the recipient is unknown"))
@@ -356,9 +358,11 @@ def _sent_rows(data: Data, book: Book, result: Accounting, told: set[str]) -> No
         cell = table.cell(sent["_row"], "provider_told_on")
         day = as_date(sent.get("provider_told_on"))
         if day is None:
-            result.left_out.append(LeftOut(cell, f"Sent {sid}", as_date(sent.get("sent_on")),
-                                           "the provider was not told (provider_told_on is "
-                                           "empty), so nothing went to them"))
+            sent_on = as_date(sent.get("sent_on"))
+            if sent_on is None or result.start <= sent_on <= result.end:
+                result.left_out.append(LeftOut(cell, f"Sent {sid}", sent_on,
+                                               "the provider was not told (provider_told_on "
+                                               "is empty), so nothing went to them"))
             continue
         if not result.start <= day <= result.end:
             continue

@@ -260,10 +260,14 @@ def test_the_period_is_six_years_back_unless_chosen(practice: Path, tmp_path: Pa
     book = _book(tmp_path, [_letter("L1", "thank-you", "R1", "emailed", when=old),
                             _letter("L2", "thank-you", "R1", "emailed",
                                     when=dt.datetime(2020, 11, 23, 8)),
-                            _letter("L3", "thank-you", "R1", "emailed")])
+                            _letter("L3", "thank-you", "R1", "emailed"),
+                            _letter("L4", "thank-you", "R1", "failed", when=old),
+                            _letter("L5", "super-bill", "C1 2019-01", "produced", "mail",
+                                    provider=None, when=old)])
     result = json.loads(_call(practice, book, "C1", "--to", TO, "--json").stdout)
     assert (result["from"], result["to"]) == ("2020-11-23", TO)
     assert [d["source"] for d in result["disclosures"]] == ["Letters L2", "Letters L3"]
+    assert result["left_out"] == [] and result["to_client"] == 0, "outside the period"
     chosen = json.loads(_call(practice, book, "C1", "--from", "2026-01-01", "--to", TO,
                               "--json").stdout)
     assert [d["source"] for d in chosen["disclosures"]] == ["Letters L3"]
