@@ -178,8 +178,8 @@ def compute(book: Book, *, start: dt.date | None = None, end: dt.date, by: str =
     stats.tables["referrals"] = _referrals_by_period(in_range, all_periods, labels)
     stats.tables["sources"], stats.tables["source_details"], new_clients = _sources(
         data, start_ts, end_ts, freq, all_periods, labels, with_names)
-    allowed = allowance(gaps_by_provider(ref_upto), dormant_by, rhythm_times,
-                        dormant_after_days)
+    gaps = gaps_by_provider(ref_upto)
+    allowed = allowance(gaps, dormant_by, rhythm_times, dormant_after_days)
     stats.tables["providers"] = _providers(data, in_range, ref_upto, this_period, last_period,
                                            freq, allowed)
     stats.tables["specialties"] = _specialties(data, in_range)
@@ -195,7 +195,8 @@ def compute(book: Book, *, start: dt.date | None = None, end: dt.date, by: str =
     stats.tables["revenue_providers"] = money.by_provider(frame)
     stats.tables["revenue_specialties"] = money.by_specialty(frame)
     stats.tables["outreach"] = money.outreach(frame)
-    stats.tables["scorecard"] = scorecard(data, ref_upto, dormant_after_days, rhythm_times)
+    stats.tables["scorecard"] = scorecard(data, ref_upto, dormant_after_days, rhythm_times,
+                                          gaps)
     if with_names:
         stats.tables["diagnoses"] = _diagnoses(in_range)
     stats.headline = _headline(stats, in_range, new_clients)

@@ -24,6 +24,7 @@ What counts (the README's "stats" section says the same in plain words):
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
@@ -38,6 +39,11 @@ KINDS = [*SOURCES, NOT_RECORDED]
 def money(value: Any) -> float | None:
     """An amount to the cent, or None."""
     return None if value is None or pd.isna(value) else round(float(value), 2)
+
+
+def _records(frame: pd.DataFrame) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """(index, row as a dictionary) per row: far quicker than iterrows over thousands."""
+    return zip(frame.index, frame.to_dict("records"), strict=True)
 
 
 def _per(part: Any, whole: Any) -> float | None:
@@ -181,7 +187,7 @@ class Money:
         shown = frame[(frame["referrals"] > 0) | (frame["visits"] > 0)
                       | (frame["new_clients"] > 0)]
         rows = []
-        for pid, f in shown.iterrows():
+        for pid, f in _records(shown):
             pid = str(pid)
             rows.append({"provider_id": pid, "provider": data.provider_name(pid),
                          "practice": data.provider_field(pid, "practice"),
@@ -234,7 +240,7 @@ class Money:
         sums = g[["referrals", "visits", "charged", "revenue", "new_client_revenue"]].sum()
         providers = g.size()
         rows = []
-        for s, r in sums.iterrows():
+        for s, r in _records(sums):
             n = int(new.get(s, 0))
             rows.append({"specialty": str(s), "providers": int(providers[s]),
                          "referrals": int(r["referrals"]), "new_clients": n,
@@ -264,7 +270,7 @@ class Money:
         shown = frame[(frame["contacts"] > 0) | (frame["referrals"] > 0)
                       | (frame["visits"] > 0) | (frame["new_clients"] > 0)]
         rows = []
-        for pid, f in shown.iterrows():
+        for pid, f in _records(shown):
             pid = str(pid)
             cost = float(f["cost"])
             rows.append({"provider_id": pid, "provider": data.provider_name(pid),

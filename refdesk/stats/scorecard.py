@@ -34,7 +34,7 @@ import pandas as pd
 from refdesk.rhythm import RHYTHM_MIN_REFERRALS
 from refdesk.stats.compute import _day, _Inputs, _ratio, _round
 from refdesk.stats.model import Column, StatTable
-from refdesk.stats.revenue import money
+from refdesk.stats.revenue import _records, money
 
 #: Days of the recent window, and of the window before it that gives the average.
 RECENT, BEFORE = 30, 90
@@ -62,6 +62,10 @@ def allowance(gaps: pd.Series, dormant_by: str, rhythm_times: int,
     return by_rhythm.fillna(dormant_after_days).astype("int64")
 
 
+def _plain(series: pd.Series) -> dict[str, int]:
+    return {str(k): int(v) for k, v in series.items()}
+
+
 def _window(days_back: pd.Series, low: int, high: int) -> pd.Series:
     """Rows `low` .. `high`-1 whole days before the end (0: the end itself)."""
     return (days_back >= low) & (days_back < high)
@@ -81,8 +85,9 @@ def _linked_visits(data: _Inputs, known: pd.DataFrame) -> pd.DataFrame:
 
 
 def scorecard(data: _Inputs, ref_upto: pd.DataFrame, dormant_after_days: int,
-              rhythm_times: int) -> StatTable:
-    """One row per provider who referred on or before the end: see the module's docstring."""
+              rhythm_times: int, gaps: pd.Series | None = None) -> StatTable:
+    """One row per provider who referred on or before the end: see the module's docstring.
+    `gaps` is gaps_by_provider(ref_upto) when the caller has it already."""
     end = data.end
     known = ref_upto[ref_upto["provider_id"].notna()]
     back = (end - known["received_on"]).dt.days
@@ -112,13 +117,13 @@ def scorecard(data: _Inputs, ref_upto: pd.DataFrame, dormant_after_days: int,
     k = k[k["provider_id"].notna() & k["date"].notna() & (k["date"] <= end)]
     figures["last_contact"] = k.groupby(k["provider_id"].astype(str))["date"].max().reindex(
         figures.index)
-    figures["gap"] = gaps_by_provider(known).reindex(figures.index)
+    figures["gap"] = (gaps_by_provider(known) if gaps is None else gaps).reindex(figures.index)
     figures["since"] = (end - figures["latest"]).dt.days
-    by_days = allowance(figures["gap"], "days", rhythm_times, dormant_after_days)
-    by_rhythm = allowance(figures["gap"], "rhythm", rhythm_times, dormant_after_days)
+    by_days = _plain(allowance(figures["gap"], "days", rhythm_times, dormant_after_days))
+    by_rhythm = _plain(allowance(figures["gap"], "rhythm", rhythm_times, dormant_after_days))
 
     rows = []
-    for pid, r in figures.iterrows():
+    for pid, r in _records(figures):
         pid = str(pid)
         light, reason = light_of(int(r["r30"]), int(r["before"]), int((end - r["first"]).days),
                                  _day(r["first"]), _day(r["latest"]))
