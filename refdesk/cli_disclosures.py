@@ -82,8 +82,10 @@ def disclosures(ctx: click.Context, client: str, config_path: Path | None,
     for left in result.left_out:
         click.echo(f"Not listed: {left.line()}", err=True)
     if result.to_client:
-        click.echo(f"Not listed: {result.to_client} document(s) that went to the client "
-                   "themself (an accounting leaves out disclosures to the individual).", err=True)
+        many = result.to_client != 1
+        click.echo(f"Not listed: {result.to_client} document{'s' if many else ''} that went to "
+                   "the client themself (an accounting leaves out disclosures to the "
+                   "individual).", err=True)
     assert config is not None or not (pdf_path or docx_path)
     if docx_path:
         assert config is not None

@@ -223,6 +223,7 @@ def test_each_status_is_listed_or_left_out_with_its_reason(practice: Path,
     assert "One document given to you" in result["notes"][0]
     assert "Not listed: Letters!A7 (Letters L6 of 2026-10-05): made for email and never " \
         "emailed." in done.stderr
+    assert "Not listed: 1 document that went to the client themself" in done.stderr
 
 
 def test_a_row_without_client_id_is_found_by_its_record(practice: Path, tmp_path: Path) -> None:
