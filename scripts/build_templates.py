@@ -950,7 +950,7 @@ def disclosures() -> DocumentObject:
          "records show: the date, who received it and their address, what was disclosed and "
          "why.", "Body Text", before=10)
     tag(doc, "{%p if disclosures %}")
-    t = new_table(doc, (1.0, 1.95, 2.05, 1.5))
+    t = new_table(doc, (0.95, 1.8, 2.0, 1.75))
     add_row(t, H("Date"), H("Recipient and address"), H("Information disclosed"), H("Purpose"),
             header=True)
     add_row(t, V("{%tr for d in disclosures %}"), spans=[4])
