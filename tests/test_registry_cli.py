@@ -349,3 +349,26 @@ def test_fill_without_a_network_changes_nothing(monkeypatch, tmp_path) -> None:
     assert "nothing was changed" in result.stderr
     assert book.read_bytes() == before
     assert backups_of(book) == []
+
+
+def test_fill_completes_an_address_only_when_its_parts_agree(server, tmp_path) -> None:
+    """An address is filled as a whole: the registry's city is not put beside a street the
+    registry does not have, which would make an address that is nobody's."""
+    book = providers_book(tmp_path / "book.xlsx", [
+        # the street is another one: city, state and zip stay empty, with a note
+        provider("P1", name="Marcus Bell", credentials="DC", specialty="chiropractic",
+                 npi=BELL, phone="(503) 555-0188", fax="(503) 555-0162",
+                 street="12 Elm St"),
+        # the same street written another way: the rest is completed
+        provider("P2", name="David Okafor", credentials="DO", specialty="internal medicine",
+                 npi=OKAFOR, phone="(503) 555-0173", fax="(503) 555-0119",
+                 street="3510 se hawthorne blvd."),
+    ])
+    result = run("providers", "fill", "--workbook", book, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert ("Providers!K2: the row's address is not the registry's practice location; its "
+            "empty parts (city, state, zip) are left for you to fill.") in result.stderr
+    assert "3 empty cell(s) to fill" in result.stdout
+    for cell in ("K3", "L3", "M3"):
+        assert cell in result.stdout
+    assert "K2 " not in result.stdout and "M2 " not in result.stdout

@@ -102,6 +102,32 @@ def plan_fill(book: Book, client: RegistryClient,
                                 "NPI registry; nothing filled for this row.")
             continue
         given = values_from(match)
+        record = table.df.loc[row]
+        if not _same_address(record, given):
+            # An address is one thing: the registry's city beside the row's own street would
+            # make an address that is neither.
+            cut = [c for c in empty if c in ADDRESS]
+            if cut:
+                plan.skipped.append(f"{table.cell(row, cut[0])}: the row's address is not the "
+                                    "registry's practice location; its empty parts "
+                                    f"({', '.join(cut)}) are left for you to fill.")
+            empty = [c for c in empty if c not in ADDRESS]
         plan.fills.extend(Fill(table.cell(row, c), ident, npi, c, given[c])
                           for c in empty if given.get(c))
     return plan
+
+
+#: The parts of an address, filled together or not at all.
+ADDRESS = ("street", "city", "state", "zip")
+
+
+def _plain(column: str, value: object) -> str:
+    text = "".join(ch for ch in str(value).lower() if ch.isalnum())
+    return text[:5] if column == "zip" else text
+
+
+def _same_address(record: pd.Series, given: dict[str, str]) -> bool:
+    """Whether the address parts the row already holds agree with the registry's (all empty
+    agrees): only then are its empty parts completed from the registry."""
+    return all(_plain(c, record.get(c)) == _plain(c, given.get(c) or "")
+               for c in ADDRESS if c in record.index and not _empty(record.get(c)))
