@@ -136,7 +136,7 @@ def compute(book: Book, *, start: dt.date | None = None, end: dt.date, by: str =
     costs the minutes of contacts; `dormant_by` ("days" or "rhythm") and `rhythm_times`
     choose how a referrer turns dormant (refdesk.stats.scorecard)."""
     # Imported here: these modules build on this one's helpers.
-    from refdesk.stats.revenue import Money
+    from refdesk.stats.revenue import Money, referral_owners
     from refdesk.stats.scorecard import allowance, gaps_by_provider, scorecard
 
     if by not in BY:
@@ -189,14 +189,15 @@ def compute(book: Book, *, start: dt.date | None = None, end: dt.date, by: str =
     stats.tables["pipeline"], stats.tables["pipeline_providers"] = _pipeline(
         data, ref_upto, dormant_after_days)
     stats.tables["client_referrers"] = _client_referrers(data, new_clients, with_names)
-    money = Money(data, ref_upto, new_clients, start_ts, end_ts, max(0.0, hourly_rate))
+    owners = referral_owners(ref_upto)
+    money = Money(data, ref_upto, new_clients, start_ts, end_ts, max(0.0, hourly_rate), owners)
     frame = money.provider_frame(in_range)
     stats.tables["revenue"] = money.by_source()
     stats.tables["revenue_providers"] = money.by_provider(frame)
     stats.tables["revenue_specialties"] = money.by_specialty(frame)
     stats.tables["outreach"] = money.outreach(frame)
-    stats.tables["scorecard"] = scorecard(data, ref_upto, dormant_after_days, rhythm_times,
-                                          gaps)
+    stats.tables["scorecard"] = scorecard(data, ref_upto, owners, dormant_after_days,
+                                          rhythm_times, gaps)
     if with_names:
         stats.tables["diagnoses"] = _diagnoses(in_range)
     stats.headline = _headline(stats, in_range, new_clients)

@@ -41,6 +41,17 @@ def money(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else round(float(value), 2)
 
 
+def referral_owners(ref_upto: pd.DataFrame) -> pd.Series:
+    """The provider id of each referral id (the first row of an id given twice), to find
+    whose referral a visit belongs to. Read once for the revenue tables and the scorecard."""
+    known = ref_upto[ref_upto["provider_id"].notna() & ref_upto["referral_id"].notna()]
+    ids = pd.Index(known["referral_id"].array)
+    if not ids.is_unique:  # check reports the twice-used id; the quick path is the usual one
+        known = known[~known["referral_id"].duplicated()]
+        ids = pd.Index(known["referral_id"].array)
+    return pd.Series(known["provider_id"].array, index=ids)
+
+
 def _records(frame: pd.DataFrame) -> Iterator[tuple[Any, dict[str, Any]]]:
     """(index, row as a dictionary) per row: far quicker than iterrows over thousands."""
     return zip(frame.index, frame.to_dict("records"), strict=True)
@@ -56,7 +67,8 @@ class Money:
     scorecard tables."""
 
     def __init__(self, data: _Inputs, ref_upto: pd.DataFrame, new_clients: pd.DataFrame,
-                 start: pd.Timestamp, end: pd.Timestamp, hourly_rate: float) -> None:
+                 start: pd.Timestamp, end: pd.Timestamp, hourly_rate: float,
+                 owners: pd.Series) -> None:
         self.data = data
         v = data.visits
         v = v[v["date"].notna() & (v["date"] >= start) & (v["date"] <= end)]
@@ -75,15 +87,12 @@ class Money:
         visits["new"] = visits["client_id"].isin(self.new_ids)
         self.visits = visits
         # The visits of the referrals each provider sent.
-        refs = ref_upto[ref_upto["provider_id"].notna()].drop_duplicates("referral_id")
-        self.refs = refs
-        owner = pd.Series(refs["provider_id"].astype(str).to_numpy(),
-                          index=refs["referral_id"].astype(str))
         linked = visits[visits["referral_id"].notna()]
-        linked = linked.assign(provider_id=linked["referral_id"].map(owner))
+        linked = linked.assign(provider_id=linked["referral_id"].map(owners).astype(object))
         self.linked = linked[linked["provider_id"].notna()]
         # New clients per provider: a new client of the range with a referral from them.
-        pairs = refs[refs["client_id"].astype("string").isin(self.new_ids)]
+        refs = ref_upto[ref_upto["provider_id"].notna()]
+        pairs = refs[refs["client_id"].isin(self.new_ids)]
         self.new_pairs = pd.DataFrame({
             "provider_id": pairs["provider_id"].astype(str).to_numpy(),
             "client_id": pairs["client_id"].astype(str).to_numpy()}).drop_duplicates()

@@ -40,16 +40,32 @@ from refdesk.stats.revenue import _records, money
 RECENT, BEFORE = 30, 90
 
 
+def _codes(known: pd.DataFrame) -> tuple[np.ndarray, pd.Index]:
+    """Each row's provider as a small whole number, and the provider ids: grouping by numbers
+    is many times quicker than by text over a million rows."""
+    codes, ids = pd.factorize(known["provider_id"], sort=True)
+    return codes, pd.Index(np.asarray(ids, dtype=object).astype(str))
+
+
+def _day_numbers(days: pd.Series) -> np.ndarray:
+    return days.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype("int64")
+
+
 def gaps_by_provider(ref_upto: pd.DataFrame) -> pd.Series:
     """Usual gap per provider id (NaN under 3 referrals), on whole columns."""
     known = ref_upto[ref_upto["provider_id"].notna()]
-    frame = pd.DataFrame({"pid": known["provider_id"].astype(str).to_numpy(),
-                          "day": known["received_on"].to_numpy()}).sort_values(
-        ["pid", "day"], kind="stable")
-    frame["gap"] = frame.groupby("pid", sort=False)["day"].diff().dt.days
-    g = frame.groupby("pid")
-    usual = g["gap"].median()
-    return usual.where(g.size() >= RHYTHM_MIN_REFERRALS)
+    codes, ids = _codes(known)
+    day = _day_numbers(known["received_on"])
+    # One sort of whole numbers, provider then day: pandas' days (1677-2262) span under 2**20.
+    low = int(day.min()) if len(day) else 0
+    key = np.sort((codes.astype(np.int64) << 20) | (day - low))
+    code, day = key >> 20, key & ((1 << 20) - 1)
+    same = code[1:] == code[:-1]
+    usual = pd.Series(np.diff(day)[same].astype(float)).groupby(code[1:][same]).median()
+    out = np.full(len(ids), np.nan)
+    out[usual.index.to_numpy(dtype="int64")] = usual.to_numpy()
+    out[np.bincount(codes, minlength=len(ids)) < RHYTHM_MIN_REFERRALS] = np.nan
+    return pd.Series(out, index=ids)
 
 
 def allowance(gaps: pd.Series, dormant_by: str, rhythm_times: int,
@@ -71,43 +87,42 @@ def _window(days_back: pd.Series, low: int, high: int) -> pd.Series:
     return (days_back >= low) & (days_back < high)
 
 
-def _linked_visits(data: _Inputs, known: pd.DataFrame) -> pd.DataFrame:
-    """The visits of the last 365 days under each provider's referrals: provider_id, paid."""
-    v = data.visits
-    v = v[v["referral_id"].notna() & v["date"].notna()]
-    v = v[_window((data.end - v["date"]).dt.days, 0, 365)]
-    refs = known.drop_duplicates("referral_id")
-    owner = pd.Series(refs["provider_id"].astype(str).to_numpy(),
-                      index=refs["referral_id"].astype(str))
-    out = pd.DataFrame({"provider_id": v["referral_id"].astype(str).map(owner).to_numpy(),
-                        "paid": v["paid"].astype("Float64").fillna(0).to_numpy(dtype=float)})
-    return out[out["provider_id"].notna()]
-
-
-def scorecard(data: _Inputs, ref_upto: pd.DataFrame, dormant_after_days: int,
-              rhythm_times: int, gaps: pd.Series | None = None) -> StatTable:
+def scorecard(data: _Inputs, ref_upto: pd.DataFrame, owners: pd.Series,
+              dormant_after_days: int, rhythm_times: int,
+              gaps: pd.Series | None = None) -> StatTable:
     """One row per provider who referred on or before the end: see the module's docstring.
-    `gaps` is gaps_by_provider(ref_upto) when the caller has it already."""
+    `owners` is revenue.referral_owners(ref_upto); `gaps` gaps_by_provider(ref_upto) when
+    the caller has it already."""
     end = data.end
     known = ref_upto[ref_upto["provider_id"].notna()]
-    back = (end - known["received_on"]).dt.days
-    reached = known["first_visit"].notna() & (known["first_visit"] <= end)
-    days = (known["first_visit"] - known["received_on"]).dt.days
-    year = _window(back, 0, 365)
-    f = pd.DataFrame({
-        "pid": known["provider_id"].astype(str).to_numpy(), "day": known["received_on"],
-        "r30": _window(back, 0, RECENT), "r90": _window(back, 0, 90), "r365": year,
-        "before": _window(back, RECENT, RECENT + BEFORE),
-        "reached": reached & year, "days": days.where(reached & year & (days >= 0))})
-    g = f.groupby("pid")
+    codes, ids = _codes(known)
+    n = len(ids)
+    back = (end - known["received_on"]).dt.days.to_numpy()
+    reached = (known["first_visit"].notna() & (known["first_visit"] <= end)).to_numpy()
+    days = (known["first_visit"] - known["received_on"]).dt.days.to_numpy(dtype=float,
+                                                                           na_value=np.nan)
+    year = (back >= 0) & (back < 365)
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(codes[mask], minlength=n)
+
+    timeline = known["received_on"].groupby(codes)
     figures = pd.DataFrame({
-        "r30": g["r30"].sum(), "r90": g["r90"].sum(), "r365": g["r365"].sum(),
-        "before": g["before"].sum(), "reached": g["reached"].sum(),
-        "median_days": g["days"].median(), "first": g["day"].min(), "latest": g["day"].max(),
-        "total": g.size()})
-    vg = _linked_visits(data, known).groupby("provider_id")
-    figures["visits"] = vg.size().reindex(figures.index).fillna(0).astype("int64")
-    figures["revenue"] = vg["paid"].sum().reindex(figures.index).fillna(0.0)
+        "r30": count(back < RECENT), "r90": count(back < 90), "r365": count(year),
+        "before": count((back >= RECENT) & (back < RECENT + BEFORE)),
+        "reached": count(reached & year), "total": np.bincount(codes, minlength=n),
+        "first": timeline.min().to_numpy(), "latest": timeline.max().to_numpy()}, index=ids)
+    counted = reached & year & (days >= 0)
+    figures["median_days"] = (pd.Series(days[counted]).groupby(codes[counted]).median()
+                              .reindex(range(n)).to_numpy())
+    v = data.visits
+    v = v[v["referral_id"].notna() & v["date"].notna()]
+    v = v[_window((end - v["date"]).dt.days, 0, 365)]
+    vg = pd.DataFrame({"pid": v["referral_id"].map(owners).astype(object).to_numpy(),
+                       "paid": v["paid"].astype("Float64").fillna(0).to_numpy(dtype=float)}
+                      ).dropna(subset=["pid"]).groupby("pid")["paid"]
+    figures["visits"] = vg.size().reindex(ids).fillna(0).astype("int64").to_numpy()
+    figures["revenue"] = vg.sum().reindex(ids).fillna(0.0).to_numpy()
     s = data.sent
     s = s[s["provider_id"].notna() & s["sent_on"].notna()]
     s = s[_window((end - s["sent_on"]).dt.days, 0, 365)]
@@ -117,7 +132,7 @@ def scorecard(data: _Inputs, ref_upto: pd.DataFrame, dormant_after_days: int,
     k = k[k["provider_id"].notna() & k["date"].notna() & (k["date"] <= end)]
     figures["last_contact"] = k.groupby(k["provider_id"].astype(str))["date"].max().reindex(
         figures.index)
-    figures["gap"] = (gaps_by_provider(known) if gaps is None else gaps).reindex(figures.index)
+    figures["gap"] = (gaps_by_provider(known) if gaps is None else gaps).reindex(ids)
     figures["since"] = (end - figures["latest"]).dt.days
     by_days = _plain(allowance(figures["gap"], "days", rhythm_times, dormant_after_days))
     by_rhythm = _plain(allowance(figures["gap"], "rhythm", rhythm_times, dormant_after_days))
