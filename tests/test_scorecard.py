@@ -43,16 +43,21 @@ PR, the rhythm's edge: referrals 09-01, 09-11, 09-21, 10-01: usual gap 10, dorma
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
 
 import pytest
 
 from refdesk.book import Book
+from refdesk.config import load_config
+from refdesk.errors import ConfigError
 from refdesk.merge.data import Data
 from refdesk.rhythm import allowed_days, usual_gap
 from refdesk.sources.excel import ExcelSource
 from refdesk.stats import compute
 from refdesk.stats.scorecard import light_of
 from refdesk.todo import Rules, going_dormant
+from tests.conftest import run
 from tests.helpers import headers, make_xlsx, minimal_sheets, row
 
 D = dt.datetime
@@ -229,3 +234,41 @@ def test_usual_gap_and_allowed_days() -> None:
     assert allowed_days(None, "rhythm", 3, 90) == 90
     assert allowed_days(5.5, "days", 3, 90) == 90
     assert allowed_days(0.0, "rhythm", 3, 90) == 3  # same-day referrals: a day at least
+
+
+def _config(folder: Path, book: Path, program: str) -> Path:
+    config = folder / "config.toml"
+    config.write_text(f'[practice]\nname = "P"\ntherapist = "T"\n[source]\nexcel = '
+                      f'"{book.as_posix()}"\n[program]\n{program}\n', encoding="utf-8")
+    return config
+
+
+def test_todo_and_stats_read_the_rule_from_config(tmp_path: Path) -> None:
+    book = make_xlsx(tmp_path / "book.xlsx", scorecard_sheets())
+    rhythm = _config(tmp_path, book, 'dormant_by = "rhythm"\nrhythm_times = 3')
+    actions = json.loads(run("--quiet", "todo", "--config", rhythm, "--on", "2026-10-20",
+                             "--json").stdout)
+    quiet = [a for a in actions if a["kind"] == "going-dormant" and a["record"] == "PR"]
+    assert [a["due"] for a in quiet] == ["2026-10-31"]
+    stats = json.loads(run("--quiet", "stats", "--config", rhythm, "--to", "2026-11-01",
+                           "--json").stdout)
+    activity = {r["provider_id"]: r["activity"] for r in stats["tables"]["activity"]["rows"]}
+    assert activity["PR"] == "dormant"
+    days = _config(tmp_path, book, "dormant_after_days = 90")
+    stats = json.loads(run("--quiet", "stats", "--config", days, "--to", "2026-11-01",
+                           "--json").stdout)
+    activity = {r["provider_id"]: r["activity"] for r in stats["tables"]["activity"]["rows"]}
+    assert activity["PR"] == "active"
+
+
+@pytest.mark.parametrize(("line", "fix"), [
+    ('dormant_by = "weeks"', "program.dormant_by is 'weeks'; use one of: days, rhythm."),
+    ("rhythm_times = 0", "program.rhythm_times is 0; use a whole number of gaps from 1 to "
+                         "100, e.g. rhythm_times = 3."),
+    ("rhythm_times = 2.5", "program.rhythm_times must be a whole number, not float 2.5."),
+])
+def test_a_wrong_rhythm_setting_is_refused(tmp_path: Path, line: str, fix: str) -> None:
+    config = _config(tmp_path, tmp_path / "book.xlsx", line)
+    with pytest.raises(ConfigError) as info:
+        load_config(config)
+    assert info.value.message == f"config.toml line 7: {fix}"
