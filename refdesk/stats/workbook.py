@@ -50,8 +50,15 @@ HEADLINE = [("new_clients", "New clients", "int"),
             ("providers", "Providers in the Providers sheet", "int")]
 
 NUMBER_FORMATS = {"int": "#,##0", "days": "#,##0", "number": "#,##0.0", "pct": "0%",
-                  "delta": "+#,##0;\u2212#,##0;0", "date": "yyyy-mm-dd"}
+                  "delta": "+#,##0;\u2212#,##0;0", "date": "yyyy-mm-dd",
+                  "money": '"$"#,##0.00;\u2212"$"#,##0.00'}
+#: The scorecard's lights as cell fills, with a dark text of the same hue (the word is in the
+#: cell, so the light never rests on colour alone).
+LIGHT_FILLS = {"green": ("#C6EFCE", "#006100"), "amber": ("#FFEB9C", "#7A4A00"),
+               "red": ("#FFC7CE", "#9C0006")}
 
+#: The width of a column of sentences, in characters; longer text wraps in it.
+SENTENCE = 44
 #: Where a table's header sits (0-based): its title and a line about it come first.
 HEADER_ROW = 2
 CHART_SIZE = {"width": 620, "height": 330}
@@ -107,19 +114,32 @@ class _Styles:
                                            "align": "right"})
         self.link = book.add_format({**base, "font_color": "#2F6690", "underline": 1})
         self.label = book.add_format(base)
+        # Printed, a right-aligned figure would touch the text or date beside it: text sits
+        # one indent in and dates are centred, so neighbours keep a gap.
+        self.header_date = book.add_format({**base, "bold": True, "bg_color": "#DCE6F0",
+                                            "bottom": 1, "bottom_color": "#2F6690",
+                                            "text_wrap": True, "valign": "bottom",
+                                            "align": "center"})
+        self.header.set_align("left")
+        self.header.set_indent(1)
         self.cells: dict[tuple[str, bool], Any] = {}
-        for kind in ("text", "int", "number", "pct", "days", "date", "delta"):
+        for kind in ("text", "int", "number", "money", "pct", "days", "date", "delta"):
             for total in (False, True):
                 spec = dict(base)
                 if kind in NUMBER_FORMATS:
                     spec["num_format"] = NUMBER_FORMATS[kind]
                 if kind == "text":
-                    spec["text_wrap"] = False
+                    spec.update({"text_wrap": False, "align": "left", "indent": 1})
                 if kind == "date":
-                    spec["align"] = "left"
+                    spec["align"] = "center"
                 if total:
                     spec.update({"bold": True, "top": 1})
                 self.cells[(kind, total)] = book.add_format(spec)
+        self.sentence = book.add_format({**base, "text_wrap": True, "align": "left",
+                                         "indent": 1})
+        self.lights = {word: book.add_format({**base, "bg_color": fill, "font_color": ink,
+                                              "bold": True, "align": "center"})
+                       for word, (fill, ink) in LIGHT_FILLS.items()}
 
     def cell(self, kind: str, total: bool = False) -> Any:
         return self.cells.get((kind, total)) or self.cells[("text", total)]
@@ -169,6 +189,8 @@ def _write_value(sheet: Any, row: int, col: int, value: Any, kind: str, fmt: Any
         sheet.write_number(row, col, value, fmt)
         if kind == "pct":
             return 5
+        if kind == "money":
+            return len(f"${value:,.2f}") + 1
         return len(f"{value:,.1f}" if kind == "number" else f"{value:+,}")
     text = str(value)
     sheet.write_string(row, col, text, fmt)
@@ -188,16 +210,32 @@ def _write_table(book: Any, styles: _Styles, name: str, table: StatTable, stats:
     for c, column in enumerate(table.columns):
         numeric = column.kind not in ("text", "date")
         sheet.write_string(HEADER_ROW, c, column.label,
-                           styles.header_num if numeric else styles.header)
+                           styles.header_date if column.kind == "date"
+                           else styles.header_num if numeric else styles.header)
         if column.help:
             sheet.write_comment(HEADER_ROW, c, column.help,
                                 {"x_scale": 1.6, "y_scale": 0.8, "author": "refdesk"})
-        widths.append(min(len(column.label), 16))
+        # The header wraps onto two lines: as wide as its longest word or half its length.
+        words = column.label.split()
+        widths.append(min(max(max(map(len, words), default=4), -(-len(column.label) // 2)),
+                          16))
     first = HEADER_ROW + 1
+    # A column of sentences (the scorecard's reasons) wraps at SENTENCE characters, so that
+    # the sheet prints at a readable scale.
+    sentences = {c.key for c in table.columns if c.kind == "text" and any(
+        len(str(r.get(c.key) or "")) > SENTENCE for r in table.rows)}
     for r, row in enumerate(table.rows, start=first):
+        # Spreadsheets do not grow a row for wrapped text written by a program: its height
+        # is set here, a line per SENTENCE - 4 characters (the indent and a word's spill).
+        lines = max([1, *(-(-len(str(row.get(k) or "")) // (SENTENCE - 4)) for k in sentences)])
+        if lines > 1:
+            sheet.set_row(r, 15 * lines)
         for c, column in enumerate(table.columns):
-            width = _write_value(sheet, r, c, row.get(column.key), column.kind,
-                                 styles.cell(column.kind))
+            value = row.get(column.key)
+            fmt = styles.sentence if column.key in sentences else styles.cell(column.kind)
+            if column.key == "light" and value in styles.lights:
+                fmt = styles.lights[value]
+            width = _write_value(sheet, r, c, value, column.kind, fmt)
             widths[c] = max(widths[c], width)
     last = first + len(table.rows) - 1
     if table.total is not None:
@@ -207,7 +245,9 @@ def _write_table(book: Any, styles: _Styles, name: str, table: StatTable, stats:
                                  styles.cell(column.kind, total=True))
             widths[c] = max(widths[c], width)
     for c, width in enumerate(widths):
-        sheet.set_column(c, c, max(6, min(width + 2, 48)))
+        # three characters to spare: a figure beside a date or text keeps a gap
+        wrapped = table.columns[c].key in sentences
+        sheet.set_column(c, c, SENTENCE if wrapped else max(6, min(width + 3, 48)))
     sheet.set_row(HEADER_ROW, 32)
     sheet.freeze_panes(first, 0)
     _print_setup(sheet)
@@ -304,15 +344,26 @@ def _sources_chart(book: Any, stats: Stats, names: dict[str, str],
                           "values": [sheet, first, col, last, col],
                           "fill": {"color": SOURCE_COLOURS.get(kind, "#5B6776")},
                           "border": {"color": "#FFFFFF", "width": 0.5}, "gap": 60})
-    _period_axes(chart, "New clients by source", "New clients", len(table.rows))
+    _period_axes(chart, "New clients by source", "New clients", len(table.rows),
+                 max(int(r.get("total") or 0) for r in table.rows))
     return chart
 
 
-def _period_axes(chart: Any, title: str, y_name: str, periods: int) -> None:
-    """The look of a chart over periods: gridlines across, labels slanted past a year."""
+def count_axis(top: float) -> dict[str, Any]:
+    """A value axis of counts: from 0, ticks on whole numbers (1, 2, 5, 10, 20, 50... apart, at
+    most 8 of them), never 0.5 when the counts are small."""
+    steps = (m * 10 ** e for e in range(12) for m in (1, 2, 5))
+    step = next(s for s in steps if top / s <= 8)
+    return {"min": 0, "major_unit": step, "num_format": "0"}
+
+
+def _period_axes(chart: Any, title: str, y_name: str, periods: int, top: float) -> None:
+    """The look of a chart over periods: gridlines across, counts on whole numbers, labels
+    slanted past a year."""
     _style_chart(chart, title)
     chart.set_y_axis({"name": y_name, "major_gridlines": {
-        "visible": True, "line": {"color": "#E3E7EC"}}, "line": {"none": True}})
+        "visible": True, "line": {"color": "#E3E7EC"}}, "line": {"none": True},
+        **count_axis(top)})
     chart.set_x_axis({"num_font": {"rotation": -45} if periods > 12 else {}})
 
 
@@ -345,7 +396,7 @@ def _conversion_chart(book: Any, stats: Stats, names: dict[str, str],
                           "major_unit": 0.25})
         chart.combine(line)
     _period_axes(chart, "Referrals received and reached a first visit", "Referrals",
-                 len(table.rows))
+                 len(table.rows), max(int(r.get("received") or 0) for r in table.rows))
     return chart
 
 
@@ -376,7 +427,8 @@ def _referrers_chart(book: Any, stats: Stats, names: dict[str, str],
     # A bar chart draws its first category at the bottom: reversed, the top referrer is first.
     chart.set_y_axis({"reverse": True, "crossing": "max"})
     chart.set_x_axis({"name": "Referrals in the range", "major_gridlines": {
-        "visible": True, "line": {"color": "#E3E7EC"}}})
+        "visible": True, "line": {"color": "#E3E7EC"}},
+        **count_axis(max(int(r.get("referrals") or 0) for r in shown))})
     return chart
 
 
@@ -403,5 +455,6 @@ def _pipeline_chart(book: Any, stats: Stats, names: dict[str, str],
     # Stage order, first step at the top: a funnel read downwards.
     chart.set_y_axis({"reverse": True, "crossing": "max"})
     chart.set_x_axis({"name": "Providers", "major_gridlines": {
-        "visible": True, "line": {"color": "#E3E7EC"}}})
+        "visible": True, "line": {"color": "#E3E7EC"}},
+        **count_axis(max(int(r.get("providers") or 0) for r in table.rows))})
     return chart
