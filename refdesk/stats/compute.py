@@ -14,7 +14,10 @@ Definitions (the README's "stats" section says the same in plain words):
   before it. A provider's trend is the difference.
 - A provider who referred on or before the end of the range is **active** when their latest
   referral is at most `dormant_after_days` ([program] in config.toml) before the end, and
-  **dormant** otherwise.
+  **dormant** otherwise; with `dormant_by = "rhythm"`, at most `rhythm_times` their usual gap
+  between referrals (refdesk.stats.scorecard).
+- Revenue, the cost of outreach and the scorecard: see refdesk.stats.revenue and
+  refdesk.stats.scorecard.
 - **Reciprocity** counts referrals received from and clients sent to (Sent) each provider, in
   the range.
 - **Pipeline**: providers per stage. How long a provider has been in their stage is read from
@@ -351,7 +354,8 @@ PROVIDER_COLUMNS = [
     Column("visits", "Visits", "int"),
     Column("visits_per_referral", "Visits per referral", "number"),
     Column("activity", "Active or dormant", "text", "Dormant: no referral within the last "
-           "dormant_after_days days."),
+           "dormant_after_days days (with dormant_by = \"rhythm\", for more than "
+           "rhythm_times their usual gap)."),
 ]
 
 
