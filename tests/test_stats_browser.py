@@ -280,3 +280,27 @@ def test_printed(chromium, which, request, tmp_path):
                  if sheet.mediabox.width > sheet.mediabox.height]
     if which == "report":
         assert landscape, "the scorecard's section prints across the long side"
+
+
+@pytest.mark.parametrize("case", ["39 months", "8 quarters", "nothing"])
+def test_chart_text_on_a_phone_for_other_ranges(chromium, case, tmp_path):
+    """Many periods (ticks thinned for a phone), quarters, and an empty range (the charts'
+    messages) read at 12 px or more too, with nothing to scroll sideways."""
+    from tests.helpers import make_xlsx, minimal_sheets
+
+    if case == "nothing":
+        book = ExcelSource(make_xlsx(tmp_path / "empty.xlsx", minimal_sheets())).read()
+        stats = compute(book, end=END)
+    else:
+        book = ExcelSource(ROOT / "workbooks" / "referrals.xlsx").read()
+        stats = (compute(book, start=dt.date(2023, 9, 1), end=END, by="month")
+                 if case == "39 months" else compute(book, end=END, by="quarter"))
+    path = tmp_path / "report.html"
+    path.write_text(render_html(stats, made_on=END), encoding="utf-8")
+    page, problems = _open(chromium, path, PHONE)
+    texts = page.evaluate(CHART_TEXT)
+    assert {t["chart"] for t in texts} == set(CHARTS)
+    assert [t for t in texts if t["px"] < SMALLEST_TEXT_PX] == []
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= PHONE
+    assert page.evaluate(CELLS_OUTSIDE) == []
+    assert problems == []
