@@ -3,9 +3,10 @@ a 1200 px desktop, on a 390 px phone, and printed to PDF.
 
 On the phone every chart's text must render at 12 px or more and every table's figures must
 lie inside the screen with nothing to scroll sideways. Printed, no page may hold a lone row of
-a table that runs over pages, each table's heading prints on the page of its first row, and
-figures print at least at their headers' size. Screenshots and the PDF are kept in the test's
-folder and copied to <tmp>/report-shots for a person to look at.
+a table that runs over pages, each table's heading prints on the page of its first row, its
+notes with its last rows, and figures print at least at their headers' size. Screenshots and
+the PDF are kept in the test's folder and copied to <tmp>/report-shots for a person to look
+at.
 """
 
 from __future__ import annotations
@@ -227,11 +228,13 @@ MARK = """() => {
   tables.forEach((s, t) => {
     const h = s.querySelector('h3');
     h.insertAdjacentHTML('beforeend', `<span class="probe">QH${t}Q</span>`);
-    s.querySelectorAll('tbody tr').forEach((tr, r) =>
+    s.querySelectorAll('tbody tr:not(.print-notes)').forEach((tr, r) =>
       tr.firstElementChild.insertAdjacentHTML('beforeend',
                                               `<span class="probe">QT${t}R${r}Q</span>`));
+    const notes = s.querySelector('tr.print-notes td');
+    if (notes) notes.insertAdjacentHTML('beforeend', `<span class="probe">QN${t}Q</span>`);
   });
-  return tables.map(s => [s.id, s.querySelectorAll('tbody tr').length]);
+  return tables.map(s => [s.id, s.querySelectorAll('tbody tr:not(.print-notes)').length]);
 }"""
 
 
@@ -258,6 +261,7 @@ def test_printed(chromium, which, request, tmp_path):
 
     rows: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
     headings: dict[int, int] = {}
+    notes: dict[int, int] = {}
     reader = PdfReader(pdf)
     for number, sheet in enumerate(reader.pages, start=1):
         text = sheet.extract_text()
@@ -265,6 +269,8 @@ def test_printed(chromium, which, request, tmp_path):
             rows[int(t)][number].append(int(r))
         for t in re.findall(r"QH(\d+)Q", text):
             headings[int(t)] = number
+        for t in re.findall(r"QN(\d+)Q", text):
+            notes[int(t)] = number
     assert len(reader.pages) >= 5
     for t, (name, count) in enumerate(tables):
         pages = rows[t]
@@ -274,6 +280,8 @@ def test_printed(chromium, which, request, tmp_path):
             lone = {n: found for n, found in pages.items() if len(found) < 2}
             assert lone == {}, f"{name}: a page holds a single row of it"
         assert headings.get(t) == min(pages), f"{name}: heading apart from its first row"
+        if t in notes:  # a table's notes print after its last rows, never on a page alone
+            assert len(pages.get(notes[t], [])) >= min(2, count), f"{name}: notes alone"
     # Pages that continue a table exist (the check above had something to check).
     assert any(len(pages) > 1 for pages in rows.values())
     landscape = [n for n, sheet in enumerate(reader.pages, start=1)

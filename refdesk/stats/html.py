@@ -265,19 +265,25 @@ def _row(table: StatTable, values: dict[str, Any], lead: str, long: set[str],
                                     for c in table.columns) + "</tr>")
 
 
-def _body(table: StatTable, lead: str) -> str:
+def _body(table: StatTable, lead: str, notes: str) -> str:
     """The rows in row groups that print unbroken: the first two and the last two with the
-    total (a page never starts or ends a table with one row alone), the rest between."""
+    total (a page never starts or ends a table with one row alone), the rest between. The
+    table's notes follow its last rows as a row that only prints: a browser does not carry
+    rows over to the next page to keep the notes after a table with them, so without it a
+    page could hold nothing but notes."""
     long = _long_keys(table)
     rows = [_row(table, r, lead, long, ["even"] if i % 2 else [])
             for i, r in enumerate(table.rows)]
     if table.total is not None:
         rows.append(_row(table, table.total, lead, long, ["total"]))
-    if len(rows) <= 5:
+    if notes:
+        rows.append(f'<tr class="print-notes" aria-hidden="true">'
+                    f'<td colspan="{len(table.columns)}">{notes}</td></tr>')
+    if len(rows) <= 5 + bool(notes):
         groups = [rows]
     else:
-        groups = [rows[:2], rows[2:-3], rows[-3:]] if table.total is not None else \
-            [rows[:2], rows[2:-2], rows[-2:]]
+        tail = 2 + (table.total is not None) + bool(notes)
+        groups = [rows[:2], rows[2:-tail], rows[-tail:]]
     keep = {0, len(groups) - 1}
     return "".join(("<tbody class=\"keep\">" if i in keep else "<tbody>") + "".join(g)
                    + "</tbody>" for i, g in enumerate(groups) if g)
@@ -301,19 +307,20 @@ def _table(table: StatTable) -> str:
                                      ("stack", not fits(table, phone=True)),
                                      ("stack-all", not fits(table, phone=False))) if on]
     attr = f' class="{" ".join(classes)}"' if classes else ""
-    if table.rows:
-        grid = (f'<div class="table-box" tabindex="0" role="region" '
-                f'aria-label="{_e(table.title)}"><table{attr}>'
-                f'<thead><tr>{"".join(head)}</tr></thead>{_body(table, _lead(table))}'
-                "</table></div>")
-    else:
-        grid = '<p class="empty">None in this range.</p>'
     notes = ""
     if helped:
         notes = ('<ol class="footnotes">' + "".join(
             f"<li><b>{_e(c.label)}</b>: {_e(c.help)}</li>" for c in helped) + "</ol>")
     if table.note:
         notes += f'<p class="note">{_e(table.note)}</p>'
+    if table.rows:
+        grid = (f'<div class="table-box" tabindex="0" role="region" '
+                f'aria-label="{_e(table.title)}"><table{attr}>'
+                f'<thead><tr>{"".join(head)}</tr></thead>{_body(table, _lead(table), notes)}'
+                "</table></div>")
+        notes = f'<div class="notes">{notes}</div>' if notes else ""
+    else:
+        grid = '<p class="empty">None in this range.</p>'
     count = f'<span class="count">{len(table.rows):,} row{"s" if len(table.rows) != 1 else ""}' \
             '</span>'
     box = "stat-table"
@@ -442,6 +449,7 @@ thead th { background: var(--soft); font-weight: 600; font-size: 13px; vertical-
 th[title] { cursor: help; }
 th sup { color: var(--accent); font-weight: 600; margin-left: 1px; }
 tr.even td { background: #FBFCFD; }
+tr.print-notes { display: none; }
 tr.total td { font-weight: 700; border-top: 2px solid var(--ink); border-bottom: none; }
 td.light { white-space: nowrap; }
 .light .dot { display: inline-block; width: .8em; height: .8em; border-radius: 50%;
@@ -491,6 +499,10 @@ td.down { color: var(--down); }
   /* The first two rows and the last two with the total stay together: no page holds a
      table's one orphan row. */
   tbody.keep { break-inside: avoid; }
+  /* A table's notes print in its last row group, with its last rows. */
+  .stat-table .notes { display: none; }
+  tr.print-notes { display: table-row; }
+  tr.print-notes td { padding: 4px 0 0; border: none; background: none; }
   p, li { orphans: 2; widows: 2; }
   h2, h3, .stat-table > h3, summary { break-after: avoid; }
   .chart { max-width: 100%; }
