@@ -173,6 +173,8 @@ def test_on_a_desktop(chromium, report, tmp_path):
     small = [t for t in page.evaluate(CHART_TEXT) if t["px"] < SMALLEST_TEXT_PX]
     assert small == []
     assert page.evaluate(CELLS_OUTSIDE) == []
+    assert page.evaluate("[...document.querySelectorAll('tr.print-notes')]"
+                         ".every(tr => !tr.getClientRects().length)")
     assert problems == []
 
 
@@ -209,6 +211,11 @@ def test_on_a_phone(chromium, report, tmp_path):
     label = page.evaluate("""getComputedStyle(document.querySelector(
         '#table-providers td.num'), '::before').content""")
     assert label.strip('"').startswith("Referrals")
+    # The notes show once, under the table (their copy in the table is for print).
+    assert page.locator("tr.print-notes").count() > 5
+    assert page.evaluate("[...document.querySelectorAll('tr.print-notes')]"
+                         ".every(tr => !tr.getClientRects().length)")
+    assert page.locator("#table-scorecard .notes").is_visible()
     # The light reads as a word beside its dot.
     light = page.locator("#table-scorecard td.light").first
     assert light.inner_text().strip() in ("green", "amber", "red")

@@ -371,7 +371,7 @@ def _cards_css(table: str) -> str:
   T td.lead::before { content: none; }
   T td.text { flex-basis: 100%; }
   T td:empty { display: none; }
-  T div.sentence { min-width: 0; }
+  T div.sentence { min-width: 0; display: inline; }
 """
     return rules.replace("T ", table + " ").replace("T,", table + ",")
 
@@ -449,7 +449,7 @@ thead th { background: var(--soft); font-weight: 600; font-size: 13px; vertical-
 th[title] { cursor: help; }
 th sup { color: var(--accent); font-weight: 600; margin-left: 1px; }
 tr.even td { background: #FBFCFD; }
-tr.print-notes { display: none; }
+@media screen { table tr.print-notes { display: none !important; } }
 tr.total td { font-weight: 700; border-top: 2px solid var(--ink); border-bottom: none; }
 td.light { white-space: nowrap; }
 .light .dot { display: inline-block; width: .8em; height: .8em; border-radius: 50%;
