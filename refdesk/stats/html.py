@@ -5,7 +5,7 @@ matplotlib (refdesk.stats.charts), so it opens without a network and can be mail
 accountant as one file. It reads on a phone: each chart is drawn a second time at a phone's
 size, so its text stays at 12 px or more, and a table too wide for the screen turns each row
 into a card of labelled figures, so no figure hides off to the side. It prints on A4 or Letter
-(a section a page, charts never cut, a table never leaves a row alone on a page, figures at
+(sections run on, charts never cut, a table never leaves a row alone on a page, figures at
 their headers' size). Every value that comes from the workbook is HTML-escaped.
 """
 
@@ -494,7 +494,10 @@ td.down { color: var(--down); }
   .toc, details > summary .count { display: none; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   .part { margin-top: 0; }
-  .part ~ .part { break-before: page; }
+  /* Sections follow on from each other, so a table's last rows never sit alone on a page
+     of their own; a heading and its sentence stay with what follows them. */
+  .part ~ .part { margin-top: 16pt; }
+  .part > .intro { break-after: avoid; }
   .chart, .card, .cards, tr, h2, h3, .footnotes li { break-inside: avoid; }
   /* The first two rows and the last two with the total stay together: no page holds a
      table's one orphan row. */
