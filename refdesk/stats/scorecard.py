@@ -226,9 +226,9 @@ SCORECARD_COLUMNS = [
     Column("last_contact", "Last contact", "date", "Their latest row in Contacts."),
     Column("usual_gap", "Usual gap, days", "number",
            "The median of the days between their referrals (needs 3 referrals)."),
-    Column("by_days", "By dormant_after_days", "text",
+    Column("by_days", "Dormant by days", "text",
            "Dormant: no referral for more than dormant_after_days days."),
-    Column("by_rhythm", "By their rhythm", "text",
+    Column("by_rhythm", "Dormant by rhythm", "text",
            "Dormant: no referral for more than rhythm_times times their usual gap."),
     Column("light", "Light", "text", "green, amber or red: the last 30 days against their "
            "average month over the 90 days before."),
