@@ -847,6 +847,40 @@ class _progress_bar:
             self._progress.stop()
 
 
+@cli.command()
+@source_options
+@click.option("--port", type=click.IntRange(0, 65535), default=0,
+              help="Port to serve on [default: 0, a free one].")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="This computer's address to serve on: 127.0.0.1, localhost or ::1 (no "
+                   "other is accepted).")
+@click.option("--no-browser", is_flag=True, help="Only print the address; open no browser.")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Work as if today were this day (YYYY-MM-DD).")
+@click.pass_context
+def desk(ctx: click.Context, config_path: Path | None, workbook: Path | None,
+         sheet: str | None, port: int, host: str, no_browser: bool,
+         today: dt.datetime | None) -> None:
+    """Open the desk: the week, problems, report, letters, ledger and setup as a page in
+    your browser, on this computer only. Ctrl-C closes it.
+
+    \b
+    Examples:
+      refdesk desk
+      refdesk desk --no-browser --port 8765
+    """
+    from refdesk.desk.security import new_token
+    from refdesk.desk.server import check_host, serve
+    from refdesk.desk.settings import DeskSettings
+
+    check_host(host)  # refused before anything is read
+    resolve(config_path, workbook, sheet)  # a missing config.toml fails as for any command
+    settings = DeskSettings(config_path, workbook, sheet, new_token(), host=host, port=port,
+                            today=today.date() if today else None)
+    progress(ctx, "Reading the workbook ...")
+    serve(settings, open_browser=not no_browser, echo=click.echo)
+
+
 # After the shared options above, which the providers commands use.
 from refdesk.cli_disclosures import disclosures  # noqa: E402
 from refdesk.cli_providers import providers  # noqa: E402

@@ -89,6 +89,13 @@ def _load(settings: DeskSettings, cache: dict[str, Any], refresh: bool) -> Loade
     return loaded
 
 
+def preload(app: Starlette) -> Loaded:
+    """Read the configuration and the workbook once before serving: a broken one fails at
+    start with its message, and the first page is quick."""
+    with _LOCK:
+        return _load(app.state.settings, app.state.cache, True)
+
+
 def _source_stamp(source: Source) -> tuple[int, int] | None:
     return _stamp(source.path) if source.path is not None else None
 
