@@ -91,15 +91,16 @@ def _render(request: Request, message: str | None = None) -> Response:
     return page(request, "problems.html", title="Problems", sheets=by_sheet(found),
                 total=len(found), errors=counts[Severity.ERROR],
                 warnings=counts[Severity.WARNING], summary=summary_line(found),
-                day=context.today(request), source_name=str(source), workbook=source.path,
+                day=context.today(request), workbook=source.path,
+                source_name=source.path.name if source.path else str(source),
                 google_link=sheet_link(source), message=message)
 
 
-async def problems(request: Request) -> Response:
+def problems(request: Request) -> Response:
     return _render(request)
 
 
-async def open_workbook(request: Request) -> Response:
+def open_workbook(request: Request) -> Response:
     """Open the workbook file in the system's program (the CSRF check is the middleware's)."""
     source = context.load(request).source
     if source.path is None:

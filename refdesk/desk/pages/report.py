@@ -59,8 +59,10 @@ class Range:
         values = {"from": self.start.isoformat()} if self.start else {}
         return urlencode({**values, "to": self.end.isoformat(), "by": self.by})
 
-    def name(self, stats: Stats, suffix: str) -> str:
-        return f"referral-report-{stats.start:%Y-%m-%d}-to-{stats.end:%Y-%m-%d}.{suffix}"
+    @staticmethod
+    def name(stats: Stats, what: str, suffix: str) -> str:
+        """A download's file name: what it is and the range it covers."""
+        return f"referral-{what}-{stats.start:%Y-%m-%d}-to-{stats.end:%Y-%m-%d}.{suffix}"
 
 
 def _date(params: QueryParams, key: str, label: str) -> dt.date | None:
@@ -103,7 +105,7 @@ def _practice(request: Request) -> str | None:
     return config.practice.name if config else None
 
 
-async def report(request: Request) -> Response:
+def report(request: Request) -> Response:
     day = context.today(request)
     by = request.query_params.get("by") or "month"
     try:
@@ -127,7 +129,7 @@ def _or_message(request: Request) -> Range | Response:
                             status_code=400)
 
 
-async def report_page(request: Request) -> Response:
+def report_page(request: Request) -> Response:
     """The report alone, as `refdesk stats --html` writes it: the frame's content."""
     wanted = _or_message(request)
     if isinstance(wanted, Response):
@@ -137,18 +139,18 @@ async def report_page(request: Request) -> Response:
                         headers={"Content-Security-Policy": REPORT_CSP})
 
 
-async def report_file(request: Request) -> Response:
+def report_file(request: Request) -> Response:
     """The same report as a file to save, print or send."""
     wanted = _or_message(request)
     if isinstance(wanted, Response):
         return wanted
     stats = _stats(request, wanted)
     body = render_html(stats, _practice(request), made_on=context.today(request))
-    return HTMLResponse(body, headers={**_attachment(wanted.name(stats, "html")),
+    return HTMLResponse(body, headers={**_attachment(wanted.name(stats, "report", "html")),
                                        "Content-Security-Policy": REPORT_CSP})
 
 
-async def report_xlsx(request: Request) -> Response:
+def report_xlsx(request: Request) -> Response:
     """The stats workbook for the range (refdesk.stats.workbook), as `stats --xlsx` writes it."""
     wanted = _or_message(request)
     if isinstance(wanted, Response):
@@ -161,7 +163,7 @@ async def report_xlsx(request: Request) -> Response:
         write_xlsx(stats, path, _practice(request), made_on=context.today(request))
         data = path.read_bytes()
     return Response(data, media_type=XLSX_TYPE,
-                    headers=_attachment(wanted.name(stats, "xlsx")))
+                    headers=_attachment(wanted.name(stats, "stats", "xlsx")))
 
 
 def _attachment(name: str) -> dict[str, str]:

@@ -50,7 +50,7 @@ def preview_route(request: Request) -> str | None:
     return PREVIEW if PREVIEW in paths else None
 
 
-async def week(request: Request) -> Response:
+def week(request: Request) -> Response:
     loaded = context.load(request)
     day = context.today(request)
     # The desk's day is also its "today": a revocation dated after it was typed ahead.
