@@ -124,6 +124,22 @@ def test_the_wheel_carries_the_templates_config_and_sample(installed: Installed)
     assert not [n for n in names if "__pycache__" in n or n.startswith(("tests/", "scripts/"))]
 
 
+def test_the_wheel_carries_the_desks_templates_and_static_files(installed: Installed) -> None:
+    desk = ROOT / "refdesk" / "desk"
+    files = [p for folder in ("templates", "static") for p in (desk / folder).iterdir()
+             if p.is_file()]
+    assert any(p.name == "base.html" for p in files) and any(p.suffix == ".js" for p in files)
+    with zipfile.ZipFile(installed.wheel) as wheel:
+        names = set(wheel.namelist())
+        for path in files:
+            name = path.relative_to(ROOT).as_posix()
+            assert name in names, name
+            assert _digest(wheel.read(name)) == _digest(path.read_bytes()), name
+    folder = installed.empty_folder("desk")
+    refused = installed.run("desk", "--host", "0.0.0.0", cwd=folder, ok=(2,))
+    assert "this computer only" in refused.stderr
+
+
 def test_installed_refdesk_reads_its_own_resources(installed: Installed) -> None:
     folder = installed.empty_folder("resources")
     probe = (
