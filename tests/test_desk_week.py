@@ -294,3 +294,25 @@ def test_report_bad_range_says_so(client, query, message):
         framed = client.get(path, params=query)
         assert framed.status_code == 400
         assert message in text_of(framed.text)
+
+
+def test_week_without_the_letters_preview_links_to_the_job(client, monkeypatch):
+    from refdesk.desk.pages import week
+
+    monkeypatch.setattr(week, "preview_route", lambda request: None)
+    page = client.get("/week").text
+    assert 'action="/letters/preview"' not in page
+    assert page.count('href="/letters?job=thank-you">Preview letter</a>') == 3
+
+
+def test_week_names_a_job_config_does_not_have(tmp_path):
+    config = copy_practice(tmp_path / "practice")
+    text = config.read_text(encoding="utf-8")
+    start = text.index("[jobs.thank-you]")
+    end = text.index("[jobs.", start + 1)
+    config.write_text(text[:start] + text[end:], encoding="utf-8")
+    with desk_client(config) as browser:
+        page = browser.get("/week").text
+    assert page.count("config.toml has no [jobs.thank-you]: add it to make this letter.") == 3
+    assert 'name="job" value="thank-you"' not in page
+    assert 'name="job" value="progress-report"' in page

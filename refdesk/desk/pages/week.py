@@ -59,7 +59,8 @@ def week(request: Request) -> Response:
     return page(request, "week.html", title="This week", day=day, groups=groups,
                 total=len(actions), overdue=sum(g.overdue for g in groups),
                 with_job=sum(1 for a in actions if a.job),
-                preview_route=preview_route(request))
+                preview_route=preview_route(request),
+                jobs=set(loaded.config.jobs) if loaded.config else set())
 
 
 routes: list[BaseRoute] = [Route("/week", week, methods=["GET"])]
