@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from refdesk.check.formats import preload_icd
 from refdesk.desk import context
 from refdesk.desk.render import page
 from refdesk.todo import KINDS, Action, todo
@@ -50,8 +51,18 @@ def preview_route(request: Request) -> str | None:
     return PREVIEW if PREVIEW in paths else None
 
 
+def _warm_up_check(request: Request) -> None:
+    """Start loading check's ICD-10-CM code set (two seconds) while the person reads the
+    week, the desk's first page, so that Problems opens at once."""
+    cache = request.app.state.cache
+    if not cache.get("icd_preloaded"):
+        cache["icd_preloaded"] = True
+        preload_icd()
+
+
 def week(request: Request) -> Response:
     loaded = context.load(request)
+    _warm_up_check(request)
     day = context.today(request)
     # The desk's day is also its "today": a revocation dated after it was typed ahead.
     actions = todo(loaded.book, loaded.config, day, today=day)
