@@ -316,3 +316,12 @@ def test_week_names_a_job_config_does_not_have(tmp_path):
     assert page.count("config.toml has no [jobs.thank-you]: add it to make this letter.") == 3
     assert 'name="job" value="thank-you"' not in page
     assert 'name="job" value="progress-report"' in page
+
+
+def test_report_by_year_covers_everything_by_default(client):
+    page = client.get("/report", params={"by": "year"}).text
+    assert 'name="from" value=""' in page
+    assert "From left empty: everything the workbook holds." in page
+    assert _frame_src(page) == "/report/page?to=2026-11-23&by=year"
+    framed = client.get(_frame_src(page)).text
+    assert re.search(r"\d{1,2} \w+ 20\d\d to 23 November 2026, by year", framed)
