@@ -311,3 +311,27 @@ def test_the_server_serves_on_loopback_and_closes_on_ctrl_c(practice: Path) -> N
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_closing_waits_for_letters_being_made() -> None:
+    """After Ctrl-C the process waits for a merge at work, which ends in its own thread."""
+    from types import SimpleNamespace
+
+    from refdesk.desk.server import finish_work
+
+    finished = threading.Event()
+    run_ = SimpleNamespace(finished=finished)
+    worker = SimpleNamespace(busy=lambda: None if finished.is_set() else run_)
+    app = SimpleNamespace(state=SimpleNamespace(letters_worker=worker))
+    said: list[str] = []
+
+    def echo(line: str) -> None:
+        said.append(line)
+        threading.Thread(target=finished.set).start()  # the merge ends meanwhile
+
+    finish_work(app, echo)
+    assert finished.is_set() and len(said) == 1 and "still being made" in said[0]
+    said.clear()
+    finish_work(app, echo)  # nothing at work: no word, no wait
+    finish_work(SimpleNamespace(state=SimpleNamespace()), echo)  # no letters page at all
+    assert said == []

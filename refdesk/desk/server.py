@@ -7,6 +7,7 @@ import socket
 import webbrowser
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from refdesk.desk.settings import DeskSettings
 from refdesk.errors import RefdeskError
@@ -93,4 +94,22 @@ def serve(settings: DeskSettings, *, open_browser: bool = True,
         pass
     finally:
         sock.close()
+    finish_work(app, echo)
     echo("The desk is closed.")
+
+
+def finish_work(app: Any, echo: Callable[[str], None]) -> None:
+    """Let letters being made finish before the process ends (their thread would die with
+    it, leaving documents made but not logged); a second Ctrl-C stops at once."""
+    worker = getattr(app.state, "letters_worker", None)
+    run = worker.busy() if worker is not None else None
+    if run is None:
+        return
+    echo("Letters are still being made; the desk closes when they are done (Ctrl-C again "
+         "stops now, as it would stop `refdesk merge`).")
+    try:
+        while not run.finished.wait(0.5):  # a timeout, so Ctrl-C is heard on every system
+            pass
+    except KeyboardInterrupt:
+        echo("Stopped while making letters: run `refdesk merge` for the job again to finish "
+             "(letters already logged are not made twice).")
