@@ -58,6 +58,17 @@
     }
   });
 
+  // A GET form (a filter) leaves its empty fields out of the address: /ledger?job=thank-you.
+  document.addEventListener("formdata", function (event) {
+    const form = event.target;
+    if (!form || (form.getAttribute("method") || "get").toLowerCase() !== "get") { return; }
+    Array.from(event.formData.keys()).forEach(function (key) {
+      if (event.formData.getAll(key).every(function (v) { return v === ""; })) {
+        event.formData.delete(key);
+      }
+    });
+  });
+
   // <button data-confirm="..."> asks first.
   document.addEventListener("click", function (event) {
     const button = event.target && event.target.closest && event.target.closest("[data-confirm]");
