@@ -255,3 +255,32 @@ def test_locked_holds_the_workbook_like_a_command(practice: Path) -> None:
 def test_unknown_page_is_404_in_the_frame(practice: Path) -> None:
     page = desk_client(practice).get("/nowhere")
     assert page.status_code == 404 and "No such page" in page.text
+
+
+def test_a_google_sheet_is_read_again_after_a_minute(practice: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A source without a file (a Google Sheet) has no mtime: it is shown for GOOGLE_FRESH
+    seconds, then read again; the clock is the module's, set by the test."""
+    book = ExcelSource(practice.parent / "workbooks" / "referrals.xlsx").read()
+    reads: list[int] = []
+
+    class Sheet:
+        path = None
+
+        def read(self) -> object:
+            reads.append(1)
+            return book
+
+    monkeypatch.setattr(context, "resolve_source", lambda settings: (None, Sheet()))
+    now = [1000.0]
+    monkeypatch.setattr(context, "_clock", lambda: now[0])
+    client = desk_client(None, workbook=None)
+    assert client.get("/ledger").status_code == 200
+    now[0] += context.GOOGLE_FRESH - 1
+    client.get("/ledger")
+    assert len(reads) == 1
+    now[0] += 2
+    client.get("/ledger")
+    assert len(reads) == 2
+    client.post("/refresh", data={"csrf": csrf(client)})
+    assert len(reads) == 3

@@ -26,6 +26,7 @@ from refdesk.sources import Source
 
 GOOGLE_FRESH = 60.0  # seconds a Google Sheet's Book is shown before it is read again
 _LOCK = threading.Lock()  # one read at a time: pages run in a thread pool
+_clock = time.monotonic  # the age of a Google Sheet's Book (a test sets its own)
 
 
 @dataclass
@@ -76,7 +77,7 @@ def _load(settings: DeskSettings, cache: dict[str, Any], refresh: bool) -> Loade
     if held is not None and not refresh:
         loaded, stamp, read_at = held
         fresh = (stamp == _source_stamp(loaded.source) if loaded.source.path is not None
-                 else time.monotonic() - read_at < GOOGLE_FRESH)
+                 else _clock() - read_at < GOOGLE_FRESH)
         if fresh and cache.get("config_stamp") == config_stamp:
             return loaded  # type: ignore[no-any-return]
     cache.pop("loaded", None)
@@ -84,7 +85,7 @@ def _load(settings: DeskSettings, cache: dict[str, Any], refresh: bool) -> Loade
     stamp = _source_stamp(source)
     book = source.read()
     loaded = Loaded(config, source, book)
-    cache["loaded"] = (loaded, stamp, time.monotonic())
+    cache["loaded"] = (loaded, stamp, _clock())
     cache["config_stamp"] = config_stamp
     return loaded
 
