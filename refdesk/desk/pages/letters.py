@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -30,10 +30,15 @@ from refdesk.merge.run import MergeResult, merge
 from refdesk.merge.writeback import shown_path
 from refdesk.preview import Preview, PreviewError, preview_png
 from refdesk.sources import Source
+from refdesk.xlsxpatch import AppendRows
 
 NAV = ("Letters", "/letters")
 #: Rows of a job's list shown before the rest fold away.
 SHOWN = 8
+#: "One document per ..." for each kind of job (config.toml's `each`).
+EACH = {"providers": "provider", "referrals": "referral", "clients": "client",
+        "client-months": "client and month", "sent": "client sent to a provider",
+        "visits": "visit"}
 _SETUP = threading.Lock()
 
 
@@ -65,6 +70,14 @@ class JobView:
     rows: list[dict[str, str]] = field(default_factory=list)
     routes: dict[str, int] = field(default_factory=dict)
     changes: list[str] = field(default_factory=list)
+    #: The job's folder, said once above the files' names.
+    folder: str = ""
+    #: Whether a Provider column tells anything: not when each record is its provider.
+    providers: bool = False
+
+    @property
+    def each(self) -> str:
+        return EACH.get(self.job.each, self.job.each)
 
     @property
     def count(self) -> int:
@@ -110,10 +123,15 @@ def dry_runs(config: Config, source: Source, book: Book, today: Any) -> list[Job
         view.result = result
         for doc in result.documents:
             view.rows.append({"record": doc.record.key, "provider": doc.record.provider_id or "",
-                              "route": doc.route,
-                              "file": shown_path(doc.file, base) if base else str(doc.file)})
+                              "route": doc.route, "file": doc.file.name if doc.file else ""})
+        first = result.documents[0].file if result.documents else None
+        if first is not None:
+            view.folder = shown_path(first.parent, base) if base else str(first.parent)
+        view.providers = any(r["provider"] not in ("", r["record"]) for r in view.rows)
         view.routes = dict(Counter(doc.route for doc in result.documents))
-        view.changes = change_lines(result)
+        # An empty Letters append is no change to speak of.
+        view.changes = change_lines(replace(result, changes=[
+            c for c in result.changes if not (isinstance(c, AppendRows) and not c.rows)]))
         views.append(view)
     return views
 

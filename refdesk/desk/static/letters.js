@@ -80,6 +80,7 @@
     line.textContent = "Starting…";
     area.replaceChildren(line, bar);
     busy(section, true);
+    let made = false;
     try {
       const answer = await post(form);
       if (!answer.ok) {
@@ -95,10 +96,15 @@
       }, function (run) { return finished.indexOf(run.state) >= 0; }, 400);
       const shown = await outcome(answer.url, last.id);
       area.replaceChildren(shown || problem([last.message || "The run ended; see the Ledger."]));
+      made = last.state === "done";
     } catch (error) {
       area.replaceChildren(problem([error.message]));
     } finally {
       busy(section, false);
+      // Made: the list above is what was to make; making again waits for a fresh page.
+      if (made) {
+        section.querySelectorAll(".lt-make-form button").forEach(function (b) { b.disabled = true; });
+      }
     }
   }
 
