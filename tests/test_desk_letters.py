@@ -91,6 +91,16 @@ def test_the_dry_run_listed_is_merges(client: TestClient, practice: Path) -> Non
     assert "Providers: stage = packet sent for provider_id P026" in intro.text_content()
 
 
+def test_one_job_alone(client: TestClient) -> None:
+    """From This week a job's link opens that job alone; the others are a link away."""
+    page = html.fromstring(client.get("/letters?job=sent-referral").text)
+    assert [s.get("id") for s in page.xpath("//section")] == ["job-sent-referral"]
+    links = page.xpath('//nav[@class="lt-toc"]//a/@href')
+    assert links[0] == "/letters" and "/letters?job=thank-you#job-thank-you" in links
+    every = html.fromstring(client.get("/letters?job=nope").text).xpath("//section/@id")
+    assert len(every) == 7  # an unknown job: all of them
+
+
 def test_a_picture_of_the_first_letter(client: TestClient, practice: Path,
                                        soffice: str) -> None:
     before = digest(workbook(practice))

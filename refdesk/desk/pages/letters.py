@@ -146,8 +146,12 @@ async def letters(request: Request) -> Response:
                                     "Start the desk with --config, or from the practice folder."])
     day = context.today(request)
     views = await run_in_threadpool(dry_runs, loaded.config, loaded.source, loaded.book, day)
-    return page(request, "letters.html", title="Letters", views=views, day=day, shown=SHOWN,
-                chosen=request.query_params.get("job", ""), running=worker_of(request).busy())
+    # ?job=NAME (from This week, or a job's own link): that job alone, the others a link away.
+    chosen = request.query_params.get("job", "")
+    shown = [v for v in views if v.job.name == chosen] or views
+    return page(request, "letters.html", title="Letters", views=shown, jobs=views, day=day,
+                shown=SHOWN, only=len(shown) == 1 and len(views) > 1,
+                running=worker_of(request).busy())
 
 
 def _wants_json(request: Request) -> bool:

@@ -121,7 +121,4 @@
     }
   });
 
-  // Opened from another page for one job (?job=NAME): show that job.
-  const chosen = document.querySelector(".lt-chosen");
-  if (chosen && !window.location.hash) { chosen.scrollIntoView(); }
 })();
