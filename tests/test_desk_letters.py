@@ -194,6 +194,33 @@ def test_make_writes_letters_and_the_write_back(client: TestClient, practice: Pa
     assert cells(again, "lt-docs") == [] and "writes back" not in again.text_content()
 
 
+def test_make_and_deliver(client: TestClient, practice: Path, soffice: str) -> None:
+    """Without an email server in config.toml (the sample's), the page sends drafts, and
+    says so; the run's outcome says how each document went."""
+    form = section(client.get("/letters").text, "thank-you").xpath(
+        './/form[.//input[@name="deliver"]]')[0]
+    assert form.xpath('.//input[@name="drafts"]/@value') == ["1"]
+    assert "no [email] server in config.toml" in form.text_content()
+    asks = form.xpath(".//button/@data-confirm")[0]
+    assert asks.startswith("Make and deliver 3 document(s) of thank-you now (2 by email, 1 by "
+                           "fax)?")
+    fields = {i.get("name"): i.get("value") for i in form.xpath(".//input")}
+    started = client.post("/letters/make", headers=JSON, data=fields | {"csrf": csrf(client)})
+    done = finished(client, started.json()["run"]["id"])
+    assert done["state"] == "done" and done["deliver"]
+    outcome = done["outcome"]
+    assert outcome["delivered"] and outcome["failed"] == 0
+    assert [(d["route"], d["status"], d["detail"]) for d in outcome["documents"]] == [
+        ("fax", "produced", "fax: 5035550162 R239.pdf"),
+        ("email", "drafted", "draft: R245.eml"), ("email", "drafted", "draft: R247.eml")]
+    data = Data.of(ExcelSource(workbook(practice)).read(), SAMPLE_TODAY)
+    assert {r["letter_id"]: r["status"] for r in data.letters if r["job"] == "thank-you"
+            and r["letter_id"] >= "L018"} == {"L018": "produced", "L019": "drafted",
+                                              "L020": "drafted"}
+    page = client.get(started.json()["url"], headers={"Accept": "text/html"}).text
+    assert "Made 3 documents and delivered them" in page
+
+
 @pytest.fixture
 def command_holding(practice: Path) -> Iterator[int]:
     """Another process holding the workbook as `refdesk merge` does; yields its id."""

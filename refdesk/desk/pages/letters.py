@@ -25,6 +25,7 @@ from refdesk.desk import context
 from refdesk.desk.jobs import DeskBusyError, Run, Worker, change_lines
 from refdesk.desk.render import error_page, page
 from refdesk.errors import RefdeskError
+from refdesk.merge.deliver import check_email_setup
 from refdesk.merge.jobs import Job, load_jobs
 from refdesk.merge.run import MergeResult, merge
 from refdesk.merge.writeback import shown_path
@@ -87,7 +88,7 @@ class JobView:
         """The question "Make and deliver" asks first."""
         how = ", ".join(f"{n} by {way}" for way, n in sorted(self.routes.items()))
         return (f"Make and deliver {self.count} document(s) of {self.job.name} now ({how})? "
-                "Email and fax leave the practice; this cannot be undone.")
+                "Emails are sent unless written as drafts; this cannot be undone.")
 
 
 def _state(request: Request, name: str, make: Any) -> Any:
@@ -146,12 +147,17 @@ async def letters(request: Request) -> Response:
                                     "Start the desk with --config, or from the practice folder."])
     day = context.today(request)
     views = await run_in_threadpool(dry_runs, loaded.config, loaded.source, loaded.book, day)
+    try:  # the check `merge --deliver` makes before it sends email
+        check_email_setup(loaded.config)
+        email_problem = ""
+    except RefdeskError as exc:
+        email_problem = exc.message
     # ?job=NAME (from This week, or a job's own link): that job alone, the others a link away.
     chosen = request.query_params.get("job", "")
     shown = [v for v in views if v.job.name == chosen] or views
     return page(request, "letters.html", title="Letters", views=shown, jobs=views, day=day,
                 shown=SHOWN, only=len(shown) == 1 and len(views) > 1,
-                running=worker_of(request).busy())
+                running=worker_of(request).busy(), email_problem=email_problem)
 
 
 def _wants_json(request: Request) -> bool:
