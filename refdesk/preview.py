@@ -2,10 +2,11 @@
 
 The document is rendered by the merge's own code (the job's templates, the records it would
 choose, the same data), in memory; LibreOffice turns it into a PDF and pdftoppm draws the first
-page (where pdftoppm is missing, LibreOffice draws it). Nothing is written into the workbook
-or the job's folder: the pictures live in a private cache folder on this machine (0700, the
-files 0600), named by a digest of the rendered document, so a picture is made again exactly
-when the template, the workbook's rows or the day change it.
+page (where pdftoppm is missing, LibreOffice's own picture export does, in the installs that
+have it). Nothing is written into the workbook or the job's folder: the pictures live in a
+private cache folder on this machine (0700, the files 0600), named by a digest of the rendered
+document, so a picture is made again exactly when the template, the workbook's rows or the day
+change it.
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ WIDTH_PX = 900
 #: Pictures kept in the cache; older ones are removed as new ones are made.
 KEEP = 60
 PDFTOPPM_TIMEOUT_S = 60
+#: Why there is no picture when neither pdftoppm nor LibreOffice's picture export is there
+#: (Debian's headless LibreOffice packages leave the export out).
+NO_PDFTOPPM = ("this LibreOffice cannot draw a page as a picture, and pdftoppm (Poppler) is "
+               "not installed: install it (Debian/Ubuntu: sudo apt-get install poppler-utils; "
+               "macOS: brew install poppler), or a LibreOffice with its drawing filters, then "
+               "try again. The letters themselves can be made without it.")
 
 
 class PreviewError(RefdeskError):
@@ -121,9 +128,12 @@ def _first_page(document: bytes, folder: Path) -> bytes:
     with tempfile.TemporaryDirectory(prefix="work-", dir=folder) as work:
         docx = write_file(Path(work) / "document.docx", document)
         pdftoppm = shutil.which("pdftoppm")
+        if pdftoppm is None:  # LibreOffice's own export draws the first page, where it can
+            try:
+                return convert([docx], "png:writer_png_Export", Path(work))[0].read_bytes()
+            except OfficeError:
+                raise PreviewError(f"no picture: {NO_PDFTOPPM}") from None
         try:
-            if pdftoppm is None:  # LibreOffice's own export draws the first page
-                return convert([docx], "png", Path(work))[0].read_bytes()
             pdf = convert([docx], "pdf", Path(work))[0]
         except OfficeError as exc:
             raise PreviewError(f"no picture: {exc.message}") from None
