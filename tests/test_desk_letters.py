@@ -91,6 +91,20 @@ def test_the_dry_run_listed_is_merges(client: TestClient, practice: Path) -> Non
     assert "Providers: stage = packet sent for provider_id P026" in intro.text_content()
 
 
+def test_the_dry_runs_are_made_again_when_a_template_changes(client: TestClient,
+                                                              practice: Path) -> None:
+    client.get("/letters")
+    held = client.app.state.letters_dry_runs  # type: ignore[attr-defined]
+    first = held["views"]
+    client.get("/letters?job=thank-you")
+    assert held["views"] is first  # the same Book, day and templates: not made again
+    template = practice.parent / "templates" / "thank-you.docx"
+    stamp = template.stat().st_mtime_ns + 5_000_000_000
+    os.utime(template, ns=(stamp, stamp))
+    client.get("/letters")
+    assert held["views"] is not first
+
+
 def test_one_job_alone(client: TestClient) -> None:
     """From This week a job's link opens that job alone; the others are a link away."""
     page = html.fromstring(client.get("/letters?job=sent-referral").text)

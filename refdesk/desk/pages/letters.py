@@ -9,6 +9,7 @@ run ids and picture ids (digests), never a client's name.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -137,6 +138,33 @@ def dry_runs(config: Config, source: Source, book: Book, today: Any) -> list[Job
     return views
 
 
+def _stamp(config: Config) -> tuple[tuple[str, int], ...]:
+    """config.toml and the templates as they are on disk: a change makes the dry runs anew."""
+    files = [config.path] if config.path else []
+    with contextlib.suppress(OSError):  # no templates folder: each job says so itself
+        files += sorted(config.templates.iterdir())
+    found = []
+    for path in files:
+        try:
+            found.append((str(path), path.stat().st_mtime_ns))
+        except OSError:
+            continue
+    return tuple(found)
+
+
+def _dry_runs_once(request: Request, config: Config, source: Source, book: Book,
+                   today: Any) -> list[JobView]:
+    """The dry runs, made again only when the Book (re-read after any change to the
+    workbook), the day, config.toml or a template changed."""
+    cache = _state(request, "letters_dry_runs", dict)
+    key = (today, _stamp(config))
+    if cache.get("book") is book and cache.get("key") == key:
+        return cache["views"]  # type: ignore[no-any-return]
+    views = dry_runs(config, source, book, today)
+    cache.update(book=book, key=key, views=views)
+    return views
+
+
 async def letters(request: Request) -> Response:
     try:
         loaded = context.load(request)
@@ -146,7 +174,8 @@ async def letters(request: Request) -> Response:
         return error_page(request, ["Letters need config.toml: its [practice] and [jobs]. "
                                     "Start the desk with --config, or from the practice folder."])
     day = context.today(request)
-    views = await run_in_threadpool(dry_runs, loaded.config, loaded.source, loaded.book, day)
+    views = await run_in_threadpool(_dry_runs_once, request, loaded.config, loaded.source,
+                                    loaded.book, day)
     try:  # the check `merge --deliver` makes before it sends email
         check_email_setup(loaded.config)
         email_problem = ""
