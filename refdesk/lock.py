@@ -87,7 +87,10 @@ def hold(lock_file: Path, *, what: str, command: str = "refdesk", wait: float = 
     starts waiting; then raises WorkbookBusyError naming `what` and the holder."""
     lock_file = lock_file.resolve()
     entry = _entry(lock_file)
-    if not entry.guard.acquire(timeout=max(wait, 0.0) or -1):
+    # wait <= 0 means try once, for another thread of this process as for another process.
+    taken = entry.guard.acquire(blocking=False) if wait <= 0 else entry.guard.acquire(
+        timeout=wait)
+    if not taken:
         raise _busy(what, None, wait)
     try:
         if entry.depth == 0:

@@ -165,3 +165,27 @@ def test_two_processes_appending_at_once_lose_and_repeat_no_row(workbook: Path) 
     assert sorted(ours) == sorted(f"L-{t}-{i:02d}" for t in "AB" for i in range(count))
     assert len(ours) == len(set(ours))
     assert len(backups_of(workbook)) == 2 * count
+
+
+def test_no_wait_is_refused_at_once_while_another_thread_holds_it(tmp_path: Path) -> None:
+    """wait=0 tries once, whether the holder is another process or another thread of this
+    one (the desk's worker beside its pages)."""
+    lock_file = tmp_path / ".book.lock"
+    inside, done = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with lock.hold(lock_file, what="the book"):
+            inside.set()
+            done.wait(30)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        assert inside.wait(30)
+        with pytest.raises(WorkbookBusyError), lock.hold(lock_file, what="the book", wait=0):
+            pass
+    finally:
+        done.set()
+        thread.join(30)
+    with lock.hold(lock_file, what="the book", wait=0):  # free again: taken at once
+        assert lock.held(lock_file)
