@@ -156,17 +156,23 @@ def _clients(rng: random.Random, plan: _Plan, clients: int) -> Iterator[dict[str
                if card == "yes" and (TODAY - first).days > 30 else None}
 
 
+def _covered(j: int, referrals: int, releases: int) -> int:
+    """The referral release j covers: spread evenly, so about one referral in 16, old or
+    new, has no release (the release-form job's clients)."""
+    return j * referrals // releases
+
+
 def _releases(plan: _Plan, releases: int, clients: int) -> Iterator[dict[str, Any]]:
-    """Release j covers referral j's client and provider; one in 12 has expired, and the
-    referrals past the releases have none (the release-form job's clients)."""
+    """Release j covers its referral's client and provider; one in 12 has expired."""
     for j in range(releases):
-        signed = plan.received[j]
+        i = _covered(j, plan.n, releases)
+        signed = plan.received[i]
         expired = j % 12 == 5
         expires = (max(TODAY - dt.timedelta(days=10 + j % 50), signed + dt.timedelta(days=1))
                    if expired
                    else signed + dt.timedelta(days=730) if j % 2 else None)
-        yield {"release_id": f"RL{j + 1:07d}", "client_id": f"C{j % clients + 1:07d}",
-               "provider_id": plan.provider[j], "signed_on": signed, "expires_on": expires,
+        yield {"release_id": f"RL{j + 1:07d}", "client_id": f"C{i % clients + 1:07d}",
+               "provider_id": plan.provider[i], "signed_on": signed, "expires_on": expires,
                "scope": "treatment plan; progress" if j % 5 else "treatment plan",
                "revoked_on": None}
 
@@ -208,14 +214,15 @@ def _contacts(rng: random.Random, contacts: int) -> Iterator[dict[str, Any]]:
                "cost": 12.5 if k % 9 == 0 else None, "minutes": rng.choice((5, 10, 15))}
 
 
-def _sent(plan: _Plan, sent: int, clients: int) -> Iterator[dict[str, Any]]:
-    """Clients sent out to providers; the last month's providers were not told yet."""
+def _sent(plan: _Plan, sent: int, releases: int, clients: int) -> Iterator[dict[str, Any]]:
+    """Clients sent on to a provider their release names; the last month's providers were
+    not told yet."""
     for k in range(sent):
-        i = k * plan.n // sent
+        i = _covered(k * releases // sent, plan.n, releases)
         date = plan.first[i] + dt.timedelta(days=14)
         date = min(date, TODAY)
         yield {"sent_id": f"S{k + 1:07d}", "sent_on": date, "client_id": f"C{i % clients + 1:07d}",
-               "provider_id": f"P{1 + (k * 7) % PROVIDERS:03d}", "reason": "Low back pain",
+               "provider_id": plan.provider[i], "reason": "Low back pain",
                "provider_told_on": None if (TODAY - date).days < 30
                else date + dt.timedelta(days=2)}
 
@@ -233,15 +240,17 @@ def _letters(plan: _Plan, letters: int, releases: int, clients: int
     """The ledger: thank-you letters and progress reports already sent, spread over time,
     each under the release of its referral (release i covers referral i)."""
     for k in range(letters):
-        i = k * min(plan.n, releases) // letters
+        j = k * releases // letters
+        j += j % 12 == 5 and j + 1 < releases  # not under an expired release
+        i = _covered(j, plan.n, releases)
         # releases whose scope lacks progress (every fifth) allow only the thank-you
-        job = "thank-you" if k % 2 or i % 5 == 0 else "progress-report"
+        job = "thank-you" if k % 2 or j % 5 == 0 else "progress-report"
         when = dt.datetime.combine(min(plan.first[i] + dt.timedelta(days=3), TODAY),
                                    dt.time(9 + k % 8, k % 60))
         yield {"letter_id": f"L{k + 1:07d}", "when": when, "job": job,
                "record": f"R{i + 1:07d}", "template": f"{job}.docx",
                "provider_id": plan.provider[i], "client_id": f"C{i % clients + 1:07d}",
-               "release_id": f"RL{i + 1:07d}", "delivery": "email",
+               "release_id": f"RL{j + 1:07d}", "delivery": "email",
                "file": f"letters/{job}/R{i + 1:07d}.docx",
                "status": "emailed"}
 
@@ -264,7 +273,7 @@ def build(referrals: int, path: Path) -> None:
         "Clients": _clients(rng, plan, clients),
         "Releases": _releases(plan, rows["Releases"], clients),
         "Referrals": _referrals(rng, plan, clients),
-        "Sent": _sent(plan, rows["Sent"], clients),
+        "Sent": _sent(plan, rows["Sent"], rows["Releases"], clients),
         "Contacts": _contacts(rng, rows["Contacts"]),
         "Visits": _visits(rng, plan, rows["Visits"], clients),
         "Testimonials": _testimonials(),
