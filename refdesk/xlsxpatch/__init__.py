@@ -35,10 +35,11 @@ from pathlib import Path
 
 from refdesk.errors import WriteError
 from refdesk.lock import WAIT as LOCK_WAIT
-from refdesk.xlsxpatch import journal, safety
+from refdesk.xlsxpatch import journal, safety, zipcopy
 from refdesk.xlsxpatch.cells import Encoded, encode_value
 from refdesk.xlsxpatch.journal import CellChange
 from refdesk.xlsxpatch.package import (
+    MAIN_NS,
     REL_PIVOT_TABLE,
     REL_STYLES,
     REL_TABLE,
@@ -455,10 +456,12 @@ class _Planner:
             return True
         for entry in self.book.sheets:
             if entry.kind == "worksheet" and entry.part and self.pkg.has(entry.part):
-                data = self.pkg.read(entry.part)
                 parsed = self.sheets.get(entry.name)  # its prefixes are known already
-                p = parsed.xml.pp if parsed else main_prefixes(data, b"worksheet")
-                if re.search(rb"<" + p + rb"f[\s>/]", data):
+                if parsed is not None:
+                    if re.search(rb"<" + parsed.xml.pp + rb"f[\s>/]", parsed.xml.data):
+                        return True
+                # Streamed: the part is checked on the way, so its copy needs no second look.
+                elif zipcopy.has_formula(self.pkg.chunks(entry.part), MAIN_NS):
                     return True
         return False
 
@@ -530,6 +533,9 @@ def _write_package(pkg: Package, new: Mapping[str, bytes], temp: Path, mode: int
                 copy.comment = info.comment
                 if info.filename in new:
                     out.writestr(copy, new[info.filename])
+                elif info.compress_type in zipcopy.RAW_METHODS:
+                    zipcopy.copy_raw(out, pkg.zip, info, copy,
+                                     checked=info.filename in pkg.checked)
                 else:
                     big = info.file_size > 2**31
                     with pkg.zip.open(info) as src, out.open(copy, "w", force_zip64=big) as dst:

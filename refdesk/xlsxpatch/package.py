@@ -9,12 +9,14 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 from xml.etree import ElementTree as ET
 
 from refdesk.errors import SourceError, WriteError
+from refdesk.xlsxpatch.zipcopy import read_chunks
 
 PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -103,6 +105,8 @@ class Package:
                                  "refdesk writes to it. Nothing was written.")
             self._by_lower[key] = info.filename
         self._cache: dict[str, bytes] = {}
+        #: Entries read whole, so zipfile has checked their CRC: copied without a second look.
+        self.checked: set[str] = set()
 
     def close(self) -> None:
         self.zip.close()
@@ -122,11 +126,25 @@ class Package:
         if actual not in self._cache:
             try:
                 self._cache[actual] = self.zip.read(actual)
+                self.checked.add(actual)
             except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError,
                     RuntimeError) as exc:
                 raise WriteError(f"{self.path}: the part {actual} cannot be read ({exc}); the "
                                  "file is damaged. Nothing was written.") from None
         return self._cache[actual]
+
+    def chunks(self, part: str) -> Iterator[bytes]:
+        """A part's bytes in chunks, without keeping them (a sheet can be hundreds of
+        megabytes); read to the end, the part counts as checked."""
+        actual = self.name(part)
+        if actual is None:
+            raise WriteError(f"{self.path}: the part {part} is missing; the file is damaged. "
+                             "Open and re-save it in Excel. Nothing was written.")
+        if actual in self._cache:
+            yield self._cache[actual]
+            return
+        yield from read_chunks(self.zip, self.zip.getinfo(actual))
+        self.checked.add(actual)
 
     def xml(self, part: str) -> ET.Element:
         try:
