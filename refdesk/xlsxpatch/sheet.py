@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 from refdesk.errors import WriteError
 from refdesk.xlsxpatch.cells import Encoded
@@ -130,6 +131,42 @@ class CellSpan:
         return _FORMULA.search(self.inner) is not None
 
 
+class _Rows(Sequence[RowSpan]):
+    """A sheet's rows by position, each span made when first asked for."""
+
+    def __init__(self, sheet: SheetXml, starts: list[int], numbers: list[int]) -> None:
+        self.sheet = sheet
+        self.starts = starts
+        self.numbers = numbers
+        self._made: dict[int, RowSpan] = {}
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    @overload
+    def __getitem__(self, i: int) -> RowSpan: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[RowSpan]: ...
+
+    def __getitem__(self, i: int | slice) -> RowSpan | list[RowSpan]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        span = self._made.get(i)
+        if span is None:
+            m = self.sheet._row_re.match(self.sheet.data, self.starts[i])
+            assert m is not None  # found by a stricter pattern
+            span = self._made[i] = self.sheet._span(m, self.numbers[i], True)
+        return span
+
+    def __iter__(self) -> Iterator[RowSpan]:
+        return (self[i] for i in range(len(self)))
+
+
 #: Decides the style index of a cell: (encoded value, style the cell would get, the cell's
 #: name, whether that style is borrowed from the row above) -> style.
 StyleFor = Callable[[Encoded, "int | None", str, bool], "int | None"]
@@ -165,51 +202,84 @@ class SheetXml:
             raise WriteError(f"{label}: the sheet holds XML comments or CDATA among its cells, "
                              "which refdesk does not edit; open and re-save the workbook in "
                              "Excel. Nothing was written.")
-        self._rows: list[RowSpan] | None = None
+        self._rows: Sequence[RowSpan] | None = None
         self._numbers: list[int] = []
         self._pending: dict[int, dict[int, object]] = {}
 
     # -- reading ---------------------------------------------------------------------------
     @property
-    def rows(self) -> list[RowSpan]:
+    def rows(self) -> Sequence[RowSpan]:
         if self._rows is None:
-            rows: list[RowSpan] = []
-            last = 0
-            data = self.data
-            for m in self._row_re.finditer(data, self.body_start, self.body_end):
-                r = _R_USUAL.search(m.group(2)) or _R_ATTR.search(m.group(2))
-                number = int(r.group(2)) if r else last + 1
-                prefix = m.group(1)
-                if m.group(3):
-                    end = m.end()
-                else:
-                    # The row's own end tag: a writer may mix prefixes (`<x:row>` in a part
-                    # whose root has none).
-                    end_tag = self._row_end if prefix == self.p else b"</" + prefix + b"row>"
-                    end = data.find(end_tag, m.end(), self.body_end)
-                    if end < 0:
-                        raise WriteError(f"{self.label}: row {number} is not closed; the file "
-                                         "is damaged. Nothing was written.")
-                    end += len(end_tag)
-                if number < 1:
-                    # LibreOffice drops such a row when it re-saves the file: say so.
-                    raise WriteError(f"{self.label}: the sheet stores a row numbered {number}, "
-                                     "which Excel never writes (its rows start at 1), so the "
-                                     "program that made the file counted rows differently. "
-                                     "Open the workbook in Excel, save it as Excel Workbook "
-                                     "(.xlsx) and check that its first rows are all there "
-                                     "(LibreOffice drops a row 0 when it saves). Nothing was "
-                                     "written.")
-                if number <= last:
-                    raise WriteError(f"{self.label}: rows are stored out of order (row {number} "
-                                     f"after row {last}); open and re-save the workbook in "
-                                     "Excel. Nothing was written.")
-                rows.append(RowSpan(number, m.start(), m.end(), end, bool(m.group(3)),
-                                    r is not None, prefix))
-                last = number
-            self._rows = rows
-            self._numbers = [r.number for r in rows]
+            self._rows = self._usual_rows()
+            if self._rows is None:
+                self._rows = self._all_rows()
+                self._numbers = [r.number for r in self._rows]
         return self._rows
+
+    def _usual_rows(self) -> _Rows | None:
+        """The rows, when every row tag starts `<row r="N"` (as nearly every writer makes
+        them): their starts and numbers in one literal-led pass, each row's span worked out
+        only when asked for. None for any other sheet."""
+        if self.pp != re.escape(self.p):
+            return None
+        data, start, stop = self.data, self.body_start, self.body_end
+        p = re.escape(self.p)
+        if re.compile(rb"<" + p + rb'row(?=[\s/>])(?! r="[1-9][0-9]*")').search(
+                data, start, stop) is not None:
+            return None
+        found = [(m.start(), m.group(1)) for m in
+                 re.compile(rb"<" + p + rb'row r="([0-9]+)"').finditer(data, start, stop)]
+        starts = [at for at, _ in found]
+        numbers = [int(n) for _, n in found]
+        if not all(a < b for a, b in zip(numbers, numbers[1:], strict=False)):
+            return None  # the full pass says which row is out of order
+        rows = _Rows(self, starts, numbers)
+        # Only rows after the last end tag can lack one: the full pass's check, in short.
+        last_end = data.rfind(self._row_end, start, stop)
+        for i in range(bisect.bisect_right(starts, last_end), len(rows)):
+            rows[i]
+        self._numbers = numbers
+        return rows
+
+    def _span(self, m: re.Match[bytes], number: int, explicit: bool) -> RowSpan:
+        """The row whose start tag `m` matched (`_row_re`), with its end found."""
+        prefix = m.group(1)
+        if m.group(3):
+            end = m.end()
+        else:
+            # The row's own end tag: a writer may mix prefixes (`<x:row>` in a part whose
+            # root has none).
+            end_tag = self._row_end if prefix == self.p else b"</" + prefix + b"row>"
+            end = self.data.find(end_tag, m.end(), self.body_end)
+            if end < 0:
+                raise WriteError(f"{self.label}: row {number} is not closed; the file is "
+                                 "damaged. Nothing was written.")
+            end += len(end_tag)
+        return RowSpan(number, m.start(), m.end(), end, bool(m.group(3)), explicit, prefix)
+
+    def _all_rows(self) -> list[RowSpan]:
+        rows: list[RowSpan] = []
+        last = 0
+        for m in self._row_re.finditer(self.data, self.body_start, self.body_end):
+            r = _R_USUAL.search(m.group(2)) or _R_ATTR.search(m.group(2))
+            number = int(r.group(2)) if r else last + 1
+            span = self._span(m, number, r is not None)
+            if number < 1:
+                # LibreOffice drops such a row when it re-saves the file: say so.
+                raise WriteError(f"{self.label}: the sheet stores a row numbered {number}, "
+                                 "which Excel never writes (its rows start at 1), so the "
+                                 "program that made the file counted rows differently. "
+                                 "Open the workbook in Excel, save it as Excel Workbook "
+                                 "(.xlsx) and check that its first rows are all there "
+                                 "(LibreOffice drops a row 0 when it saves). Nothing was "
+                                 "written.")
+            if number <= last:
+                raise WriteError(f"{self.label}: rows are stored out of order (row {number} "
+                                 f"after row {last}); open and re-save the workbook in "
+                                 "Excel. Nothing was written.")
+            rows.append(span)
+            last = number
+        return rows
 
     def row(self, number: int) -> RowSpan | None:
         rows = self.rows
