@@ -12,7 +12,7 @@ import pytest
 import xlsxwriter
 
 from refdesk.errors import WriteError
-from refdesk.xlsxpatch import SetCell, patch_workbook
+from refdesk.xlsxpatch import SetCell, patch_workbook, zipcopy
 from refdesk.xlsxpatch.zipcopy import has_formula
 
 
@@ -145,3 +145,19 @@ def test_has_formula_across_chunk_boundaries(xml: bytes, expected: bool) -> None
     for size in (1, 3, 7, len(xml)):
         chunks = iter([xml[i:i + size] for i in range(0, len(xml), size)])
         assert has_formula(chunks, MAIN) is expected, size
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_changed_part_is_deflated_whole_with_or_without_isal(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fast: bool) -> None:
+    if not fast:
+        monkeypatch.setattr(zipcopy, "_fast_zlib", None)
+        monkeypatch.setattr(zipcopy, "FAST_LEVEL", 1)
+    path = _book(tmp_path / "book.xlsx")
+    patch_workbook(path, [SetCell("Big", "D7", "changed")])
+    with zipfile.ZipFile(path) as zf:
+        assert zf.testzip() is None
+        info = zf.getinfo("xl/worksheets/sheet2.xml")
+        assert info.compress_type == zipfile.ZIP_DEFLATED
+        assert info.compress_size < info.file_size / 3
+        assert b"<t>changed</t>" in zf.read(info)

@@ -532,7 +532,7 @@ def _write_package(pkg: Package, new: Mapping[str, bytes], temp: Path, mode: int
                 copy.create_system = info.create_system
                 copy.comment = info.comment
                 if info.filename in new:
-                    out.writestr(copy, new[info.filename])
+                    zipcopy.write_part(out, copy, new[info.filename])
                 elif info.compress_type in zipcopy.RAW_METHODS:
                     zipcopy.copy_raw(out, pkg.zip, info, copy,
                                      checked=info.filename in pkg.checked)
@@ -543,8 +543,9 @@ def _write_package(pkg: Package, new: Mapping[str, bytes], temp: Path, mode: int
                 safety.checkpoint(f"part:{info.filename}")
             known = {info.filename for info in pkg.infos}
             for name in sorted(set(new) - known):  # parts the workbook did not have
-                out.writestr(zipfile.ZipInfo(name, date_time=pkg.infos[0].date_time), new[name],
-                             compress_type=zipfile.ZIP_DEFLATED)
+                added = zipfile.ZipInfo(name, date_time=pkg.infos[0].date_time)
+                added.compress_type = zipfile.ZIP_DEFLATED
+                zipcopy.write_part(out, added, new[name])
                 safety.checkpoint(f"part:{name}")
             out.comment = pkg.zip.comment
         fh.flush()

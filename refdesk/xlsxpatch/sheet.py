@@ -197,8 +197,8 @@ class SheetXml:
             if self.body_end < 0:
                 raise WriteError(f"{label}: the sheet's cell data is cut short; the file is "
                                  "damaged. Nothing was written.")
-        body = data[self.body_start:self.body_end]
-        if b"<!--" in body or b"<![CDATA[" in body:
+        if (data.find(b"<!--", self.body_start, self.body_end) >= 0
+                or data.find(b"<![CDATA[", self.body_start, self.body_end) >= 0):
             raise WriteError(f"{label}: the sheet holds XML comments or CDATA among its cells, "
                              "which refdesk does not edit; open and re-save the workbook in "
                              "Excel. Nothing was written.")
