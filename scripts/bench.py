@@ -6,6 +6,13 @@ Check: refdesk's read + check against a plain fastexcel read of the same file (t
 Stats: refdesk's read + `refdesk stats` (every table, the last 12 months by month) against a
 plain fastexcel read of the same file (target: at most 2x), at 1,048,575 rows by default.
 
+Todo and dry runs: `refdesk todo` and every job's `refdesk merge JOB --dry-run` (selection,
+consent, the documents' data, the planned write-back; nothing rendered) on the workbooks of
+scripts/bigbook.py (every sheet in the sample practice's proportions) at 100,000 and 1,048,575
+referral rows, each in its own process against a plain fastexcel read of the same file (target:
+at most 2x, peak under 3 GiB, and at most 1.5 times the rows' growth in time from 100,000 to
+1,048,575 rows).
+
 Writing: setting 100 cells (found by referral_id) and appending 100 rows in the 100,000-row
 workbook, refdesk's safe write path (backup included) against openpyxl's load + save of the
 same file (target: refdesk at least 5x faster).
@@ -32,7 +39,12 @@ Examples:
     python scripts/bench.py --sizes none --check-sizes 100k   only the check section
     python scripts/bench.py --sizes none --check-sizes none --write-sizes none \
         --merge-letters 0 --pdf-letters 0                    only the stats section
-    python scripts/bench.py --sizes none --check-sizes none   the write, merge and PDF sections
+    python scripts/bench.py --sizes none --check-sizes none --stats-sizes none \
+        --write-sizes none --merge-letters 0 --pdf-letters 0  only the todo and dry-run sections
+    python scripts/bench.py ... --todo-sizes none --dry-run-sizes 100k --jobs release-form
+                                                   one job's dry run at 100k
+    python scripts/bench.py --sizes none --check-sizes none --todo-sizes none \
+        --dry-run-sizes none                       the write, merge and PDF sections
     python scripts/bench.py --sizes none --check-sizes none --write-sizes none --merge-letters 0
                                                    only the PDF section
 """
@@ -41,12 +53,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import random
 import resource
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -201,6 +215,38 @@ def _read_and_stats(path: Path) -> int:
     return stats.headline["referrals"]
 
 
+#: The day the todo and dry-run sections plan for: the day scripts/bigbook.py draws around.
+PLAN_DAY = dt.date(2026, 11, 23)
+#: Every job the repository's config.toml ships, each a dry-run section.
+SHIPPED_JOBS = tuple(tomllib.loads((ROOT / "config.toml").read_text(encoding="utf-8"))["jobs"])
+
+
+def _read_and_todo(path: Path) -> int:
+    """`refdesk todo --on 2026-11-23`: the read and every action, printing left out."""
+    from refdesk.config import load_config
+    from refdesk.sources.excel import ExcelSource
+    from refdesk.todo import todo
+
+    config = load_config(ROOT / "config.toml")
+    return len(todo(ExcelSource(path).read(), config, PLAN_DAY, today=PLAN_DAY))
+
+
+def _dry_run(job: str, path: Path) -> int:
+    """`refdesk merge JOB --dry-run`: the read, the selection, consent, every document's data
+    and the planned write-back, as the command does it; nothing rendered or written."""
+    import tempfile
+
+    from refdesk.config import load_config
+    from refdesk.merge.run import merge
+    from refdesk.sources.excel import ExcelSource
+
+    config = load_config(ROOT / "config.toml")
+    with tempfile.TemporaryDirectory(prefix="refdesk-bench-") as out:
+        result = merge(config, job, ExcelSource(path), today=PLAN_DAY, out=Path(out),
+                       dry_run=True)
+    return len(result.documents)
+
+
 WRITE_CELLS = WRITE_ROWS = 100
 
 
@@ -251,7 +297,9 @@ READERS: dict[str, Callable[[Path], int]] = {"refdesk": _read_refdesk,
                                              "refdesk read+check": _read_and_check,
                                              "refdesk read+stats": _read_and_stats,
                                              "refdesk write": _write_refdesk,
-                                             "openpyxl load+save": _write_openpyxl}
+                                             "openpyxl load+save": _write_openpyxl,
+                                             "refdesk read+todo": _read_and_todo}
+READERS.update({f"dry-run {job}": functools.partial(_dry_run, job) for job in SHIPPED_JOBS})
 #: These change the file: the child works on a copy, made before the clock starts.
 WRITERS = {"refdesk write", "openpyxl load+save"}
 CHECK_TARGET_RATIO, CHECK_TARGET_MIB = 2.0, 3 * 1024
@@ -268,13 +316,14 @@ def _child(reader: str, path: Path) -> None:
     if reader in WRITERS:
         workdir = Path(tempfile.mkdtemp(prefix="refdesk-bench-"))
         path = Path(shutil.copyfile(path, workdir / path.name))
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     rows = READERS[reader](path)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     if workdir is not None:
         shutil.rmtree(workdir)
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"seconds": seconds, "peak_mib": peak_kib / 1024, "rows": rows}))
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_mib": peak_kib / 1024,
+                      "rows": rows}))
 
 
 def measure(reader: str, path: Path) -> dict[str, float]:
@@ -347,6 +396,117 @@ def print_against_fastexcel(results: list[dict[str, Any]]) -> None:
                   if target_mib else "")
         print(f"{r['section']} {r['rows']:,}: {reader[8:]} {r['ratio']:.2f}x a fastexcel read "
               f"(target <= {target_ratio:.0f}x){memory}: {'PASS' if r['pass'] else 'FAIL'}")
+
+
+#: The todo and dry-run sections' workbooks (scripts/bigbook.py): bump when it changes.
+BIGBOOK_VERSION = 1
+#: Targets of the todo and dry-run sections: the ratio to a fastexcel read, the peak memory,
+#: and how much more time 1,048,575 rows may take than 100,000 (1.5 times the rows' growth).
+COMMAND_TARGET_RATIO, COMMAND_TARGET_MIB, GROWTH_SLACK = 2.0, 3 * 1024, 1.5
+
+
+def bigbook(cache: Path, label: str, rebuild: bool) -> Path:
+    """The workbook of scripts/bigbook.py at this size, built once into the cache."""
+    from bigbook import build
+
+    path = cache / f"bigbook-{label}-v{BIGBOOK_VERSION}.xlsx"
+    if rebuild or not path.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        print(f"building {path.name} ({SIZES[label]:,} referral rows, every sheet; minutes "
+              "at 1M) ...", file=sys.stderr)
+        started = time.perf_counter()
+        path.unlink(missing_ok=True)
+        build(SIZES[label], path)
+        print(f"  built in {time.perf_counter() - started:.0f} s, "
+              f"{path.stat().st_size / 2**20:.1f} MiB", file=sys.stderr)
+    return path
+
+
+def measure_within(reader: str, path: Path, timeout: float) -> dict[str, Any]:
+    """Like `measure`, but a run that fails or outlasts `timeout` is a result, not the end of
+    the benchmark: the other sections still run."""
+    try:
+        done = subprocess.run([sys.executable, __file__, "--child", reader, str(path)],
+                              capture_output=True, text=True, check=False, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"over {timeout:.0f} s, stopped"}
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        return {"error": f"failed: {last[:120]}"}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def command_sections(args: argparse.Namespace) -> list[str]:
+    return (["todo"] if args.todo_sizes else []) + \
+        ([f"dry-run {job}" for job in args.jobs] if args.dry_run_sizes else [])
+
+
+def run_command_section(args: argparse.Namespace) -> tuple[list[dict[str, Any]], bool]:
+    """`todo` and every job's --dry-run against a fastexcel read of the same workbook, each
+    in its own process, at every size; then each one's growth from the smallest size to the
+    largest against the growth of the rows."""
+    results: list[dict[str, Any]] = []
+    ok = True
+    labels = sorted(set(args.todo_sizes) | set(args.dry_run_sizes), key=lambda x: SIZES[x])
+    for label in labels:
+        path = bigbook(args.cache, label, args.rebuild)
+        floor = best_of("fastexcel", path, args.repeat)
+        sections = (["todo"] if label in args.todo_sizes else []) + \
+            ([f"dry-run {job}" for job in args.jobs] if label in args.dry_run_sizes else [])
+        for section in sections:
+            print(f"{section}: {path.name} ...", file=sys.stderr)
+            reader = "refdesk read+todo" if section == "todo" else section
+            runs = [measure_within(reader, path, args.timeout) for _ in range(args.repeat)]
+            finished = [r for r in runs if "error" not in r]
+            ours = min(finished, key=lambda r: r["seconds"]) if finished else runs[0]
+            ratio = ours["seconds"] / floor["seconds"] if "seconds" in ours else None
+            passed = ratio is not None and ratio <= COMMAND_TARGET_RATIO and \
+                ours["peak_mib"] < COMMAND_TARGET_MIB
+            ok = ok and passed
+            results.append({"section": section, "rows": SIZES[label], "fastexcel": floor,
+                            "refdesk": ours, "ratio": ratio, "pass": passed})
+    if len(labels) > 1:
+        small, large = SIZES[labels[0]], SIZES[labels[-1]]
+        limit = GROWTH_SLACK * large / small
+        for section in dict.fromkeys(r["section"] for r in results):
+            times = {r["rows"]: r["refdesk"].get("seconds") for r in results
+                     if r["section"] == section}
+            if times.get(small) and times.get(large):
+                growth = times[large] / times[small]
+                passed = growth <= limit
+                ok = ok and passed
+                results.append({"section": section, "growth": growth, "limit": limit,
+                                "from": small, "to": large, "pass": passed})
+    return results, ok
+
+
+def print_command_report(results: list[dict[str, Any]]) -> None:
+    # CPU seconds beside the clock's: on a busy machine they say more about the work done.
+    print(f"\n{'rows':>10}  {'command':<27} {'seconds':>8} {'cpu s':>7} {'peak MiB':>9} "
+          f"{'x fastexcel':>11} {'cpu x':>6}")
+    shown: set[int] = set()
+    for r in results:
+        if "growth" in r:
+            continue
+        if r["rows"] not in shown:
+            shown.add(r["rows"])
+            print(f"{r['rows']:>10,}  {'fastexcel (floor)':<27} "
+                  f"{r['fastexcel']['seconds']:>8.2f} {r['fastexcel']['cpu']:>7.2f} "
+                  f"{r['fastexcel']['peak_mib']:>9.0f}")
+        ours = r["refdesk"]
+        if "error" in ours:
+            print(f"{'':>10}  {r['section']:<27} {ours['error']}")
+            continue
+        print(f"{'':>10}  {r['section']:<27} {ours['seconds']:>8.2f} {ours['cpu']:>7.2f} "
+              f"{ours['peak_mib']:>9.0f} {r['ratio']:>10.2f}x "
+              f"{ours['cpu'] / r['fastexcel']['cpu']:>5.2f}x  {'PASS' if r['pass'] else 'FAIL'}")
+    print(f"targets: at most {COMMAND_TARGET_RATIO:.0f}x a fastexcel read, peak under "
+          f"{COMMAND_TARGET_MIB} MiB")
+    for r in results:
+        if "growth" in r:
+            print(f"{r['section']}: {r['growth']:.1f}x the time from {r['from']:,} to "
+                  f"{r['to']:,} rows (target <= {r['limit']:.1f}x, {GROWTH_SLACK}x the rows' "
+                  f"growth): {'PASS' if r['pass'] else 'FAIL'}")
 
 
 def run_write_section(args: argparse.Namespace) -> tuple[list[dict[str, Any]], bool]:
@@ -620,6 +780,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="sizes for the read+stats section, or none [default: 1m]")
     parser.add_argument("--write-sizes", default="100k",
                         help="sizes for the write section, or none [default: 100k]")
+    parser.add_argument("--todo-sizes", default="100k,1m",
+                        help="sizes for the todo section, or none [default: 100k,1m]")
+    parser.add_argument("--dry-run-sizes", default="100k,1m",
+                        help="sizes for the jobs' --dry-run sections, or none "
+                             "[default: 100k,1m]")
+    parser.add_argument("--jobs", default=",".join(SHIPPED_JOBS),
+                        help="the jobs of the dry-run sections [default: every job in "
+                             "config.toml]")
+    parser.add_argument("--timeout", type=float, default=1800,
+                        help="seconds a todo or dry-run may take before it is stopped and "
+                             "counted a failure [default: 1800]")
     parser.add_argument("--merge-letters", type=int, default=MERGE_LETTERS,
                         help="letters in the merge section, 0 to skip [default: 1000]")
     parser.add_argument("--pdf-letters", type=int, default=PDF_LETTERS,
@@ -635,7 +806,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--child", nargs=2, metavar=("READER", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if not args.child:
-        for name in ("sizes", "check_sizes", "stats_sizes", "write_sizes"):
+        jobs = [x.strip() for x in args.jobs.split(",") if x.strip()]
+        unknown = [x for x in jobs if x not in SHIPPED_JOBS]
+        if unknown:
+            parser.error(f"unknown job {', '.join(unknown)}; use {', '.join(SHIPPED_JOBS)}")
+        args.jobs = jobs
+        for name in ("sizes", "check_sizes", "stats_sizes", "write_sizes", "todo_sizes",
+                     "dry_run_sizes"):
             chosen = [x.strip().lower() for x in getattr(args, name).split(",") if x.strip()]
             chosen = [] if chosen == ["none"] else chosen
             unknown = [x for x in chosen if x not in SIZES]
@@ -653,11 +830,13 @@ def main(argv: list[str] | None = None) -> int:
     results, ok = run_read_section(args) if args.sizes else ([], True)
     checked, check_ok = run_against_fastexcel("check", args.check_sizes, args)
     counted, stats_ok = run_against_fastexcel("stats", args.stats_sizes, args)
+    commands, commands_ok = run_command_section(args) if command_sections(args) else ([], True)
     written, write_ok = run_write_section(args) if args.write_sizes else ([], True)
     merged, merge_ok = run_merge_section(args) if args.merge_letters else ([], True)
     pdfs, pdf_ok = run_pdf_section(args) if args.pdf_letters else ([], True)
     if args.json:
-        print(json.dumps(results + checked + counted + written + merged + pdfs, indent=2))
+        print(json.dumps(results + checked + counted + commands + written + merged + pdfs,
+                         indent=2))
     else:
         if results:
             print_report(results)
@@ -665,13 +844,16 @@ def main(argv: list[str] | None = None) -> int:
             print_against_fastexcel(checked)
         if counted:
             print_against_fastexcel(counted)
+        if commands:
+            print_command_report(commands)
         if written:
             print_write_report(written)
         if merged:
             print_merge_report(merged)
         if pdfs:
             print_pdf_report(pdfs)
-    return 0 if ok and check_ok and stats_ok and write_ok and merge_ok and pdf_ok else 1
+    return 0 if ok and check_ok and stats_ok and commands_ok and write_ok and merge_ok and \
+        pdf_ok else 1
 
 
 if __name__ == "__main__":
