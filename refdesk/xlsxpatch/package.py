@@ -16,7 +16,7 @@ from urllib.parse import unquote
 from xml.etree import ElementTree as ET
 
 from refdesk.errors import SourceError, WriteError
-from refdesk.xlsxpatch.zipcopy import read_chunks
+from refdesk.xlsxpatch.zipcopy import read_chunks, read_member
 
 PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -125,7 +125,7 @@ class Package:
                              "Open and re-save it in Excel. Nothing was written.")
         if actual not in self._cache:
             try:
-                self._cache[actual] = self.zip.read(actual)
+                self._cache[actual] = read_member(self.zip, self.zip.getinfo(actual))
                 self.checked.add(actual)
             except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError,
                     RuntimeError) as exc:
