@@ -49,3 +49,23 @@ def test_rows_in_other_forms_take_the_full_pass() -> None:
     sheet = _sheet("<row r='1'></row><row spans='1:1'></row>")
     assert [r.number for r in sheet.rows] == [1, 2]
     assert isinstance(sheet.rows, list)
+
+
+def test_the_quick_id_column_reads_as_the_general_one() -> None:
+    rows = ('<row r="1"><c r="A1" t="inlineStr"><is><t>id</t></is></c></row>'
+            '<row r="2"><c r="A2" t="inlineStr"><is><t xml:space="preserve"> R1 </t></is></c>'
+            '</row><row r="3"><c r="A3"><v>42</v></c></row>'
+            '<row r="4"><c r="A4" t="inlineStr"><is><t>A &amp; B_x0041_</t></is></c></row>'
+            '<row r="5"><c r="A5" t="inlineStr"><is><r><t>rich</t></r><r><t>text</t></r></is>'
+            '</c></row><row r="6"><c r="A6" s="1"/><c r="AA6"><v>7</v></c></row>'
+            '<row r="7"><c r="A7" t="inlineStr"><is><t></t></is></c></row>')
+    sheet = _sheet(rows)
+    assert sheet.column_texts(1) == {1: "id", 2: " R1 ", 3: "42", 4: "A & BA", 5: "richtext",
+                                     7: ""}
+    assert sheet.column_texts(27) == {6: "7"}
+
+
+@pytest.mark.parametrize("inside", ["<!-- a note -->", "<![CDATA[x]]>"])
+def test_comments_and_cdata_among_cells_are_refused(inside: str) -> None:
+    with pytest.raises(WriteError, match="comments or CDATA"):
+        _sheet(f'<row r="1">{inside}</row>')

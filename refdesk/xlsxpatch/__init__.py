@@ -458,7 +458,8 @@ class _Planner:
             if entry.kind == "worksheet" and entry.part and self.pkg.has(entry.part):
                 parsed = self.sheets.get(entry.name)  # its prefixes are known already
                 if parsed is not None:
-                    if re.search(rb"<" + parsed.xml.pp + rb"f[\s>/]", parsed.xml.data):
+                    if not parsed.xml.formula_free and re.search(
+                            rb"<" + parsed.xml.pp + rb"f[\s>/]", parsed.xml.data):
                         return True
                 # Streamed: the part is checked on the way, so its copy needs no second look.
                 elif zipcopy.has_formula(self.pkg.chunks(entry.part), MAIN_NS):

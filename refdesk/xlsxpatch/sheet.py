@@ -197,14 +197,15 @@ class SheetXml:
             if self.body_end < 0:
                 raise WriteError(f"{label}: the sheet's cell data is cut short; the file is "
                                  "damaged. Nothing was written.")
-        if (data.find(b"<!--", self.body_start, self.body_end) >= 0
-                or data.find(b"<![CDATA[", self.body_start, self.body_end) >= 0):
+        # `<!` inside elements starts only a comment or CDATA: one search finds either.
+        if data.find(b"<!", self.body_start, self.body_end) >= 0:
             raise WriteError(f"{label}: the sheet holds XML comments or CDATA among its cells, "
                              "which refdesk does not edit; open and re-save the workbook in "
                              "Excel. Nothing was written.")
         self._rows: Sequence[RowSpan] | None = None
         self._numbers: list[int] = []
         self._pending: dict[int, dict[int, object]] = {}
+        self._formula_free: bool | None = None
 
     # -- reading ---------------------------------------------------------------------------
     @property
@@ -357,6 +358,8 @@ class SheetXml:
                             found[row.number] = text
             return found
         letters = col_letter(col).encode()
+        if r_first:
+            return self._usual_column_texts(letters)
         p = self.pp
         head = (rb"<(" + p + rb")c r=[\"']" + letters if r_first
                 else rb"<(" + p + rb")c\s(?:[^>]*?\s)?r\s*=\s*[\"']" + letters)
@@ -380,6 +383,30 @@ class SheetXml:
                 text = self.text(CellSpan(col, m.start(), m.end(), b" " + attrs, inner, True))
             if text is not None:
                 found[int(m.group(2))] = text
+        return found
+
+    def _usual_column_texts(self, letters: bytes) -> dict[int, str]:
+        """column_texts when every cell starts `<c r=`: one findall, with an inline string of
+        the usual form (`<is><t>text</t></is>`) taken by the pattern itself, so that the loop
+        does little per row."""
+        e = re.escape(self.p)
+        pattern = re.compile(
+            rb"<" + e + rb"c r=[\"']" + letters + rb"(\d+)[\"']([^>]*?)(?:/>|><" + e + rb"is><"
+            + e + rb"t(?:\s[^>]*)?>([^<]*)</" + e + rb"t></" + e + rb"is></" + e + rb"c>|>(.*?)</"
+            + e + rb"c>)", re.S)
+        found: dict[int, str] = {}
+        for row, attrs, quick, inner in pattern.findall(self.data, self.body_start,
+                                                        self.body_end):
+            if inner:
+                text = self.text(CellSpan(0, 0, 0, b" " + attrs, inner, True))
+            elif b"inlineStr" not in attrs:
+                continue  # an empty cell, or `<is>` in a cell that is not an inline string
+            else:
+                text = quick.decode("utf-8")
+                if "&" in text or "_x" in text:
+                    text = decode_xstring(xml_unescape(text))
+            if text is not None:
+                found[int(row)] = text
         return found
 
     def _implicit_cells(self) -> bool:
@@ -435,13 +462,21 @@ class SheetXml:
     def merged(self) -> list[tuple[int, int, int, int]]:
         return self._ranges(b"mergeCell", self.data[self.body_end:])
 
+    @property
+    def formula_free(self) -> bool:
+        """Whether the part surely holds no formula: one literal search of the whole part
+        (the sheet's own and the workbook's formula checks share it). False when unsure."""
+        if self._formula_free is None:
+            self._formula_free = (self.pp == re.escape(self.p)
+                                  and self.data.find(b"<" + self.p + b"f") < 0)
+        return self._formula_free
+
     def formula_ranges(self) -> list[tuple[str, tuple[int, int, int, int]]]:
         """Ranges Excel fills from one formula (array formulas, shared formulas, data tables),
         each with what it is."""
         found: list[tuple[str, tuple[int, int, int, int]]] = []
-        if self.pp == re.escape(self.p) and self.data.find(
-                b"<" + self.p + b"f", self.body_start, self.body_end) < 0:
-            return found  # no formula at all: one literal search instead of a regex scan
+        if self.formula_free:
+            return found
         pattern = re.compile(rb"<" + self.pp + rb"f\s[^>]*>")
         for m in pattern.finditer(self.data, self.body_start, self.body_end):
             kind = _RANGE_FORMULAS.get(get_attr(m.group(), b"t") or b"")
