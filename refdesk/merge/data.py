@@ -95,17 +95,59 @@ def diagnoses(value: str | None) -> list[dict[str, str]]:
 
 
 # -- the workbook as dictionaries ---------------------------------------------------------
+def _text(value: Any) -> Any:
+    """`clean` for a text cell, without its regular expressions when the text has no line
+    break to rewrite and no space at its ends (almost every cell)."""
+    if value.__class__ is str and value and not value[0].isspace() \
+            and not value[-1].isspace() and "\r" not in value and "\x0b" not in value \
+            and "\x0c" not in value:
+        return value
+    return clean(value)
+
+
+#: Text `clean` changes: empty, a space (any Python counts) at an end, or a line break other
+#: than a line feed (RE2 syntax, for Arrow).
+_SPACES = "".join(f"\\x{{{i:x}}}" for i in range(0x3001) if chr(i).isspace())
+_ODD_TEXT = f"^$|^[{_SPACES}]|[{_SPACES}]$|[\\r\\x0b\\x0c]"
+
+
+def _column(values: pd.Series) -> list[Any]:
+    """`clean` of every cell of a column, worked out for the column at once: reading a sheet
+    cell by cell through pandas costs more than reading the file."""
+    kind = str(values.dtype)
+    if kind.startswith("datetime64"):
+        empty = values.isna().to_numpy()
+        whole = (values == values.dt.normalize()).to_numpy()
+        days = values.dt.date.to_numpy()
+        times = values.dt.to_pydatetime()
+        return [None if e else (d if w else t)
+                for e, w, d, t in zip(empty, whole, days, times, strict=True)]
+    if kind in ("Int64", "Float64", "boolean"):
+        empty = values.isna().to_numpy()
+        return [None if e else v for e, v in zip(empty, values.astype(object), strict=True)]
+    if kind == "string":
+        found = values.to_numpy(dtype=object, na_value=None).tolist()
+        if getattr(values.array, "_pa_array", None) is not None:
+            # Arrow finds the few cells with spaces at an end or a line break to rewrite.
+            import pyarrow.compute as pc
+
+            odd = pc.match_substring_regex(values.array._pa_array, _ODD_TEXT)
+            for i in pc.indices_nonzero(pc.fill_null(odd, False)).to_pylist():
+                found[i] = clean(found[i])
+            return found
+        return [None if v is None else _text(v) for v in found]
+    return [clean(v) for v in values.to_numpy(dtype=object)]
+
+
 def _rows(book: Book, sheet: str) -> list[dict[str, Any]]:
     table = book.tables.get(sheet)
     if table is None:
         return []
     df = table.df
-    records = []
-    for number, values in zip(df.index, df.to_dict("records"), strict=True):
-        row = {k: clean(v) for k, v in values.items()}
-        row["_row"] = int(number)
-        records.append(row)
-    return records
+    keys = [*df.columns, "_row"]
+    columns = [_column(df[name]) for name in df.columns]
+    columns.append([int(n) for n in df.index])
+    return [dict(zip(keys, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
 @dataclass
