@@ -69,3 +69,17 @@ def test_the_quick_id_column_reads_as_the_general_one() -> None:
 def test_comments_and_cdata_among_cells_are_refused(inside: str) -> None:
     with pytest.raises(WriteError, match="comments or CDATA"):
         _sheet(f'<row r="1">{inside}</row>')
+
+
+def test_a_data_validation_formula_is_no_cell_formula() -> None:
+    validation = ('<dataValidations count="1"><dataValidation type="list" sqref="B2">'
+                  '<formula1>"a,b"</formula1></dataValidation></dataValidations>')
+    xml = (f'<worksheet xmlns="{MAIN}"><sheetData><row r="1"><c r="A1"><v>1</v></c></row>'
+           f"</sheetData>{validation}</worksheet>")
+    sheet = SheetXml("Sheet1", xml.encode(), SharedStrings(None))
+    assert sheet.formula_free and sheet.formula_ranges() == []
+    shared = _sheet('<row r="1"><c r="A1"><f t="shared" ref="A1:A3" si="0">B1</f><v>1</v></c>'
+                    '</row>')
+    assert not shared.formula_free
+    assert shared.formula_ranges() == [("the shared formula", (1, 1, 3, 1))]
+    assert not _sheet('<row r="1"><c r="A1"><f>B1</f></c></row>').formula_free

@@ -414,9 +414,10 @@ class _Planner:
             new[self.pkg.name(self.book.styles) or self.book.styles] = styles
         elif styles is not None:
             new.update(self._add_styles_part(styles))
-        if new and self._has_formulas():
+        if new:
+            # Asked already (as xlsxwriter's workbooks do): no sheet need be searched.
             workbook = _recalculate_on_load(self.pkg.read(self.book.part))
-            if workbook is not None:
+            if workbook is not None and self._has_formulas():
                 new[self.pkg.name(self.book.part) or self.book.part] = workbook
         return new
 

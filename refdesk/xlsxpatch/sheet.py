@@ -467,8 +467,16 @@ class SheetXml:
         """Whether the part surely holds no formula: one literal search of the whole part
         (the sheet's own and the workbook's formula checks share it). False when unsure."""
         if self._formula_free is None:
-            self._formula_free = (self.pp == re.escape(self.p)
-                                  and self.data.find(b"<" + self.p + b"f") < 0)
+            free = self.pp == re.escape(self.p)
+            tag, data = b"<" + self.p + b"f", self.data
+            at = data.find(tag) if free else -1
+            while at >= 0:  # `<formula1>` of a data validation is no formula
+                if data[at + len(tag):at + len(tag) + 1] in (b" ", b"\t", b"\r", b"\n", b">",
+                                                              b"/"):
+                    free = False
+                    break
+                at = data.find(tag, at + len(tag))
+            self._formula_free = free
         return self._formula_free
 
     def formula_ranges(self) -> list[tuple[str, tuple[int, int, int, int]]]:
