@@ -206,9 +206,13 @@ class Data:
         """Providers linked to a client: who referred them, whom they were sent to."""
         found: list[str] = []
         client = self.clients.get(client_id) or {}
-        candidates = [client.get("referred_by_provider")]
-        candidates += [r["provider_id"] for r in self.referrals if r.get("client_id") == client_id]
-        candidates += [s["provider_id"] for s in self.sent if s.get("client_id") == client_id]
+        linked = self.memo.get("providers_by_client")
+        if linked is None:  # grouped once: asked for every client, a scan would be quadratic
+            linked = defaultdict(list)
+            for r in (*self.referrals, *self.sent):
+                linked[r.get("client_id")].append(r["provider_id"])
+            self.memo["providers_by_client"] = linked
+        candidates = [client.get("referred_by_provider"), *linked.get(client_id, ())]
         for provider_id in candidates:
             if provider_id and provider_id in self.providers and provider_id not in found:
                 found.append(provider_id)
@@ -323,9 +327,13 @@ def matches(data: Data, record: Record, condition: Condition) -> bool:
 def done(data: Data, job: Job, record: Record) -> bool:
     """A document of this job for this record is in Letters (and not failed), recently
     enough when the job repeats."""
-    for letter in data.letters:
-        if letter.get("job") != job.name or letter.get("record") != record.key:
-            continue
+    by_record = data.memo.get("letters_by_record")
+    if by_record is None:  # grouped once: asked for every record, a scan would be quadratic
+        by_record = defaultdict(list)
+        for letter in data.letters:
+            by_record[(letter.get("job"), letter.get("record"))].append(letter)
+        data.memo["letters_by_record"] = by_record
+    for letter in by_record.get((job.name, record.key), ()):
         if letter.get("status") == "failed":
             continue
         if job.again_after_days <= 0:
