@@ -290,13 +290,25 @@ def chart_png(points: list[tuple[dt.date, float]], goal: float | None, measure: 
 
 def chart_picture(points: list[tuple[dt.date, float]], goal: float | None,
                   measure: str) -> Any:
-    """The chart as a picture a template places, 14 cm wide."""
-    from docx.shared import Cm
-
+    """The chart as a picture a template places, 14 cm wide, drawn when a letter first
+    places it: a dry run, which reads the data and renders nothing, draws no chart."""
     from refdesk.merge.package import Picture
 
-    days = [(as_date(d) or d, s) for d, s in points]
-    return Picture(io.BytesIO(chart_png(days, goal, measure)), width=Cm(CHART_WIDTH_CM))
+    class Chart(Picture):
+        def __init__(self) -> None:
+            self.drawn = False  # Picture's own __init__ runs when a letter places it
+
+        def _insert_image(self) -> str:
+            if not self.drawn:
+                from docx.shared import Cm
+
+                days = [(as_date(d) or d, s) for d, s in points]
+                Picture.__init__(self, io.BytesIO(chart_png(days, goal, measure)),
+                                 width=Cm(CHART_WIDTH_CM))
+                self.drawn = True
+            return super()._insert_image()
+
+    return Chart()
 
 
 def signed(practice: Practice, today: dt.date) -> dict[str, Any]:
