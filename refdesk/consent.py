@@ -18,6 +18,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
 from refdesk.book import Table
@@ -219,33 +220,67 @@ class Consent:
         withdrawn = withdrawals(df.assign(on=days), revocations(releases, on))
         failed = fails(days, df["signed_on"], df["expires_on"], df["revoked_on"],
                        faults["rule"], withdrawn)
-        rows = df.assign(fault=faults["fault"], withdrawn=withdrawn).to_dict("index")
-        #: By sheet row: why the release does not count on the day, and if for a date fault.
-        self._why: dict[int, tuple[bool, str]] = {}
-        for rule in reversed(DATE_RULES):  # the first rule's reason wins
-            for row in df.index[failed[rule]]:
-                release = rows[row]
-                self._why[int(row)] = (isinstance(release["fault"], str), (
-                    f"release {_name(release, row)} "
-                    f"{why(rule, release, releases.cell(row, 'signed_on'))}"))
+        self._table, self._df = releases, df
+        self._fault, self._withdrawn = faults["fault"], withdrawn
+        rows = df.index.to_numpy()
+        #: By sheet row: the position of every release naming a client and a provider.
+        self._at: dict[int, int] = dict(zip(rows.tolist(), range(len(rows)), strict=True))
+        # The first rule each release fails (its index in DATE_RULES; -1: none). The reason is
+        # worded only when asked: most releases of a large sheet are never asked about.
+        first = np.full(len(rows), -1, dtype=np.int8)
+        for k in range(len(DATE_RULES) - 1, -1, -1):
+            first[failed[DATE_RULES[k]].to_numpy(dtype=bool)] = k
+        failing = np.flatnonzero(first >= 0)
+        self._rule: dict[int, int] = dict(zip(rows[failing].tolist(),
+                                              first[failing].tolist(), strict=True))
         #: By sheet row: releases whose own dates cannot be trusted, and why.
-        self.faults = {int(r): str(f) for r, f in faults["fault"].items() if isinstance(f, str)}
+        found = faults["fault"].dropna()
+        self.faults = {int(r): f for r, f in found.items() if isinstance(f, str)}
         grants = granted_scopes(df["scope"])
-        self._grants = {int(r): {s for s in RELEASE_SCOPE if g[s]}
-                        for r, g in grants.to_dict("index").items()}
-        self._names = {int(r): _name(v, r) for r, v in rows.items()}
+        self._grants = np.column_stack([grants[s].to_numpy(dtype=bool) for s in RELEASE_SCOPE]) \
+            if len(df) else np.zeros((0, len(RELEASE_SCOPE)), dtype=bool)
         # Latest signed first (undated last), then lowest row: the release a document names.
-        ordered = sorted(rows, key=lambda r: (pd.isna(rows[r]["signed_on"]),
-                                              -(rows[r]["signed_on"].value
-                                                if pd.notna(rows[r]["signed_on"]) else 0), r))
+        signed = df["signed_on"]
+        undated = signed.isna().to_numpy()
+        stamp = signed.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+        ordered = np.lexsort((rows, np.where(undated, np.iinfo(np.int64).max,
+                                             -np.where(undated, 0, stamp))))
+        clients = df["client_id"].to_numpy(dtype=object)[ordered].tolist()
+        providers = df["provider_id"].to_numpy(dtype=object)[ordered].tolist()
         self._pairs: dict[tuple[str, str], list[int]] = {}
-        for row in ordered:
-            key = (str(rows[row]["client_id"]), str(rows[row]["provider_id"]))
-            self._pairs.setdefault(key, []).append(int(row))
+        for row, client, provider in zip(rows[ordered].tolist(), clients, providers,
+                                         strict=True):
+            key = (str(client), str(provider))
+            found_rows = self._pairs.get(key)
+            if found_rows is None:
+                self._pairs[key] = [row]
+            else:
+                found_rows.append(row)
+
+    def _release(self, row: int) -> dict:
+        """A release's cells, its date fault and its withdrawal, for wording its reason."""
+        release = self._df.loc[row].to_dict()
+        release.update(fault=self._fault.loc[row], withdrawn=self._withdrawn.loc[row])
+        return release
+
+    def _why(self, row: int) -> tuple[bool, str]:
+        """Why the release on this row does not count on the day ("" when it does), and
+        whether for a date fault."""
+        rule = self._rule.get(row)
+        if rule is None:
+            return False, ""
+        release = self._release(row)
+        return isinstance(release["fault"], str), (
+            f"release {_name(release, row)} "
+            f"{why(DATE_RULES[rule], release, self._table.cell(row, 'signed_on'))}")
+
+    def _granted(self, row: int) -> set[str]:
+        return {s for s, g in zip(RELEASE_SCOPE, self._grants[self._at[row]], strict=True)
+                if g}
 
     def counts(self, row: int) -> bool:
         """Whether the release on this sheet row allows anything on the day."""
-        return row in self._grants and row not in self._why
+        return row in self._at and row not in self._rule
 
     def allow(self, client_id: str, provider_id: str, scope: Iterable[str]
               ) -> tuple[int | None, str]:
@@ -258,12 +293,13 @@ class Consent:
         faults: list[str] = []
         others: list[str] = []
         for row in rows:
-            fault, reason = self._why.get(row, (False, ""))
+            fault, reason = self._why(row)
             if not reason:
-                missing = [s for s in RELEASE_SCOPE if s in needed - self._grants[row]]
+                missing = [s for s in RELEASE_SCOPE if s in needed - self._granted(row)]
                 if not missing:
                     return row, ""
-                reason = f"release {self._names[row]} does not allow sharing {', '.join(missing)}"
+                name = _name({"release_id": self._df.at[row, "release_id"]}, row)
+                reason = f"release {name} does not allow sharing {', '.join(missing)}"
             (faults if fault else others).append(reason)
         return None, "; ".join(faults + others[:1])
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from refdesk import characters
@@ -26,6 +27,7 @@ from refdesk.consent import Consent
 from refdesk.dates import as_date
 from refdesk.merge import clinical, packet
 from refdesk.merge.jobs import Condition, Job
+from refdesk.merge.rows import Row, Rows
 from refdesk.schema import DELIVERY, LIST_SEPARATOR, RELEASE_SCOPE, WANTS
 
 DOCTORS = {"MD", "DO", "DC", "DDS", "DMD", "DPM", "OD", "ND", "NMD", "PhD", "PsyD", "DPT",
@@ -139,15 +141,38 @@ def _column(values: pd.Series) -> list[Any]:
     return [clean(v) for v in values.to_numpy(dtype=object)]
 
 
-def _rows(book: Book, sheet: str) -> list[dict[str, Any]]:
+def sheet_rows(book: Book, sheet: str) -> Rows | None:
+    """A sheet's rows, each reading its cells when asked (None when the book lacks it)."""
     table = book.tables.get(sheet)
-    if table is None:
+    return None if table is None else Rows(table.df, _column)
+
+
+def _rows(book: Book, sheet: str) -> list[Row]:
+    rows = sheet_rows(book, sheet)
+    return [] if rows is None else rows.all()
+
+
+def _keyed(book: Book, sheet: str, key: str) -> list[Row]:
+    """The sheet's rows whose `key` column holds a value."""
+    rows = sheet_rows(book, sheet)
+    return [] if rows is None else rows.where_set(key)
+
+
+def _dated_visits(book: Book) -> list[Row]:
+    """The Visits rows that have a date, by day (rows of one day in sheet order): what every
+    list of a referral's or a client's visits is sorted by."""
+    table = book.tables.get("Visits")
+    if table is None or "date" not in table.df.columns:
         return []
-    df = table.df
-    keys = [*df.columns, "_row"]
-    columns = [_column(df[name]) for name in df.columns]
-    columns.append([int(n) for n in df.index])
-    return [dict(zip(keys, values, strict=True)) for values in zip(*columns, strict=True)]
+    rows = Rows(table.df, _column)
+    dates = table.df["date"]
+    if not str(dates.dtype).startswith("datetime64"):  # a sheet typed otherwise: cell by cell
+        dated = [r for r in rows.all() if r.get("date") is not None]
+        dated.sort(key=lambda v: as_date(v["date"]) or dt.date.min)
+        return dated
+    at = np.flatnonzero(dates.notna().to_numpy())
+    days = dates.to_numpy()[at].astype("datetime64[D]")
+    return [rows.row(int(i)) for i in at[np.argsort(days, kind="stable")]]
 
 
 @dataclass
@@ -174,10 +199,9 @@ class Data:
     @classmethod
     def of(cls, book: Book, today: dt.date) -> Data:
         data = cls(book, today)
-        data.providers = {r["provider_id"]: r for r in _rows(book, "Providers")
-                          if r.get("provider_id")}
-        data.clients = {r["client_id"]: r for r in _rows(book, "Clients") if r.get("client_id")}
-        data.referrals = [r for r in _rows(book, "Referrals") if r.get("referral_id")]
+        data.providers = {r["provider_id"]: r for r in _keyed(book, "Providers", "provider_id")}
+        data.clients = {r["client_id"]: r for r in _keyed(book, "Clients", "client_id")}
+        data.referrals = _keyed(book, "Referrals", "referral_id")
         data.referrals_by_id = {r["referral_id"]: r for r in data.referrals}
         releases: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
         for r in _rows(book, "Releases"):
@@ -187,17 +211,14 @@ class Data:
         data.consent = Consent(book["Releases"], today)
         by_referral: dict[str, list[dict[str, Any]]] = defaultdict(list)
         by_client: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for v in _rows(book, "Visits"):
-            if v.get("date") is None:
-                continue
-            if v.get("referral_id"):
-                by_referral[v["referral_id"]].append(v)
-            if v.get("client_id"):
-                by_client[v["client_id"]].append(v)
-        for visits in (*by_referral.values(), *by_client.values()):
-            visits.sort(key=lambda v: as_date(v["date"]) or dt.date.min)
+        for v in _dated_visits(book):  # by day already: each list comes out sorted
+            referral_id, client_id = v.get("referral_id"), v.get("client_id")
+            if referral_id:
+                by_referral[referral_id].append(v)
+            if client_id:
+                by_client[client_id].append(v)
         data.visits_by_referral, data.visits_by_client = dict(by_referral), dict(by_client)
-        data.sent = [r for r in _rows(book, "Sent") if r.get("sent_id")]
+        data.sent = _keyed(book, "Sent", "sent_id")
         data.testimonials = _rows(book, "Testimonials")
         data.letters = _rows(book, "Letters")
         return data
@@ -265,17 +286,16 @@ def records(data: Data, job: Job) -> list[Record]:
             found.append(Record(pid, "Providers", row["_row"], row, provider_id=pid))
     elif job.each == "referrals":
         for row in data.referrals:
-            fields = dict(row)
-            fields["visits_done"] = len(data.visits_by_referral.get(row["referral_id"], []))
+            fields = row.with_values(
+                visits_done=len(data.visits_by_referral.get(row["referral_id"], ())))
             found.append(Record(row["referral_id"], "Referrals", row["_row"], fields,
                                 provider_id=row.get("provider_id"),
                                 client_id=row.get("client_id")))
     elif job.each == "clients":
         for cid, row in data.clients.items():
-            fields = dict(row)
             missing = any(data.valid_release(cid, pid, ())[0] is None
                           for pid in data.providers_of(cid))
-            fields["missing_release"] = "yes" if missing else "no"
+            fields = row.with_values(missing_release="yes" if missing else "no")
             found.append(Record(cid, "Clients", row["_row"], fields, client_id=cid))
     elif job.each == "sent":
         for row in data.sent:
@@ -286,8 +306,9 @@ def records(data: Data, job: Job) -> list[Record]:
         for cid, visits in data.visits_by_client.items():
             months = sorted({_month_key(v["date"]) for v in visits})
             for month in months:
-                fields = dict(data.clients.get(cid) or {"client_id": cid})
-                fields["month"] = month
+                client = data.clients.get(cid)
+                fields = client.with_values(month=month) if client is not None else \
+                    {"client_id": cid, "month": month}
                 found.append(Record(f"{cid} {month}", "Visits", None, fields, client_id=cid,
                                     month=month))
     return found

@@ -1,0 +1,139 @@
+"""A sheet's rows as mappings that read their cells when asked.
+
+A workbook at Excel's limits holds millions of rows, and a job looks at a few columns of most of
+them and at every column of a few. A dictionary per row would hold every cell of every row as a
+Python object (gigabytes at a million rows); a `Row` holds its sheet and its position, and a
+column becomes Python values the first time any row asks for it (refdesk.merge.data's `clean`
+of every cell, worked out for the column at once). A `Row` is a mutable mapping like the
+dictionary it stands for: it lists every column of its sheet and `_row` (the row number on the
+sheet), a value set on it is kept on that row object, and the same row is the same object
+wherever the data holds it, so a change made through one place is seen through every other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, MutableMapping
+from typing import Any
+
+import pandas as pd
+
+#: A value deleted from a row: the row no longer lists its column.
+_GONE = object()
+
+
+class _Columns(dict[str, list[Any]]):
+    """A sheet's columns as lists of Python values, each converted on first use."""
+
+    def __init__(self, df: pd.DataFrame, convert: Callable[[pd.Series], list[Any]]) -> None:
+        super().__init__()
+        self.df = df
+        self.convert = convert
+
+    def __missing__(self, name: str) -> list[Any]:
+        if name == "_row":
+            values = [int(n) for n in self.df.index]
+        elif name in self.df.columns:
+            values = self.convert(self.df[name])
+        else:
+            raise KeyError(name)
+        self[name] = values
+        return values
+
+
+class Rows:
+    """One sheet's rows, each made on first use and the same object every time after."""
+
+    def __init__(self, df: pd.DataFrame, convert: Callable[[pd.Series], list[Any]]) -> None:
+        self.columns = _Columns(df, convert)
+        self.names: tuple[str, ...] = (*df.columns, "_row")
+        self.known = frozenset(self.names)
+        self._made: list[Row | None] = [None] * len(df)
+
+    def __len__(self) -> int:
+        return len(self._made)
+
+    def row(self, i: int) -> Row:
+        """The row at position `i` (0 for the first data row)."""
+        found = self._made[i]
+        if found is None:
+            found = self._made[i] = Row(self, i)
+        return found
+
+    def all(self) -> list[Row]:
+        return [self.row(i) for i in range(len(self._made))]
+
+    def where_set(self, column: str) -> list[Row]:
+        """The rows whose `column` holds a value (none when the sheet has no such column)."""
+        if column not in self.known:
+            return []
+        return [self.row(i) for i, v in enumerate(self.columns[column]) if v]
+
+
+class Row(MutableMapping[str, Any]):
+    """One row of a sheet as a mapping of column name to value (see the module's text)."""
+
+    __slots__ = ("_rows", "_i", "_own")
+
+    def __init__(self, rows: Rows, i: int, own: dict[str, Any] | None = None) -> None:
+        self._rows = rows
+        self._i = i
+        self._own = own
+
+    def __getitem__(self, key: str) -> Any:
+        own = self._own
+        if own is not None and key in own:
+            value = own[key]
+            if value is _GONE:
+                raise KeyError(key)
+            return value
+        return self._rows.columns[key][self._i]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        own = self._own
+        if own is not None and key in own:
+            value = own[key]
+            return default if value is _GONE else value
+        try:
+            return self._rows.columns[key][self._i]
+        except KeyError:
+            return default
+
+    def __contains__(self, key: object) -> bool:
+        own = self._own
+        if own is not None and key in own:
+            return own[key] is not _GONE
+        return key in self._rows.known
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if self._own is None:
+            self._own = {}
+        self._own[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        if key not in self:
+            raise KeyError(key)
+        self[key] = _GONE
+
+    def __iter__(self) -> Iterator[str]:
+        own = self._own or {}
+        for name in self._rows.names:
+            if own.get(name) is not _GONE:
+                yield name
+        for name, value in own.items():
+            if name not in self._rows.known and value is not _GONE:
+                yield name
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __bool__(self) -> bool:
+        return True  # a row always has its _row: no need to count its columns to say so
+
+    def with_values(self, **values: Any) -> Row:
+        """A copy of this row (a change to either is not seen by the other) with `values`
+        added: what `dict(row) | values` would be, without reading every cell."""
+        return Row(self._rows, self._i, {**(self._own or {}), **values})
+
+    def __repr__(self) -> str:
+        # Never the cells: a row may hold a client's health information, and reprs reach logs.
+        return f"<row {self.get('_row')} of {len(self._rows.names) - 1} columns>"
