@@ -8,7 +8,7 @@ nothing about where the grid came from.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -115,12 +115,77 @@ class Table:
         return f"{self.name}!{self.letters.get(column, '?')}{row}"
 
 
+class SheetsOnDemand(Mapping[str, Table]):
+    """Every sheet of the schema, each read and typed the first time it is asked for: a
+    command that needs three sheets of a workbook at Excel's limits reads those three. A
+    sheet's header problems are raised when it is read (`load_all` reads every sheet and
+    raises the problems of all of them together)."""
+
+    def __init__(self, source: str, loaders: dict[str, Callable[[], Table]]) -> None:
+        self.source = source
+        self._loaders = loaders
+        self._loaded: dict[str, Table] = {}
+
+    def __getitem__(self, name: str) -> Table:
+        found = self._loaded.get(name)
+        if found is None:
+            load = self._loaders[name]  # KeyError for a sheet the schema does not have
+            try:
+                found = self._loaded[name] = load()
+            except HeaderError as exc:
+                raise header_problems(self.source, exc.lines()) from None
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._loaders)
+
+    def __len__(self) -> int:
+        return len(self._loaders)
+
+    def loaded(self, name: str) -> bool:
+        return name in self._loaded
+
+    def load_all(self, problems: Iterable[str] = ()) -> None:
+        """Read every sheet not read yet; raise the header problems of all of them together,
+        after `problems` found before (a missing sheet)."""
+        problems = list(problems)
+        for name, load in self._loaders.items():
+            if name not in self._loaded:
+                try:
+                    self._loaded[name] = load()
+                except HeaderError as exc:
+                    problems.extend(exc.lines())
+        if problems:
+            raise header_problems(self.source, problems)
+
+
+def header_problems(source: str, problems: list[str]) -> HeaderError:
+    """One error for the header problems of a workbook's sheets, so the user fixes them in
+    one go."""
+    first, *rest = problems
+    return HeaderError(f"{source}: {first}" if not rest else
+                       f"{source}: the workbook's sheets do not match what refdesk needs:",
+                       details=problems if rest else [])
+
+
+def missing_sheets(present: Iterable[str], found: list[str]) -> str | None:
+    """The problem with a workbook whose sheets (`present`: the schema's names of those it
+    has; `found`: as named in it) lack a required one, or None."""
+    have = set(present)
+    missing = [s.name for s in SHEETS if s.required and s.name not in have]
+    if not missing:
+        return None
+    return (f"missing sheet{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+            f"(refdesk's sheets found: {', '.join(found) or 'none'}). Add them, or create a "
+            "fresh workbook with `refdesk init` and copy your rows into it.")
+
+
 @dataclass
 class Book:
     """Every sheet of the schema, read once from one source."""
 
     source: str
-    tables: dict[str, Table]
+    tables: Mapping[str, Table]
 
     def __getitem__(self, name: str) -> Table:
         return self.tables[name]
@@ -134,14 +199,9 @@ def build_book(source: str, grids: dict[str, Grid], country: str = "US") -> Book
     raised together, so the user fixes them in one go. `country` (config.toml's [practice]
     country) settles the order of day and month in dates typed as numbers."""
     problems: list[str] = []
-    missing_sheets = [s.name for s in SHEETS if s.required and s.name not in grids]
-    if missing_sheets:
-        found = ", ".join(g.name for g in grids.values()) or "none"
-        problems.append(
-            f"missing sheet{'s' if len(missing_sheets) > 1 else ''} "
-            f"{', '.join(missing_sheets)} (refdesk's sheets found: {found}). Add them, or "
-            "create a fresh workbook with `refdesk init` and copy your rows into it."
-        )
+    missing = missing_sheets(grids, [g.name for g in grids.values()])
+    if missing:
+        problems.append(missing)
     tables: dict[str, Table] = {}
     for schema in SHEETS:
         grid = grids.get(schema.name)
@@ -153,10 +213,7 @@ def build_book(source: str, grids: dict[str, Grid], country: str = "US") -> Book
         except HeaderError as exc:
             problems.extend(exc.lines())
     if problems:
-        first, *rest = problems
-        raise HeaderError(f"{source}: {first}" if not rest else
-                          f"{source}: the workbook's sheets do not match what refdesk needs:",
-                          details=problems if rest else [])
+        raise header_problems(source, problems)
     return Book(source, tables)
 
 

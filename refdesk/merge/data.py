@@ -13,8 +13,8 @@ import datetime as dt
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from functools import cache
+from dataclasses import dataclass
+from functools import cache, cached_property
 from typing import Any
 
 import numpy as np
@@ -175,53 +175,87 @@ def _dated_visits(book: Book) -> list[Row]:
     return [rows.row(int(i)) for i in at[np.argsort(days, kind="stable")]]
 
 
-@dataclass
 class Data:
-    """The workbook's rows, indexed the ways the merge needs them."""
+    """The workbook's rows, indexed the ways the merge needs them. Each index is made the first
+    time it is asked for, and each sheet read then (a Book read lazily reads only the sheets a
+    job uses)."""
 
-    book: Book
-    today: dt.date
-    providers: dict[str, dict[str, Any]] = field(default_factory=dict)
-    clients: dict[str, dict[str, Any]] = field(default_factory=dict)
-    referrals: list[dict[str, Any]] = field(default_factory=list)
-    referrals_by_id: dict[str, dict[str, Any]] = field(default_factory=dict)
-    releases: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
-    visits_by_referral: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    visits_by_client: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    sent: list[dict[str, Any]] = field(default_factory=list)
-    testimonials: list[dict[str, Any]] = field(default_factory=list)
-    letters: list[dict[str, Any]] = field(default_factory=list)
-    #: The releases judged on `today` (refdesk.consent: the rules check applies too).
-    consent: Consent | None = None
-    #: What a run computes once over all rows (refdesk.merge.requirements), by name.
-    memo: dict[str, Any] = field(default_factory=dict)
+    def __init__(self, book: Book, today: dt.date) -> None:
+        self.book = book
+        self.today = today
+        #: What a run computes once over all rows (refdesk.merge.requirements), by name.
+        self.memo: dict[str, Any] = {}
 
     @classmethod
     def of(cls, book: Book, today: dt.date) -> Data:
-        data = cls(book, today)
-        data.providers = {r["provider_id"]: r for r in _keyed(book, "Providers", "provider_id")}
-        data.clients = {r["client_id"]: r for r in _keyed(book, "Clients", "client_id")}
-        data.referrals = _keyed(book, "Referrals", "referral_id")
-        data.referrals_by_id = {r["referral_id"]: r for r in data.referrals}
-        releases: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-        for r in _rows(book, "Releases"):
-            if r.get("client_id") and r.get("provider_id"):
-                releases[(r["client_id"], r["provider_id"])].append(r)
-        data.releases = dict(releases)
-        data.consent = Consent(book["Releases"], today)
-        by_referral: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        by_client: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for v in _dated_visits(book):  # by day already: each list comes out sorted
+        return cls(book, today)
+
+    @cached_property
+    def providers(self) -> dict[str, Row]:
+        return {r["provider_id"]: r for r in _keyed(self.book, "Providers", "provider_id")}
+
+    @cached_property
+    def clients(self) -> dict[str, Row]:
+        return {r["client_id"]: r for r in _keyed(self.book, "Clients", "client_id")}
+
+    @cached_property
+    def referrals(self) -> list[Row]:
+        return _keyed(self.book, "Referrals", "referral_id")
+
+    @cached_property
+    def referrals_by_id(self) -> dict[str, Row]:
+        return {r["referral_id"]: r for r in self.referrals}
+
+    @cached_property
+    def releases(self) -> dict[tuple[str, str], list[Row]]:
+        """Releases by (client_id, provider_id), in sheet order."""
+        found: dict[tuple[str, str], list[Row]] = defaultdict(list)
+        for r in _rows(self.book, "Releases"):
+            client_id, provider_id = r.get("client_id"), r.get("provider_id")
+            if client_id and provider_id:
+                found[(client_id, provider_id)].append(r)
+        return dict(found)
+
+    @cached_property
+    def consent(self) -> Consent:
+        """The releases judged on `today` (refdesk.consent: the rules check applies too)."""
+        return Consent(self.book["Releases"], self.today)
+
+    def _visits(self) -> None:
+        by_referral: dict[str, list[Row]] = defaultdict(list)
+        by_client: dict[str, list[Row]] = defaultdict(list)
+        for v in _dated_visits(self.book):  # by day already: each list comes out sorted
             referral_id, client_id = v.get("referral_id"), v.get("client_id")
             if referral_id:
                 by_referral[referral_id].append(v)
             if client_id:
                 by_client[client_id].append(v)
-        data.visits_by_referral, data.visits_by_client = dict(by_referral), dict(by_client)
-        data.sent = _keyed(book, "Sent", "sent_id")
-        data.testimonials = _rows(book, "Testimonials")
-        data.letters = _rows(book, "Letters")
-        return data
+        self.__dict__["visits_by_referral"] = dict(by_referral)
+        self.__dict__["visits_by_client"] = dict(by_client)
+
+    @cached_property
+    def visits_by_referral(self) -> dict[str, list[Row]]:
+        """A referral's dated visits, by day."""
+        self._visits()
+        return self.__dict__["visits_by_referral"]
+
+    @cached_property
+    def visits_by_client(self) -> dict[str, list[Row]]:
+        """A client's dated visits, by day."""
+        self._visits()
+        return self.__dict__["visits_by_client"]
+
+    @cached_property
+    def sent(self) -> list[Row]:
+        return _keyed(self.book, "Sent", "sent_id")
+
+    @cached_property
+    def testimonials(self) -> list[Row]:
+        return _rows(self.book, "Testimonials")
+
+    @cached_property
+    def letters(self) -> list[Row]:
+        return _rows(self.book, "Letters")
 
     def providers_of(self, client_id: str) -> list[str]:
         """Providers linked to a client: who referred them, whom they were sent to."""
@@ -244,8 +278,6 @@ class Data:
         """The latest release allowing `scope` today, or None and why not (ids, cells and
         dates only: never the client's condition). Fails closed: a release with a date that
         does not read as one allows nothing."""
-        if self.consent is None:
-            self.consent = Consent(self.book["Releases"], self.today)
         row, why = self.consent.allow(client_id, provider_id, scope)
         if row is None:
             return None, why

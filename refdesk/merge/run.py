@@ -52,7 +52,7 @@ from refdesk.merge.names import safe_name, unique
 from refdesk.merge.requirements import unmet
 from refdesk.merge.route import combine, to_pdf
 from refdesk.merge.writeback import Writer, shown_path, status_change
-from refdesk.sources import Source
+from refdesk.sources import Source, read_as_used
 from refdesk.xlsxpatch import AppendRows, Change, PatchResult, safety
 
 
@@ -305,7 +305,7 @@ def _merge(config: Config, job: Job, templates: list[CompiledTemplate], source: 
            progress: Callable[[int, int], None] | None,
            now: dt.datetime | None) -> MergeResult:
     writing_back = preview is None
-    book = source.read()
+    book = read_as_used(source)  # a job's sheets only
     data = Data.of(book, today)
     folder = (out or config.output) / job.name
     journal = Journal(folder, str(source))

@@ -27,6 +27,14 @@ from refdesk.book import Book
 from refdesk.xlsxpatch import Change
 
 
+def read_as_used(source: Source) -> Book:
+    """The source's Book, each sheet read the first time a command uses it where the source
+    can do that (an Excel file: see ExcelSource.read), else read whole."""
+    if getattr(source, "reads_lazily", False):
+        return source.read(lazy=True)  # type: ignore[call-arg]
+    return source.read()
+
+
 class Source(Protocol):
     #: The file, for an Excel workbook; None for a Google Sheet.
     path: Path | None

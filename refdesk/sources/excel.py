@@ -8,16 +8,26 @@ is ten times slower and would tempt a load-and-save round trip of the user's fil
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import fastexcel
 import pandas as pd
 
-from refdesk.book import Book, Grid, build_book, column_letter
+from refdesk.book import (
+    Book,
+    Grid,
+    SheetsOnDemand,
+    Table,
+    build_table,
+    column_letter,
+    empty_table,
+    header_problems,
+    missing_sheets,
+)
 from refdesk.errors import SourceError, WorkbookBusyError
 from refdesk.lock import WAIT as LOCK_WAIT
-from refdesk.schema import SHEETS
+from refdesk.schema import SHEETS, Sheet
 from refdesk.xlsxpatch import Change, Fingerprint, PatchResult, fingerprint, patch_workbook, safety
 
 # The first look at a file lives beside the writer, which needs it too; callers import it here.
@@ -64,6 +74,9 @@ def read_grid(reader: fastexcel.ExcelReader, name: str, path: Path) -> Grid:
 class ExcelSource:
     """A workbook file on disk."""
 
+    #: read(lazy=True) reads each sheet when first asked for (refdesk.sources.read_as_used).
+    reads_lazily = True
+
     def __init__(self, path: Path | str, *, country: str = "US") -> None:
         self.path = Path(path)
         #: [practice] country: the order of day and month in dates typed as numbers.
@@ -74,13 +87,17 @@ class ExcelSource:
     def __str__(self) -> str:
         return str(self.path)
 
-    def read(self) -> Book:
+    def read(self, *, lazy: bool = False) -> Book:
         """The workbook as a Book. A file another program saves while refdesk reads it is read
-        again (up to READ_TRIES times) rather than called damaged."""
+        again (up to READ_TRIES times) rather than called damaged.
+
+        With `lazy`, each sheet is read the first time the Book is asked for it (a command
+        that needs a few sheets of a large workbook reads only those); a sheet asked for after
+        the file changed is refused (WorkbookBusyError), never read from the newer file."""
         for _ in range(READ_TRIES):
             before = safety.stat_key(self.path)
             try:
-                book = self._read_once()
+                book = self._read_once(lazy)
             except SourceError:
                 if safety.stat_key(self.path) == before:
                     raise
@@ -90,7 +107,7 @@ class ExcelSource:
         raise WorkbookBusyError(f"{self.path} changed while refdesk was reading it (is another "
                                 "program saving it?); run the command again.")
 
-    def _read_once(self) -> Book:
+    def _read_once(self, lazy: bool) -> Book:
         if self.path.is_file():
             try:
                 with self.path.open("rb"):
@@ -102,14 +119,32 @@ class ExcelSource:
             self.fingerprint = fingerprint(self.path)
         except OSError as exc:
             raise safety.read_error(self.path, exc) from None
+        opened = safety.stat_key(self.path)
         reader = open_reader(self.path)
         by_lower = {n.strip().lower(): n for n in reader.sheet_names}
-        grids: dict[str, Grid] = {}
-        for schema in SHEETS:
-            actual = by_lower.get(schema.name.lower())
-            if actual is not None:
-                grids[schema.name] = read_grid(reader, actual, self.path)
-        return build_book(str(self.path), grids, self.country)
+        actual = {s.name: by_lower[s.name.lower()] for s in SHEETS if s.name.lower() in by_lower}
+        missing = missing_sheets(actual, list(actual.values()))
+        if missing and lazy:
+            raise header_problems(str(self.path), [missing])
+
+        def loader(schema: Sheet) -> Callable[[], Table]:
+            def load() -> Table:
+                name = actual.get(schema.name)
+                if name is None:
+                    return empty_table(schema)
+                if lazy and safety.stat_key(self.path) != opened:
+                    raise WorkbookBusyError(
+                        f"{self.path} changed while refdesk was reading it (is another program "
+                        "saving it?); run the command again.")
+                # Each sheet typed as soon as it is read: its text cells are let go before the
+                # next sheet is read.
+                return build_table(schema, read_grid(reader, name, self.path), self.country)
+            return load
+
+        tables = SheetsOnDemand(str(self.path), {s.name: loader(s) for s in SHEETS})
+        if not lazy:
+            tables.load_all([missing] if missing else [])
+        return Book(str(self.path), tables)
 
     def check_writable(self) -> None:
         """Refuse now, before anything is made, if a write into the workbook cannot finish:

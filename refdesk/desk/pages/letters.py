@@ -48,6 +48,8 @@ class _Cached:
     """The source, but read() is the desk's cached Book: a dry run reads nothing again (it
     neither locks nor writes, so nothing else is needed)."""
 
+    reads_lazily = False  # the Book is read already
+
     def __init__(self, source: Source, book: Book) -> None:
         self._source, self._book = source, book
         self.path = source.path
