@@ -85,5 +85,23 @@ def strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
             yield from strings(item, f"{path}.{i}" if path else str(i))
 
 
+def any_forbidden(value: Any) -> bool:
+    """Whether any string in nested dictionaries and lists holds a FORBIDDEN character: one
+    search over them all, for the usual case where none does (`strings` then says where)."""
+    found: list[str] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if item.__class__ is str:
+            found.append(item)
+        elif isinstance(item, str):
+            found.append(str(item))
+        elif isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return FORBIDDEN.search("\n".join(found)) is not None
+
+
 class CharacterError(RefdeskError):
     """A value holding a character the thing being made cannot hold; names its place."""

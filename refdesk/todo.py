@@ -16,6 +16,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from refdesk.book import Book
@@ -181,6 +182,29 @@ def thank_yous(data: Data, rules: Rules, on: dt.date) -> list[Action]:
     return out
 
 
+def _new_visits(data: Data, referral_id: str, after: dt.date | None, on: dt.date,
+                every: int) -> tuple[int, dt.date | None, dt.date | None]:
+    """A referral's visits after `after` (None: from the start) and by `on`: how many, the
+    day of the first, and the day of the `every`-th (None when fewer). Read off the Visits
+    dates at once when the sheet types them as dates, visit by visit otherwise."""
+    days = data.visit_days
+    if days is None:
+        found = [as_date(v["date"]) for v in data.visits_by_referral.get(referral_id, [])]
+        kept = [d for d in found if d is not None and d <= on and (after is None or d > after)]
+    else:
+        mine = days[data.visits_by_referral.positions(referral_id)]  # by day already
+        start = 0 if after is None else int(np.searchsorted(mine, np.datetime64(after),
+                                                            "right"))
+        end = int(np.searchsorted(mine, np.datetime64(on), "right"))
+        kept = mine[start:max(start, end)]
+    if not len(kept):
+        return 0, None, None
+    first, nth = kept[0], kept[every - 1] if len(kept) >= every else None
+    if days is not None:
+        first, nth = first.item(), None if nth is None else nth.item()
+    return len(kept), first, nth
+
+
 def progress_reports(data: Data, rules: Rules, on: dt.date) -> list[Action]:
     """A report is owed every N visits, or every N weeks with visits since the last one. The
     last report is the latest by `on`: last_report_sent, or when that is later, the latest
@@ -196,21 +220,20 @@ def progress_reports(data: Data, rules: Rules, on: dt.date) -> list[Action]:
         last = as_date(r.get("last_report_sent"))
         if last is not None and last > on:
             last = sent.get(r["referral_id"])
-        visits = [v for v in data.visits_by_referral.get(r["referral_id"], [])
-                  if as_date(v["date"]) <= on and (last is None or as_date(v["date"]) > last)]
-        if not visits:
-            continue
-        since = last or as_date(r.get("first_visit")) or as_date(visits[0]["date"])
-        weeks_due = _shift(since, weeks=rules.report_every_weeks)
         every = max(1, rules.report_every_visits)
-        if len(visits) >= every:
-            due = as_date(visits[every - 1]["date"])
+        count, first, nth = _new_visits(data, r["referral_id"], last, on, every)
+        if not count:
+            continue
+        since = last or as_date(r.get("first_visit")) or first
+        weeks_due = _shift(since, weeks=rules.report_every_weeks)
+        if nth is not None:
+            due = nth
         elif weeks_due <= on:
             due = weeks_due
         else:
             continue
         out.append(Action("progress-report", due, _provider_label(data, r.get("provider_id")),
-                          f"referral {r['referral_id']}: {len(visits)} visit(s) since "
+                          f"referral {r['referral_id']}: {count} visit(s) since "
                           + (f"the report of {letter_date(last)}" if last else "the start"),
                           "send a progress report", "progress-report", r["referral_id"]))
     return out

@@ -27,7 +27,7 @@ from refdesk.consent import Consent
 from refdesk.dates import as_date
 from refdesk.merge import clinical, packet
 from refdesk.merge.jobs import Condition, Job
-from refdesk.merge.rows import Row, Rows
+from refdesk.merge.rows import Groups, Keyed, Row, Rows
 from refdesk.schema import DELIVERY, LIST_SEPARATOR, RELEASE_SCOPE, WANTS
 
 DOCTORS = {"MD", "DO", "DC", "DDS", "DMD", "DPM", "OD", "ND", "NMD", "PhD", "PsyD", "DPT",
@@ -93,7 +93,14 @@ def icd_description(code: str) -> str:
 
 
 def diagnoses(value: str | None) -> list[dict[str, str]]:
-    return [{"code": c.upper(), "description": icd_description(c.upper())} for c in items(value)]
+    """The codes of a diagnosis cell with their descriptions (a new list every call)."""
+    return [{"code": code, "description": description} for code, description in
+            _diagnoses(value if value.__class__ is str else str(value or ""))]
+
+
+@cache
+def _diagnoses(value: str) -> tuple[tuple[str, str], ...]:
+    return tuple((c.upper(), icd_description(c.upper())) for c in items(value))
 
 
 # -- the workbook as dictionaries ---------------------------------------------------------
@@ -152,65 +159,70 @@ def _rows(book: Book, sheet: str) -> list[Row]:
     return [] if rows is None else rows.all()
 
 
-def _keyed(book: Book, sheet: str, key: str) -> list[Row]:
-    """The sheet's rows whose `key` column holds a value."""
-    rows = sheet_rows(book, sheet)
-    return [] if rows is None else rows.where_set(key)
-
-
-def _dated_visits(book: Book) -> list[Row]:
-    """The Visits rows that have a date, by day (rows of one day in sheet order): what every
-    list of a referral's or a client's visits is sorted by."""
-    table = book.tables.get("Visits")
-    if table is None or "date" not in table.df.columns:
-        return []
-    rows = Rows(table.df, _column)
-    dates = table.df["date"]
+def _dated_visits(rows: Rows, dates: pd.Series) -> np.ndarray:
+    """The positions of the Visits rows that have a date, by day (rows of one day in sheet
+    order): what every list of a referral's or a client's visits is sorted by."""
     if not str(dates.dtype).startswith("datetime64"):  # a sheet typed otherwise: cell by cell
-        dated = [r for r in rows.all() if r.get("date") is not None]
-        dated.sort(key=lambda v: as_date(v["date"]) or dt.date.min)
-        return dated
+        days = [as_date(v) for v in rows.columns["date"]]
+        at = [i for i, v in enumerate(rows.columns["date"]) if v is not None]
+        at.sort(key=lambda i: days[i] or dt.date.min)
+        return np.array(at, dtype=np.int64)
     at = np.flatnonzero(dates.notna().to_numpy())
     days = dates.to_numpy()[at].astype("datetime64[D]")
-    return [rows.row(int(i)) for i in at[np.argsort(days, kind="stable")]]
+    return at[np.argsort(days, kind="stable")]
 
 
 class Data:
     """The workbook's rows, indexed the ways the merge needs them. Each index is made the first
     time it is asked for, and each sheet read then (a Book read lazily reads only the sheets a
-    job uses)."""
+    job uses). A sheet's row is one object wherever the indexes hold it."""
 
     def __init__(self, book: Book, today: dt.date) -> None:
         self.book = book
         self.today = today
         #: What a run computes once over all rows (refdesk.merge.requirements), by name.
         self.memo: dict[str, Any] = {}
+        self._sheets: dict[str, Rows] = {}
 
     @classmethod
     def of(cls, book: Book, today: dt.date) -> Data:
         return cls(book, today)
 
-    @cached_property
-    def providers(self) -> dict[str, Row]:
-        return {r["provider_id"]: r for r in _keyed(self.book, "Providers", "provider_id")}
+    def rows(self, sheet: str) -> Rows:
+        """A sheet's rows, the same object every time (no rows and no columns when the book
+        lacks the sheet)."""
+        found = self._sheets.get(sheet)
+        if found is None:
+            found = sheet_rows(self.book, sheet)
+            if found is None:
+                found = Rows(pd.DataFrame(), _column)
+            self._sheets[sheet] = found
+        return found
 
     @cached_property
-    def clients(self) -> dict[str, Row]:
-        return {r["client_id"]: r for r in _keyed(self.book, "Clients", "client_id")}
+    def providers(self) -> Keyed:
+        """Providers by provider_id."""
+        return Keyed(self.rows("Providers"), "provider_id")
+
+    @cached_property
+    def clients(self) -> Keyed:
+        """Clients by client_id."""
+        return Keyed(self.rows("Clients"), "client_id")
 
     @cached_property
     def referrals(self) -> list[Row]:
-        return _keyed(self.book, "Referrals", "referral_id")
+        return self.rows("Referrals").where_set("referral_id")
 
     @cached_property
-    def referrals_by_id(self) -> dict[str, Row]:
-        return {r["referral_id"]: r for r in self.referrals}
+    def referrals_by_id(self) -> Keyed:
+        """Referrals by referral_id."""
+        return Keyed(self.rows("Referrals"), "referral_id")
 
     @cached_property
     def releases(self) -> dict[tuple[str, str], list[Row]]:
         """Releases by (client_id, provider_id), in sheet order."""
         found: dict[tuple[str, str], list[Row]] = defaultdict(list)
-        for r in _rows(self.book, "Releases"):
+        for r in self.rows("Releases").all():
             client_id, provider_id = r.get("client_id"), r.get("provider_id")
             if client_id and provider_id:
                 found[(client_id, provider_id)].append(r)
@@ -221,41 +233,50 @@ class Data:
         """The releases judged on `today` (refdesk.consent: the rules check applies too)."""
         return Consent(self.book["Releases"], self.today)
 
-    def _visits(self) -> None:
-        by_referral: dict[str, list[Row]] = defaultdict(list)
-        by_client: dict[str, list[Row]] = defaultdict(list)
-        for v in _dated_visits(self.book):  # by day already: each list comes out sorted
-            referral_id, client_id = v.get("referral_id"), v.get("client_id")
-            if referral_id:
-                by_referral[referral_id].append(v)
-            if client_id:
-                by_client[client_id].append(v)
-        self.__dict__["visits_by_referral"] = dict(by_referral)
-        self.__dict__["visits_by_client"] = dict(by_client)
+    @cached_property
+    def _dated(self) -> tuple[Rows, np.ndarray]:
+        """The Visits rows and the positions of the dated ones, by day."""
+        rows = self.rows("Visits")
+        table = self.book.tables.get("Visits")
+        if table is None or "date" not in table.df.columns:
+            return rows, np.empty(0, dtype=np.int64)
+        return rows, _dated_visits(rows, table.df["date"])
 
     @cached_property
-    def visits_by_referral(self) -> dict[str, list[Row]]:
-        """A referral's dated visits, by day."""
-        self._visits()
-        return self.__dict__["visits_by_referral"]
+    def visits_by_referral(self) -> Groups:
+        """A referral's dated visits, by day (each list made when first asked for)."""
+        rows, at = self._dated
+        return Groups(rows, "referral_id", at)
 
     @cached_property
-    def visits_by_client(self) -> dict[str, list[Row]]:
-        """A client's dated visits, by day."""
-        self._visits()
-        return self.__dict__["visits_by_client"]
+    def visits_by_client(self) -> Groups:
+        """A client's dated visits, by day (each list made when first asked for)."""
+        rows, at = self._dated
+        return Groups(rows, "client_id", at)
+
+    @cached_property
+    def visit_days(self) -> np.ndarray | None:
+        """Each Visits row's day (datetime64[D], NaT for none) by position on the sheet, when
+        the date column is typed as dates; None otherwise."""
+        table = self.book.tables.get("Visits")
+        if table is None or "date" not in table.df.columns:
+            return None
+        dates = table.df["date"]
+        if not str(dates.dtype).startswith("datetime64"):
+            return None
+        return dates.to_numpy().astype("datetime64[D]")
 
     @cached_property
     def sent(self) -> list[Row]:
-        return _keyed(self.book, "Sent", "sent_id")
+        return self.rows("Sent").where_set("sent_id")
 
     @cached_property
     def testimonials(self) -> list[Row]:
-        return _rows(self.book, "Testimonials")
+        return self.rows("Testimonials").all()
 
     @cached_property
     def letters(self) -> list[Row]:
-        return _rows(self.book, "Letters")
+        return self.rows("Letters").all()
 
     def providers_of(self, client_id: str) -> list[str]:
         """Providers linked to a client: who referred them, whom they were sent to."""
@@ -319,7 +340,7 @@ def records(data: Data, job: Job) -> list[Record]:
     elif job.each == "referrals":
         for row in data.referrals:
             fields = row.with_values(
-                visits_done=len(data.visits_by_referral.get(row["referral_id"], ())))
+                visits_done=data.visits_by_referral.size(row["referral_id"]))
             found.append(Record(row["referral_id"], "Referrals", row["_row"], fields,
                                 provider_id=row.get("provider_id"),
                                 client_id=row.get("client_id")))
@@ -335,8 +356,7 @@ def records(data: Data, job: Job) -> list[Record]:
                                 provider_id=row.get("provider_id"),
                                 client_id=row.get("client_id")))
     else:  # client-months
-        for cid, visits in data.visits_by_client.items():
-            months = sorted({_month_key(v["date"]) for v in visits})
+        for cid, months in _months_by_client(data):
             for month in months:
                 client = data.clients.get(cid)
                 fields = client.with_values(month=month) if client is not None else \
@@ -344,6 +364,22 @@ def records(data: Data, job: Job) -> list[Record]:
                 found.append(Record(f"{cid} {month}", "Visits", None, fields, client_id=cid,
                                     month=month))
     return found
+
+
+def _months_by_client(data: Data) -> Iterator[tuple[Any, list[str]]]:
+    """Each client with visits, and the months of them ("2026-10") in order: read off the
+    date column at once, not visit by visit."""
+    groups = data.visits_by_client
+    if not groups:
+        return
+    dates = data.book["Visits"].df["date"]
+    if not str(dates.dtype).startswith("datetime64"):
+        for cid, visits in groups.items():
+            yield cid, sorted({_month_key(v["date"]) for v in visits})
+        return
+    months = dates.to_numpy().astype("datetime64[M]").astype(np.int64)  # months from 1970
+    for cid, mine in groups.distinct(months):
+        yield cid, [f"{1970 + m // 12}-{m % 12 + 1:02d}" for m in mine]
 
 
 def _value(data: Data, record: Record, name: str) -> Any:
@@ -366,9 +402,12 @@ def matches(data: Data, record: Record, condition: Condition) -> bool:
     if condition.test == "within":
         day = as_date(value)
         return day is not None and 0 <= (data.today - day).days <= int(condition.values[0])
-    wanted = {v.strip().lower() for v in condition.values}
-    if condition.field == "month" and "previous" in wanted:
-        wanted = (wanted - {"previous"}) | {previous_month(data.today)}
+    wanted = data.memo.get(("wanted", condition))
+    if wanted is None:  # once per condition, not per record
+        wanted = {v.strip().lower() for v in condition.values}
+        if condition.field == "month" and "previous" in wanted:
+            wanted = (wanted - {"previous"}) | {previous_month(data.today)}
+        data.memo[("wanted", condition)] = wanted
     if isinstance(value, dt.date):
         return value.isoformat() in wanted
     if value is None:
@@ -470,6 +509,8 @@ def context(data: Data, job: Job, record: Record, practice: Practice) -> dict[st
     character no document can hold (refdesk.characters) stops the job, naming its cell,
     before anything is made."""
     ctx = _context(data, job, record, practice)
+    if not characters.any_forbidden(ctx):
+        return ctx
     for path, value in characters.strings(ctx):
         if characters.FORBIDDEN.search(value):
             raise characters.CharacterError(_refusal(data, job, record, practice, path))
