@@ -92,8 +92,15 @@ def any_forbidden(value: Any) -> bool:
     stack = [value]
     while stack:
         item = stack.pop()
-        if item.__class__ is str:
+        kind = item.__class__
+        if kind is str:
             found.append(item)
+        elif kind is dict:
+            stack.extend(item.values())
+        elif kind is list or kind is tuple:
+            stack.extend(item)
+        elif item is None or kind is bool or kind is int or kind is float:
+            continue
         elif isinstance(item, str):
             found.append(str(item))
         elif isinstance(item, Mapping):

@@ -163,8 +163,9 @@ def _dated_visits(rows: Rows, dates: pd.Series) -> np.ndarray:
     """The positions of the Visits rows that have a date, by day (rows of one day in sheet
     order): what every list of a referral's or a client's visits is sorted by."""
     if not str(dates.dtype).startswith("datetime64"):  # a sheet typed otherwise: cell by cell
-        days = [as_date(v) for v in rows.columns["date"]]
-        at = [i for i, v in enumerate(rows.columns["date"]) if v is not None]
+        values = rows.columns.full("date")
+        days = [as_date(v) for v in values]
+        at = [i for i, v in enumerate(values) if v is not None]
         at.sort(key=lambda i: days[i] or dt.date.min)
         return np.array(at, dtype=np.int64)
     at = np.flatnonzero(dates.notna().to_numpy())
@@ -332,7 +333,8 @@ def previous_month(today: dt.date) -> str:
 
 
 def records(data: Data, job: Job) -> list[Record]:
-    """Every record of the job's kind, before its conditions are applied."""
+    """Every record of the job's kind, before its conditions are applied (a client-month
+    whose month a condition rules out is left out already)."""
     found: list[Record] = []
     if job.each == "providers":
         for pid, row in data.providers.items():
@@ -356,9 +358,16 @@ def records(data: Data, job: Job) -> list[Record]:
                                 provider_id=row.get("provider_id"),
                                 client_id=row.get("client_id")))
     else:  # client-months
+        # A condition on the month alone is tested before the record is made: most of a
+        # large sheet's client-months are not last month's.
+        by_month = [c for c in job.where if c.field == "month"]
         for cid, months in _months_by_client(data):
+            client = data.clients.get(cid)
             for month in months:
-                client = data.clients.get(cid)
+                if by_month and not all(matches(data, Record(month, "Visits", None,
+                                                             {"month": month}), c)
+                                        for c in by_month):
+                    continue
                 fields = client.with_values(month=month) if client is not None else \
                     {"client_id": cid, "month": month}
                 found.append(Record(f"{cid} {month}", "Visits", None, fields, client_id=cid,
@@ -642,18 +651,31 @@ def _one_year_on(day: dt.date) -> dt.date:
 
 
 def bill_visits(data: Data, record: Record) -> list[dict[str, Any]]:
-    """The visits a client-month's super bill lists."""
-    return [v for v in data.visits_by_client.get(record.client_id or "", [])
-            if _month_key(v["date"]) == record.month]
+    """The visits a client-month's super bill lists (worked out once a record)."""
+    known = data.memo.setdefault("bill_visits", {})
+    key = (record.client_id, record.month)
+    found = known.get(key)
+    if found is None:
+        found = known[key] = [v for v in data.visits_by_client.get(record.client_id or "", [])
+                              if _month_key(v["date"]) == record.month]
+    return found
 
 
 def diagnosis_source(data: Data, visit: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """Where a visit's diagnoses come from, as (sheet, row): its referral when that names
-    any, or else the client (Clients.diagnosis)."""
-    referral = data.referrals_by_id.get(visit.get("referral_id") or "")
-    if referral is not None and items(referral.get("diagnosis")):
-        return "Referrals", referral
-    return "Clients", data.clients.get(visit.get("client_id") or "") or {}
+    any, or else the client (Clients.diagnosis). Worked out once for each referral and
+    client a visit names."""
+    known = data.memo.setdefault("diagnosis_source", {})
+    key = (visit.get("referral_id") or "", visit.get("client_id") or "")
+    found = known.get(key)
+    if found is None:
+        referral = data.referrals_by_id.get(key[0])
+        if referral is not None and items(referral.get("diagnosis")):
+            found = "Referrals", referral
+        else:
+            found = "Clients", data.clients.get(key[1]) or {}
+        known[key] = found
+    return found
 
 
 def visit_diagnoses(data: Data, visit: dict[str, Any]) -> list[dict[str, str]]:

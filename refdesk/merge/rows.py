@@ -3,8 +3,9 @@
 A workbook at Excel's limits holds millions of rows, and a job looks at a few columns of most of
 them and at every column of a few. A dictionary per row would hold every cell of every row as a
 Python object (gigabytes at a million rows); a `Row` holds its sheet and its position, and a
-column becomes Python values the first time any row asks for it (refdesk.merge.data's `clean`
-of every cell, worked out for the column at once). A `Row` is a mutable mapping like the
+column becomes Python values a block of rows at a time, when a row of the block first asks for
+it, or whole when an index needs every value (refdesk.merge.data's `clean` of every cell,
+worked out for the block at once). A `Row` is a mutable mapping like the
 dictionary it stands for: it lists every column of its sheet and `_row` (the row number on the
 sheet), a value set on it is kept on that row object, and the same row is the same object
 wherever the data holds it, so a change made through one place is seen through every other.
@@ -22,22 +23,48 @@ import pandas as pd
 _GONE = object()
 
 
+#: A cell not yet converted: its block of rows is converted when a row first reads it.
+_UNSET = object()
+#: Rows converted together when a row reads a cell of a column not converted whole.
+BLOCK = 8192
+
+
 class _Columns(dict[str, list[Any]]):
-    """A sheet's columns as lists of Python values, each converted on first use."""
+    """A sheet's columns as lists of Python values. A column is converted a block of rows at a
+    time, the block a row reads first, or whole when every value is asked for: a command that
+    reads a column of the rows of last month converts those rows, not the sheet."""
 
     def __init__(self, df: pd.DataFrame, convert: Callable[[pd.Series], list[Any]]) -> None:
         super().__init__()
         self.df = df
         self.convert = convert
+        self.whole: set[str] = set()
 
     def __missing__(self, name: str) -> list[Any]:
         if name == "_row":
             values = [int(n) for n in self.df.index]
+            self.whole.add(name)
         elif name in self.df.columns:
-            values = self.convert(self.df[name])
+            values = [_UNSET] * len(self.df)
         else:
             raise KeyError(name)
         self[name] = values
+        return values
+
+    def cell(self, name: str, i: int) -> Any:
+        """The value at position `i` of a column, converting its block."""
+        values = self[name]
+        start = i - i % BLOCK
+        end = min(start + BLOCK, len(values))
+        values[start:end] = self.convert(self.df[name].iloc[start:end])
+        return values[i]
+
+    def full(self, name: str) -> list[Any]:
+        """Every value of a column (KeyError for a column the sheet does not have)."""
+        values = self[name]
+        if name not in self.whole:
+            values[:] = self.convert(self.df[name])
+            self.whole.add(name)
         return values
 
 
@@ -67,7 +94,7 @@ class Rows:
         """The rows whose `column` holds a value (none when the sheet has no such column)."""
         if column not in self.known:
             return []
-        return [self.row(i) for i, v in enumerate(self.columns[column]) if v]
+        return [self.row(i) for i, v in enumerate(self.columns.full(column)) if v]
 
 
 class Row(MutableMapping[str, Any]):
@@ -87,7 +114,8 @@ class Row(MutableMapping[str, Any]):
             if value is _GONE:
                 raise KeyError(key)
             return value
-        return self._rows.columns[key][self._i]
+        value = self._rows.columns[key][self._i]
+        return self._rows.columns.cell(key, self._i) if value is _UNSET else value
 
     def get(self, key: str, default: Any = None) -> Any:
         own = self._own
@@ -95,9 +123,10 @@ class Row(MutableMapping[str, Any]):
             value = own[key]
             return default if value is _GONE else value
         try:
-            return self._rows.columns[key][self._i]
+            value = self._rows.columns[key][self._i]
         except KeyError:
             return default
+        return self._rows.columns.cell(key, self._i) if value is _UNSET else value
 
     def __contains__(self, key: object) -> bool:
         own = self._own
@@ -149,7 +178,7 @@ class Groups(Mapping[Any, list[Row]]):
 
     def __init__(self, rows: Rows, column: str, positions: np.ndarray) -> None:
         self._rows = rows
-        values = rows.columns[column] if column in rows.known else [None] * len(rows)
+        values = rows.columns.full(column) if column in rows.known else [None] * len(rows)
         keys = np.empty(len(values), dtype=object)
         keys[:] = values
         codes, uniques = pd.factorize(keys[positions], use_na_sentinel=True)
@@ -221,7 +250,7 @@ class Keyed(Mapping[Any, Row]):
 
     def __init__(self, rows: Rows, column: str) -> None:
         self._rows = rows
-        values = rows.columns[column] if column in rows.known else []
+        values = rows.columns.full(column) if column in rows.known else []
         self._at = {v: i for i, v in enumerate(values) if v}
 
     def __getitem__(self, key: Any) -> Row:
