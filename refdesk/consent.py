@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -223,8 +224,6 @@ class Consent:
         self._table, self._df = releases, df
         self._fault, self._withdrawn = faults["fault"], withdrawn
         rows = df.index.to_numpy()
-        #: By sheet row: the position of every release naming a client and a provider.
-        self._at: dict[int, int] = dict(zip(rows.tolist(), range(len(rows)), strict=True))
         # The first rule each release fails (its index in DATE_RULES; -1: none). The reason is
         # worded only when asked: most releases of a large sheet are never asked about.
         first = np.full(len(rows), -1, dtype=np.int8)
@@ -233,13 +232,28 @@ class Consent:
         failing = np.flatnonzero(first >= 0)
         self._rule: dict[int, int] = dict(zip(rows[failing].tolist(),
                                               first[failing].tolist(), strict=True))
+        #: By sheet row, every release naming a client and a provider: whether it counts.
+        self.counting = pd.Series(first < 0, index=df.index, name="counts")
         #: By sheet row: releases whose own dates cannot be trusted, and why.
         found = faults["fault"].dropna()
         self.faults = {int(r): f for r, f in found.items() if isinstance(f, str)}
         grants = granted_scopes(df["scope"])
         self._grants = np.column_stack([grants[s].to_numpy(dtype=bool) for s in RELEASE_SCOPE]) \
             if len(df) else np.zeros((0, len(RELEASE_SCOPE)), dtype=bool)
-        # Latest signed first (undated last), then lowest row: the release a document names.
+
+    @cached_property
+    def _at(self) -> dict[int, int]:
+        """By sheet row: the position of every release naming a client and a provider."""
+        rows = self._df.index.to_numpy()
+        return dict(zip(rows.tolist(), range(len(rows)), strict=True))
+
+    @cached_property
+    def _pairs(self) -> dict[tuple[str, str], list[int]]:
+        """By (client, provider): the sheet rows of their releases, latest signed first
+        (undated last), then lowest row: the release a document names comes first. Made when
+        `allow` is first asked: `todo` never needs it."""
+        df = self._df
+        rows = df.index.to_numpy()
         signed = df["signed_on"]
         undated = signed.isna().to_numpy()
         stamp = signed.to_numpy(dtype="datetime64[ns]").astype(np.int64)
@@ -247,15 +261,16 @@ class Consent:
                                              -np.where(undated, 0, stamp))))
         clients = df["client_id"].to_numpy(dtype=object)[ordered].tolist()
         providers = df["provider_id"].to_numpy(dtype=object)[ordered].tolist()
-        self._pairs: dict[tuple[str, str], list[int]] = {}
+        pairs: dict[tuple[str, str], list[int]] = {}
         for row, client, provider in zip(rows[ordered].tolist(), clients, providers,
                                          strict=True):
             key = (str(client), str(provider))
-            found_rows = self._pairs.get(key)
+            found_rows = pairs.get(key)
             if found_rows is None:
-                self._pairs[key] = [row]
+                pairs[key] = [row]
             else:
                 found_rows.append(row)
+        return pairs
 
     def _release(self, row: int) -> dict:
         """A release's cells, its date fault and its withdrawal, for wording its reason."""
@@ -280,7 +295,7 @@ class Consent:
 
     def counts(self, row: int) -> bool:
         """Whether the release on this sheet row allows anything on the day."""
-        return row in self._at and row not in self._rule
+        return row not in self._rule and row in self._at
 
     def allow(self, client_id: str, provider_id: str, scope: Iterable[str]
               ) -> tuple[int | None, str]:

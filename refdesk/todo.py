@@ -299,34 +299,49 @@ def releases_expiring(data: Data, rules: Rules, on: dt.date,
     """Releases whose dates cannot be trusted (nothing about the client goes to the provider
     until they are fixed), and releases that end within the warning window, unless a later
     one covers the pair. Which releases count is refdesk.consent's judgement, as in merge,
-    on `on` as the sheet stood then (`consent_as_of`; `today` defaults to `on`)."""
-    out = []
+    on `on` as the sheet stood then (`consent_as_of`; `today` defaults to `on`). The pairs are
+    judged with array operations: a sheet of a million releases is not walked row by row."""
     horizon = _shift(on, rules.release_warning_days)
     consent = consent_as_of(data, on, max(on, today or on))
-    for (cid, pid), rows in data.releases.items():
-        for r in rows:
-            fault = consent.faults.get(r["_row"])
-            if fault:
-                out.append(Action("release-in-doubt", on, _client_label(data, cid),
-                                  f"release {r.get('release_id') or 'on row ' + str(r['_row'])} "
-                                  f"for {_provider_label(data, pid)}: {fault}",
-                                  "correct the date in the workbook; until then nothing about "
-                                  "the client goes to the provider", "", cid,
-                                  (cid, pid, str(r.get("release_id") or r["_row"]))))
-        live = [r for r in rows if consent.counts(r["_row"])]
-        if not live:
-            continue
-        ends = [as_date(r.get("expires_on")) for r in live]
-        if any(e is None for e in ends):
-            continue  # one of them never expires
-        last = max(ends, key=lambda e: e or dt.date.min)
-        if last is not None and on <= last <= horizon:
-            release = live[ends.index(last)]
-            out.append(Action("release-expiring", last, _client_label(data, cid),
-                              f"release {release.get('release_id')} for "
-                              f"{_provider_label(data, pid)} ends {letter_date(last)}",
-                              "have the client sign a new release", "release-form", cid,
-                              (cid, pid)))
+    df = data.book["Releases"].df
+    df = df[df["client_id"].notna() & df["provider_id"].notna()]
+    if df.empty:
+        return []
+    rows = data.rows("Releases")
+    # The (client, provider) pairs, numbered in the order each first appears on the sheet.
+    pair, _ = pd.factorize(pd.MultiIndex.from_arrays([df["client_id"], df["provider_id"]]))
+    out = []
+    for sheet_row in sorted(consent.faults, key=lambda r: (pair[df.index.get_loc(r)], r)):
+        release = rows.row(rows.position(sheet_row))
+        cid, pid = release.get("client_id"), release.get("provider_id")
+        out.append(Action("release-in-doubt", on, _client_label(data, cid),
+                          f"release {release.get('release_id') or 'on row ' + str(sheet_row)} "
+                          f"for {_provider_label(data, pid)}: {consent.faults[sheet_row]}",
+                          "correct the date in the workbook; until then nothing about "
+                          "the client goes to the provider", "", cid,
+                          (cid, pid, str(release.get("release_id") or sheet_row))))
+    # Of each pair's releases that count: none may be open-ended, and the last end must fall
+    # in the window; the release named is the first on the sheet that ends then.
+    live = consent.counting.reindex(df.index, fill_value=False).to_numpy(dtype=bool)
+    ends = df["expires_on"].to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+    frame = pd.DataFrame({"pair": pair[live], "end": ends[live],
+                          "at": np.flatnonzero(live)})
+    if frame.empty:
+        return out
+    last = frame.groupby("pair", sort=False)["end"].transform("max")
+    open_ended = frame["end"].isna().groupby(frame["pair"], sort=False).transform("any")
+    window = (last >= np.datetime64(on)) & (last <= np.datetime64(horizon))
+    named = frame[window & ~open_ended & (frame["end"] == last)].drop_duplicates("pair")
+    named = named.sort_values("pair", kind="stable")  # the pairs in the sheet's order
+    for at, day in zip(named["at"].tolist(), named["end"].tolist(), strict=True):
+        release = rows.row(rows.position(int(df.index[at])))
+        cid, pid = release.get("client_id"), release.get("provider_id")
+        last_day = day.date()
+        out.append(Action("release-expiring", last_day, _client_label(data, cid),
+                          f"release {release.get('release_id')} for "
+                          f"{_provider_label(data, pid)} ends {letter_date(last_day)}",
+                          "have the client sign a new release", "release-form", cid,
+                          (cid, pid)))
     return out
 
 

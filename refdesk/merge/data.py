@@ -303,9 +303,13 @@ class Data:
         row, why = self.consent.allow(client_id, provider_id, scope)
         if row is None:
             return None, why
-        release = next((r for r in self.releases.get((client_id, provider_id), [])
-                        if r["_row"] == row), None)
-        return release, "" if release is not None else f"release on row {row} has no ids"
+        rows = self.rows("Releases")
+        at = rows.position(row)
+        release = rows.row(at) if at is not None else None
+        if release is None or (release.get("client_id"), release.get("provider_id")) != (
+                client_id, provider_id):
+            return None, f"release on row {row} has no ids"
+        return release, ""
 
 
 # -- records ------------------------------------------------------------------------------

@@ -87,6 +87,14 @@ class Rows:
             found = self._made[i] = Row(self, i)
         return found
 
+    def position(self, sheet_row: int) -> int | None:
+        """The position of the row numbered `sheet_row` on the sheet (None: no such row)."""
+        index = self.columns.df.index
+        if sheet_row not in index:
+            return None
+        at = index.get_loc(sheet_row)
+        return at if isinstance(at, int) else None
+
     def all(self) -> list[Row]:
         return [self.row(i) for i in range(len(self._made))]
 
