@@ -297,6 +297,15 @@ class Consent:
         """Whether the release on this sheet row allows anything on the day."""
         return row not in self._rule and row in self._at
 
+    def allowing(self, client_id: str, provider_id: str, scope: Iterable[str]) -> int | None:
+        """The sheet row `allow` gives, without wording why there is none: for a question
+        asked of every client, where only yes or no matters."""
+        needed = [RELEASE_SCOPE.index(s) for s in set(scope) if s in RELEASE_SCOPE]
+        for row in self._pairs.get((client_id, provider_id), ()):
+            if row not in self._rule and self._grants[self._at[row], needed].all():
+                return row
+        return None
+
     def allow(self, client_id: str, provider_id: str, scope: Iterable[str]
               ) -> tuple[int | None, str]:
         """The sheet row of the latest release allowing `scope` on the day, or None and why

@@ -58,8 +58,9 @@ def _sheets(seed: int) -> dict[str, list[list[object]]]:
             scope=rng.choice(["all", "diagnosis; treatment plan", "progress notes"]))
         for i in range(rng.randrange(5, 60))]
     s["Referrals"] += [
-        row("Referrals", referral_id=f"R{i}", received_on=D(2026, 5, 1), provider_id=f"P{i % 4 + 1}",
-            client_id=f"C{i % 7 + 1}", status=rng.choice(["in care", "in care", "completed"]),
+        row("Referrals", referral_id=f"R{i}", received_on=D(2026, 5, 1),
+            provider_id=f"P{i % 4 + 1}", client_id=f"C{i % 7 + 1}",
+            status=rng.choice(["in care", "in care", "completed"]),
             first_visit=rng.choice([None, D(2026, 5, 3)]),
             last_report_sent=rng.choice([None, D(2026, 9, 1), D(2026, 12, 1), "lost"]))
         for i in range(1, 12)]
@@ -152,3 +153,24 @@ def test_the_array_rules_give_what_the_row_rules_give(tmp_path, seed):
         found = [(a.record, a.due, int(a.detail.split(": ")[1].split()[0]))
                  for a in progress_reports(data, rules, on)]
         assert found == reports_by_rows(data, rules, on)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_consent_without_reasons_answers_as_with_them(tmp_path, seed):
+    """`allowing` (yes or no, asked of every client by the release-form job) gives the row
+    `allow` gives, for every pair and scope, on messy sheets."""
+    path = tmp_path / "book.xlsx"
+    make_xlsx(path, _sheets(seed))
+    book = ExcelSource(path).read()
+    scopes = [(), ("diagnosis",), ("progress notes",), ("diagnosis", "treatment plan"),
+              ("not a scope",)]
+    for on in (ON, dt.date(2026, 9, 15)):
+        consent = Data.of(book, on).consent
+        asked = 0
+        for client in [f"C{i}" for i in range(0, 9)]:
+            for provider in [f"P{i}" for i in range(0, 6)]:
+                for scope in scopes:
+                    row, _why = consent.allow(client, provider, scope)
+                    assert consent.allowing(client, provider, scope) == row
+                    asked += row is not None
+        assert asked  # the sheet has releases that allow something on the day

@@ -286,8 +286,16 @@ class Data:
         linked = self.memo.get("providers_by_client")
         if linked is None:  # grouped once: asked for every client, a scan would be quadratic
             linked = defaultdict(list)
-            for r in (*self.referrals, *self.sent):
-                linked[r.get("client_id")].append(r["provider_id"])
+            for sheet, key in (("Referrals", "referral_id"), ("Sent", "sent_id")):
+                rows = self.rows(sheet)
+                if not {key, "client_id", "provider_id"} <= rows.known:
+                    continue
+                # Read off the columns: no row object made for each referral.
+                for record_id, cid, pid in zip(
+                        rows.columns.full(key), rows.columns.full("client_id"),
+                        rows.columns.full("provider_id"), strict=True):
+                    if record_id:
+                        linked[cid].append(pid)
             self.memo["providers_by_client"] = linked
         candidates = [client.get("referred_by_provider"), *linked.get(client_id, ())]
         for provider_id in candidates:
@@ -295,14 +303,17 @@ class Data:
                 found.append(provider_id)
         return found
 
-    def valid_release(self, client_id: str, provider_id: str,
-                      scope: Iterable[str]) -> tuple[dict[str, Any] | None, str]:
+    def valid_release(self, client_id: str, provider_id: str, scope: Iterable[str], *,
+                      why: bool = True) -> tuple[dict[str, Any] | None, str]:
         """The latest release allowing `scope` today, or None and why not (ids, cells and
-        dates only: never the client's condition). Fails closed: a release with a date that
-        does not read as one allows nothing."""
-        row, why = self.consent.allow(client_id, provider_id, scope)
+        dates only: never the client's condition; with `why` false, not worded). Fails
+        closed: a release with a date that does not read as one allows nothing."""
+        if why:
+            row, reason = self.consent.allow(client_id, provider_id, scope)
+        else:
+            row, reason = self.consent.allowing(client_id, provider_id, scope), ""
         if row is None:
-            return None, why
+            return None, reason
         rows = self.rows("Releases")
         at = rows.position(row)
         release = rows.row(at) if at is not None else None
@@ -336,31 +347,28 @@ def previous_month(today: dt.date) -> str:
     return _month_key(first - dt.timedelta(days=1))
 
 
-def records(data: Data, job: Job) -> list[Record]:
-    """Every record of the job's kind, before its conditions are applied (a client-month
-    whose month a condition rules out is left out already)."""
-    found: list[Record] = []
+def records(data: Data, job: Job) -> Iterator[Record]:
+    """Every record of the job's kind, one at a time, before its conditions are applied (a
+    client-month whose month a condition rules out is left out already)."""
     if job.each == "providers":
         for pid, row in data.providers.items():
-            found.append(Record(pid, "Providers", row["_row"], row, provider_id=pid))
+            yield Record(pid, "Providers", row["_row"], row, provider_id=pid)
     elif job.each == "referrals":
         for row in data.referrals:
             fields = row.with_values(
                 visits_done=data.visits_by_referral.size(row["referral_id"]))
-            found.append(Record(row["referral_id"], "Referrals", row["_row"], fields,
-                                provider_id=row.get("provider_id"),
-                                client_id=row.get("client_id")))
+            yield Record(row["referral_id"], "Referrals", row["_row"], fields,
+                         provider_id=row.get("provider_id"), client_id=row.get("client_id"))
     elif job.each == "clients":
         for cid, row in data.clients.items():
-            missing = any(data.valid_release(cid, pid, ())[0] is None
+            missing = any(data.valid_release(cid, pid, (), why=False)[0] is None
                           for pid in data.providers_of(cid))
             fields = row.with_values(missing_release="yes" if missing else "no")
-            found.append(Record(cid, "Clients", row["_row"], fields, client_id=cid))
+            yield Record(cid, "Clients", row["_row"], fields, client_id=cid)
     elif job.each == "sent":
         for row in data.sent:
-            found.append(Record(row["sent_id"], "Sent", row["_row"], row,
-                                provider_id=row.get("provider_id"),
-                                client_id=row.get("client_id")))
+            yield Record(row["sent_id"], "Sent", row["_row"], row,
+                         provider_id=row.get("provider_id"), client_id=row.get("client_id"))
     else:  # client-months
         # A condition on the month alone is tested before the record is made: most of a
         # large sheet's client-months are not last month's.
@@ -374,9 +382,8 @@ def records(data: Data, job: Job) -> list[Record]:
                     continue
                 fields = client.with_values(month=month) if client is not None else \
                     {"client_id": cid, "month": month}
-                found.append(Record(f"{cid} {month}", "Visits", None, fields, client_id=cid,
-                                    month=month))
-    return found
+                yield Record(f"{cid} {month}", "Visits", None, fields, client_id=cid,
+                             month=month)
 
 
 def _months_by_client(data: Data) -> Iterator[tuple[Any, list[str]]]:

@@ -321,7 +321,10 @@ def _merge(config: Config, job: Job, templates: list[CompiledTemplate], source: 
         chosen = chosen[:max(preview, 0)]
     taken: set[str] = set()
     for record in chosen:
-        doc = Document(record, context(data, job, record, config.practice))
+        # Every document's data is made and checked; a dry run keeps none of it (thousands of
+        # documents' data would hold gigabytes for nothing).
+        found = context(data, job, record, config.practice)
+        doc = Document(record, {} if dry_run else found)
         doc.file = unique(folder, _file_name(job, record, data), taken)
         doc.route = how(job.to, data.providers.get(record.provider_id or ""))
         result.documents.append(doc)
