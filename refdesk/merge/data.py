@@ -114,10 +114,20 @@ def _text(value: Any) -> Any:
     return clean(value)
 
 
-#: Text `clean` changes: empty, a space (any Python counts) at an end, or a line break other
-#: than a line feed (RE2 syntax, for Arrow).
-_SPACES = "".join(f"\\x{{{i:x}}}" for i in range(0x3001) if chr(i).isspace())
-_ODD_TEXT = f"^$|^[{_SPACES}]|[{_SPACES}]$|[\\r\\x0b\\x0c]"
+def _shared(values: pd.Series, convert: Any) -> list[Any]:
+    """`convert` of each distinct value of a column, every cell holding the same object as
+    the others of its value (None for an empty cell): a million cells of a few hundred days or
+    a few dozen cities are a few hundred Python objects, not a million."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    table = np.empty(len(uniques) + 1, dtype=object)
+    for i, value in enumerate(uniques):
+        table[i] = convert(value)
+    table[-1] = None  # code -1: an empty cell
+    return table[codes].tolist()
+
+
+def _moment(value: pd.Timestamp) -> dt.date | dt.datetime:
+    return value.date() if value == value.normalize() else value.to_pydatetime()
 
 
 def _column(values: pd.Series) -> list[Any]:
@@ -125,26 +135,12 @@ def _column(values: pd.Series) -> list[Any]:
     cell by cell through pandas costs more than reading the file."""
     kind = str(values.dtype)
     if kind.startswith("datetime64"):
-        empty = values.isna().to_numpy()
-        whole = (values == values.dt.normalize()).to_numpy()
-        days = values.dt.date.to_numpy()
-        times = values.dt.to_pydatetime()
-        return [None if e else (d if w else t)
-                for e, w, d, t in zip(empty, whole, days, times, strict=True)]
+        return _shared(values, _moment)
     if kind in ("Int64", "Float64", "boolean"):
         empty = values.isna().to_numpy()
         return [None if e else v for e, v in zip(empty, values.astype(object), strict=True)]
     if kind == "string":
-        found = values.to_numpy(dtype=object, na_value=None).tolist()
-        if getattr(values.array, "_pa_array", None) is not None:
-            # Arrow finds the few cells with spaces at an end or a line break to rewrite.
-            import pyarrow.compute as pc
-
-            odd = pc.match_substring_regex(values.array._pa_array, _ODD_TEXT)
-            for i in pc.indices_nonzero(pc.fill_null(odd, False)).to_pylist():
-                found[i] = clean(found[i])
-            return found
-        return [None if v is None else _text(v) for v in found]
+        return _shared(values, _text)
     return [clean(v) for v in values.to_numpy(dtype=object)]
 
 

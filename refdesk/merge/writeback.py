@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from refdesk.merge.data import Data, Record, _rows
+from refdesk.merge.data import Data, Record
 from refdesk.merge.jobs import Job
 from refdesk.xlsxpatch import AppendRows, Change, SetField
 
@@ -18,17 +18,25 @@ EACH_KEYS = {"Providers": "provider_id", "Clients": "client_id", "Referrals": "r
              "Sent": "sent_id", "Visits": "visit_id"}
 
 
-def next_ids(rows: list[dict[str, Any]], column: str, prefix: str, width: int) -> Iterator[str]:
-    """Ids after the highest of `rows` (L019, L020 ...), as wide as the widest there."""
-    numbers = [int(m.group(1)) for r in rows
-               if (m := re.fullmatch(re.escape(prefix) + r"(\d+)", str(r.get(column) or "")))]
-    widths = [len(str(r.get(column))) - len(prefix) for r in rows
-              if re.fullmatch(re.escape(prefix) + r"\d+", str(r.get(column) or ""))]
+def next_ids(values: Iterable[Any], prefix: str, width: int) -> Iterator[str]:
+    """Ids after the highest of `values` (L019, L020 ...), as wide as the widest there."""
+    pattern = re.compile(re.escape(prefix) + r"(\d+)")
+    number = 0
+    widths = []
+    for value in values:
+        m = pattern.fullmatch(str(value or ""))
+        if m:
+            number = max(number, int(m.group(1)))
+            widths.append(len(m.group(1)))
     width = max(widths, default=width)
-    number = max(numbers, default=0)
     while True:
         number += 1
         yield f"{prefix}{number:0{width}d}"
+
+
+def _column(data: Data, sheet: str, column: str) -> list[Any]:
+    rows = data.rows(sheet)
+    return rows.columns.full(column) if column in rows.known else []
 
 
 def shown_path(file: Path | None, base: Path) -> str:
@@ -43,9 +51,17 @@ class Writer:
     def __init__(self, job: Job, data: Data) -> None:
         self.job = job
         self.data = data
-        self.letter_ids = next_ids(data.letters, "letter_id", "L", 3)
-        self.contact_ids = next_ids(_rows(data.book, "Contacts"), "contact_id", "CT", 3)
+        self.letter_ids = next_ids(_column(data, "Letters", "letter_id"), "L", 3)
+        # Numbered when the first contact is written: a job that logs none never reads the
+        # Contacts sheet.
+        self._contact_ids: Iterator[str] | None = None
         self.contacts: list[dict[str, Any]] = []
+
+    @property
+    def contact_ids(self) -> Iterator[str]:
+        if self._contact_ids is None:
+            self._contact_ids = next_ids(_column(self.data, "Contacts", "contact_id"), "CT", 3)
+        return self._contact_ids
 
     def letter_row(self, record: Record, *, when: dt.datetime, template: str, delivery: str,
                    file: str, status: str, detail: str = "") -> dict[str, Any]:
