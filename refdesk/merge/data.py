@@ -114,33 +114,51 @@ def _text(value: Any) -> Any:
     return clean(value)
 
 
-def _shared(values: pd.Series, convert: Any) -> list[Any]:
-    """`convert` of each distinct value of a column, every cell holding the same object as
-    the others of its value (None for an empty cell): a million cells of a few hundred days or
-    a few dozen cities are a few hundred Python objects, not a million."""
+#: Text `clean` changes: empty, a space (any Python counts) at an end, or a line break other
+#: than a line feed (RE2 syntax, for Arrow).
+_SPACES = "".join(f"\\x{{{i:x}}}" for i in range(0x3001) if chr(i).isspace())
+_ODD_TEXT = f"^$|^[{_SPACES}]|[{_SPACES}]$|[\\r\\x0b\\x0c]"
+
+
+def _shared(values: pd.Series) -> list[Any]:
+    """`clean` of each distinct value of a column, every cell holding the same object as the
+    others of its value: a million cells of a few hundred days or a few dozen cities are a few
+    hundred Python objects, not a million."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     table = np.empty(len(uniques) + 1, dtype=object)
-    for i, value in enumerate(uniques):
-        table[i] = convert(value)
+    table[:-1] = _distinct(pd.Series(uniques, dtype=values.dtype))
     table[-1] = None  # code -1: an empty cell
     return table[codes].tolist()
 
 
-def _moment(value: pd.Timestamp) -> dt.date | dt.datetime:
-    return value.date() if value == value.normalize() else value.to_pydatetime()
+def _distinct(values: pd.Series) -> list[Any]:
+    """`clean` of every value of a column of dates or text with no empty cell, at once."""
+    if str(values.dtype).startswith("datetime64"):
+        whole = (values == values.dt.normalize()).to_numpy()
+        days = values.dt.date.to_numpy()
+        times = values.dt.to_pydatetime()
+        return [d if w else t for w, d, t in zip(whole, days, times, strict=True)]
+    found = values.to_numpy(dtype=object, na_value=None).tolist()
+    if getattr(values.array, "_pa_array", None) is not None:
+        # Arrow finds the few cells with spaces at an end or a line break to rewrite.
+        import pyarrow.compute as pc
+
+        odd = pc.match_substring_regex(values.array._pa_array, _ODD_TEXT)
+        for i in pc.indices_nonzero(pc.fill_null(odd, False)).to_pylist():
+            found[i] = clean(found[i])
+        return found
+    return [_text(v) for v in found]
 
 
 def _column(values: pd.Series) -> list[Any]:
     """`clean` of every cell of a column, worked out for the column at once: reading a sheet
     cell by cell through pandas costs more than reading the file."""
     kind = str(values.dtype)
-    if kind.startswith("datetime64"):
-        return _shared(values, _moment)
+    if kind.startswith("datetime64") or kind == "string":
+        return _shared(values)
     if kind in ("Int64", "Float64", "boolean"):
         empty = values.isna().to_numpy()
         return [None if e else v for e, v in zip(empty, values.astype(object), strict=True)]
-    if kind == "string":
-        return _shared(values, _text)
     return [clean(v) for v in values.to_numpy(dtype=object)]
 
 
