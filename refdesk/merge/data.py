@@ -9,8 +9,10 @@ diagnoses reach a provider only under a release that covers "diagnosis".
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -90,6 +92,22 @@ def icd_description(code: str) -> str:
         return icd.get_description(code) if icd.is_valid_item(code) else ""
     except (ValueError, KeyError):
         return ""
+
+
+def load_codes_meanwhile() -> None:
+    """Start loading the ICD-10-CM table (a second or two) in a thread, so that it loads while
+    the workbook is read rather than after."""
+    def load() -> None:
+        with contextlib.suppress(Exception):  # the merge's own lookup says what went wrong
+            icd_description("A00")
+
+    threading.Thread(target=load, name="icd-10-cm", daemon=True).start()
+
+
+def shares_diagnoses(job: Job) -> bool:
+    """Whether a job's documents name diagnoses (with their descriptions)."""
+    return job.each in ("referrals", "client-months") and (
+        job.to == "client" or "diagnosis" in job.scope)
 
 
 def diagnoses(value: str | None) -> list[dict[str, str]]:
@@ -187,6 +205,23 @@ def _dated_visits(rows: Rows, dates: pd.Series) -> np.ndarray:
     return at[np.argsort(days, kind="stable")]
 
 
+#: The sheets by how many cells they usually hold, the most first.
+BY_SIZE = ("Clients", "Visits", "Referrals", "Releases", "Contacts", "Sent", "Letters",
+           "Testimonials", "Providers")
+
+
+def job_sheets(job: Job) -> tuple[str, ...]:
+    """The sheets every run of a job reads (others it may read as it goes)."""
+    release = ("Releases",) if job.needs_release else ()
+    return {
+        "providers": ("Providers", "Letters"),
+        "referrals": ("Clients", "Visits", "Referrals", "Providers", "Letters", *release),
+        "client-months": ("Clients", "Visits", "Referrals", "Letters", *release),
+        "clients": ("Clients", "Referrals", "Releases", "Sent", "Providers", "Letters"),
+        "sent": ("Sent", "Clients", "Providers", "Letters", *release),
+    }.get(job.each, ())
+
+
 class Data:
     """The workbook's rows, indexed the ways the merge needs them. Each index is made the first
     time it is asked for, and each sheet read then (a Book read lazily reads only the sheets a
@@ -202,6 +237,15 @@ class Data:
     @classmethod
     def of(cls, book: Book, today: dt.date) -> Data:
         return cls(book, today)
+
+    def prefetch(self, sheets: Iterable[str]) -> None:
+        """Read these sheets now, the ones with the most cells first (a sheet of a book read
+        lazily is otherwise read when first used): the read of a large sheet then happens
+        before the indexes of the others fill memory, which keeps a command's peak low."""
+        order = {name: n for n, name in enumerate(BY_SIZE)}
+        for sheet in sorted(set(sheets), key=lambda s: order.get(s, len(order))):
+            if sheet in self.book.tables:
+                self.book.tables[sheet]
 
     def rows(self, sheet: str) -> Rows:
         """A sheet's rows, the same object every time (no rows and no columns when the book
@@ -387,12 +431,15 @@ def records(data: Data, job: Job) -> Iterator[Record]:
         # A condition on the month alone is tested before the record is made: most of a
         # large sheet's client-months are not last month's.
         by_month = [c for c in job.where if c.field == "month"]
+        allowed: dict[str, bool] = {}  # each month judged once
         for cid, months in _months_by_client(data):
             client = data.clients.get(cid)
             for month in months:
-                if by_month and not all(matches(data, Record(month, "Visits", None,
-                                                             {"month": month}), c)
-                                        for c in by_month):
+                ok = allowed.get(month)
+                if ok is None:
+                    stub = Record(month, "Visits", None, {"month": month})
+                    ok = allowed[month] = all(matches(data, stub, c) for c in by_month)
+                if not ok:
                     continue
                 fields = client.with_values(month=month) if client is not None else \
                     {"client_id": cid, "month": month}

@@ -34,9 +34,12 @@ from refdesk.merge.data import (
     context,
     done,
     has_path,
+    job_sheets,
+    load_codes_meanwhile,
     matches,
     records,
     shape,
+    shares_diagnoses,
 )
 from refdesk.merge.deliver import (
     Outcome,
@@ -305,8 +308,11 @@ def _merge(config: Config, job: Job, templates: list[CompiledTemplate], source: 
            progress: Callable[[int, int], None] | None,
            now: dt.datetime | None) -> MergeResult:
     writing_back = preview is None
+    if shares_diagnoses(job):
+        load_codes_meanwhile()
     book = read_as_used(source)  # a job's sheets only
     data = Data.of(book, today)
+    data.prefetch(job_sheets(job))
     folder = (out or config.output) / job.name
     journal = Journal(folder, str(source))
     try:

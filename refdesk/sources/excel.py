@@ -8,8 +8,11 @@ is ten times slower and would tempt a load-and-save round trip of the user's fil
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import fastexcel
 import pandas as pd
@@ -53,6 +56,23 @@ def open_reader(path: Path) -> fastexcel.ExcelReader:
         raise SourceError(f"{path}: the workbook is damaged and cannot be read "
                           f"({_fastexcel_message(exc)}). Open and re-save it in Excel or "
                           "LibreOffice, or restore a backup.") from None
+
+
+@functools.cache
+def _libc() -> Any:
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc (macOS, Windows, musl): their allocators give memory back
+        return None
+
+
+def _give_back_memory() -> None:
+    """Hand the memory a sheet's read freed back to the system (glibc keeps freed blocks of a
+    million cells in its heap otherwise): the peak of a command reading several sheets of a
+    million rows stays that of the largest sheet, not of the sheets together."""
+    libc = _libc()
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)
 
 
 def read_grid(reader: fastexcel.ExcelReader, name: str, path: Path) -> Grid:
@@ -141,8 +161,10 @@ class ExcelSource:
                         f"{self.path} changed while refdesk was reading it (is another program "
                         "saving it?); run the command again.")
                 # Each sheet typed as soon as it is read: its text cells are let go before the
-                # next sheet is read.
-                return build_table(schema, read_grid(reader, name, self.path), self.country)
+                # next sheet is read, and the memory they held goes back to the system.
+                table = build_table(schema, read_grid(reader, name, self.path), self.country)
+                _give_back_memory()
+                return table
             return load
 
         tables = SheetsOnDemand(str(self.path), {s.name: loader(s) for s in SHEETS})
