@@ -34,8 +34,9 @@ built once into a cache folder. Every measurement runs in a fresh process, so it
 its own.
 
 Examples:
-    python scripts/bench.py                        all sizes; openpyxl up to 100k rows
-    python scripts/bench.py --sizes 10k,100k       the quick run
+    python scripts/bench.py                        every section at its sizes (about an hour)
+    python scripts/bench.py --sizes 10k,100k --check-sizes 100k --stats-sizes 100k \
+        --todo-sizes 100k --dry-run-sizes 100k     the quick run (no 1M workbook)
     python scripts/bench.py --sizes 1m --naive-max 0 --json
     python scripts/bench.py --sizes none --check-sizes 100k   only the check section
     python scripts/bench.py --sizes none --check-sizes none --write-sizes none \

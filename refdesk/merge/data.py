@@ -366,10 +366,10 @@ class Data:
         """The latest release allowing `scope` today, or None and why not (ids, cells and
         dates only: never the client's condition; with `why` false, not worded). Fails
         closed: a release with a date that does not read as one allows nothing."""
-        if why:
+        # Most answers are yes: the reasons for no are worded only when the answer is no.
+        row, reason = self.consent.allowing(client_id, provider_id, scope), ""
+        if row is None and why:
             row, reason = self.consent.allow(client_id, provider_id, scope)
-        else:
-            row, reason = self.consent.allowing(client_id, provider_id, scope), ""
         if row is None:
             return None, reason
         rows = self.rows("Releases")
@@ -590,12 +590,54 @@ def context(data: Data, job: Job, record: Record, practice: Practice) -> dict[st
     character no document can hold (refdesk.characters) stops the job, naming its cell,
     before anything is made."""
     ctx = _context(data, job, record, practice)
-    if not characters.any_forbidden(ctx):
+    if _sources_clean(data, ctx) or not characters.any_forbidden(ctx):
         return ctx
     for path, value in characters.strings(ctx):
         if characters.FORBIDDEN.search(value):
             raise characters.CharacterError(_refusal(data, job, record, practice, path))
     return ctx
+
+
+#: FORBIDDEN in RE2's syntax, for Arrow (text in Arrow is UTF-8: it holds no surrogate).
+_FORBIDDEN_RE2 = r"[\x00-\x08\x0e-\x1f\x{fffe}\x{ffff}]"
+
+
+def _sheet_clean(table: Any) -> bool:
+    """Whether no text cell of a sheet holds a character no document can hold: one search
+    over each text column, in Arrow."""
+    import pyarrow.compute as pc
+
+    for name in table.df.columns:
+        column = table.df[name]
+        kind = str(column.dtype)
+        if kind.startswith("datetime64") or kind in ("Int64", "Float64", "boolean"):
+            continue
+        array = getattr(column.array, "_pa_array", None)
+        if array is None:
+            return False  # not text Arrow can search: the documents' data is searched instead
+        if pc.any(pc.match_substring_regex(array, _FORBIDDEN_RE2)).as_py():
+            return False
+    return True
+
+
+def _sources_clean(data: Data, ctx: dict[str, Any]) -> bool:
+    """Whether nothing a document's data comes from can hold a character no document can
+    hold: no cell of the sheets read so far (each searched once, as a column), and not the
+    practice's settings. Then no document's data is searched one by one."""
+    tables = data.book.tables
+    loaded = getattr(tables, "loaded", None)
+    known = data.memo.setdefault("clean_sheets", {})
+    for name in tables:
+        if name not in known and (loaded is None or loaded(name)):
+            known[name] = _sheet_clean(tables[name])
+    if not all(known.values()):
+        return False
+    config = (ctx.get("practice"), ctx.get("signed"))
+    if data.memo.get("clean_config") != config:  # the same settings every document
+        if characters.any_forbidden(list(config)):
+            return False
+        data.memo["clean_config"] = config
+    return True
 
 
 def _context(data: Data, job: Job, record: Record, practice: Practice) -> dict[str, Any]:
