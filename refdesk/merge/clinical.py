@@ -403,10 +403,11 @@ def bill(data: Data, record: Record, practice: Practice) -> dict[str, Any]:
             "description": CPT_SHORT.get(cpt, ""), "units": units(v),
             "pointer": "".join(letters[:POINTERS]),
             "fee": money(v.get("fee")) if v.get("fee") is not None else "no fee entered"})
-        referral = data.referrals_by_id.get(v.get("referral_id") or "")
-        provider = data.providers.get((referral or {}).get("provider_id") or "")
-        if provider is not None and referring is None:
-            referring = provider_context(provider)
+        if referring is None:  # the first visit's referral that names a provider
+            referral = data.referrals_by_id.get(v.get("referral_id") or "")
+            provider = data.providers.get((referral or {}).get("provider_id") or "")
+            if provider is not None:
+                referring = provider_context(provider)
     if referring is not None and not referring["npi"]:
         referring["npi"] = "not on file"
     fees = sum(v.get("fee") or 0 for v in visits)

@@ -9,10 +9,8 @@ diagnoses reach a provider only under a release that covers "diagnosis".
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import re
-import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -92,22 +90,6 @@ def icd_description(code: str) -> str:
         return icd.get_description(code) if icd.is_valid_item(code) else ""
     except (ValueError, KeyError):
         return ""
-
-
-def load_codes_meanwhile() -> None:
-    """Start loading the ICD-10-CM table (a second or two) in a thread, so that it loads while
-    the workbook is read rather than after."""
-    def load() -> None:
-        with contextlib.suppress(Exception):  # the merge's own lookup says what went wrong
-            icd_description("A00")
-
-    threading.Thread(target=load, name="icd-10-cm", daemon=True).start()
-
-
-def shares_diagnoses(job: Job) -> bool:
-    """Whether a job's documents name diagnoses (with their descriptions)."""
-    return job.each in ("referrals", "client-months") and (
-        job.to == "client" or "diagnosis" in job.scope)
 
 
 def diagnoses(value: str | None) -> list[dict[str, str]]:

@@ -35,11 +35,9 @@ from refdesk.merge.data import (
     done,
     has_path,
     job_sheets,
-    load_codes_meanwhile,
     matches,
     records,
     shape,
-    shares_diagnoses,
 )
 from refdesk.merge.deliver import (
     Outcome,
@@ -308,8 +306,6 @@ def _merge(config: Config, job: Job, templates: list[CompiledTemplate], source: 
            progress: Callable[[int, int], None] | None,
            now: dt.datetime | None) -> MergeResult:
     writing_back = preview is None
-    if shares_diagnoses(job):
-        load_codes_meanwhile()
     book = read_as_used(source)  # a job's sheets only
     data = Data.of(book, today)
     data.prefetch(job_sheets(job))
