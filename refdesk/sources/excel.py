@@ -85,8 +85,7 @@ def read_grid(reader: fastexcel.ExcelReader, name: str, path: Path) -> Grid:
         raise SourceError(f"{path}: sheet {name} cannot be read "
                           f"({_fastexcel_message(exc)}). Open and re-save the workbook in "
                           "Excel or LibreOffice.") from None
-    # What fastexcel holds of the sheet is let go before pandas makes its copy: at a million
-    # rows the two together would double the read's peak memory.
+    # What fastexcel holds of the sheet is let go as soon as Arrow has the cells.
     del sheet
     cells = table.to_pandas()
     del table
