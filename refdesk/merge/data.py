@@ -476,7 +476,11 @@ def matches(data: Data, record: Record, condition: Condition) -> bool:
     if value is None:
         return False
     as_text = str(value).strip().lower()
-    return as_text in wanted or bool({i.lower() for i in items(str(value))} & wanted)
+    if as_text in wanted:
+        return True
+    # A list cell ("a; b") matches when one of its items does; a cell with no separator is
+    # one item, already compared.
+    return LIST_SEPARATOR in as_text and bool({i.lower() for i in items(str(value))} & wanted)
 
 
 def done(data: Data, job: Job, record: Record) -> bool:
@@ -622,15 +626,31 @@ def _sources_clean(data: Data, ctx: dict[str, Any]) -> bool:
     return True
 
 
+def _once(data: Data, kind: str, key: object, make: Any) -> dict[str, Any]:
+    """`make()` worked out once a run for `key` (the practice, a provider's row), a copy of it
+    every time: a large run's documents name the same few providers and one practice.
+    `_refusal`, which changes cells to find the one at fault, empties these."""
+    known = data.memo.setdefault(kind, {})
+    found = known.get(key)
+    if found is None:
+        found = known[key] = make()
+    return {k: list(v) if v.__class__ is list else v for k, v in found.items()}
+
+
+def _provider(data: Data, row: dict[str, Any]) -> dict[str, Any]:
+    return _once(data, "provider contexts", id(row), lambda: provider_context(row))
+
+
 def _context(data: Data, job: Job, record: Record, practice: Practice) -> dict[str, Any]:
-    ctx: dict[str, Any] = {"practice": practice_context(practice),
+    ctx: dict[str, Any] = {"practice": _once(data, "practice context", id(practice),
+                                             lambda: practice_context(practice)),
                            "today": letter_date(data.today),
                            "signed": clinical.signed(practice, data.today)}
     provider = data.providers.get(record.provider_id or "")
     client = data.clients.get(record.client_id or "")
     share_diagnosis = job.to == "client" or "diagnosis" in job.scope
     if job.each in ("providers", "referrals", "sent") and provider is not None:
-        ctx["provider"] = provider_context(provider)
+        ctx["provider"] = _provider(data, provider)
     if job.each != "providers" and client is not None:
         ctx["client"] = client_context(client)
     if job.each == "providers" and provider is not None:
@@ -661,12 +681,11 @@ def _context(data: Data, job: Job, record: Record, practice: Practice) -> dict[s
         }
         ctx.update(care)
     elif job.each == "clients":
-        providers = [provider_context(data.providers[p])
-                     for p in data.providers_of(record.key)]
+        providers = [_provider(data, data.providers[p]) for p in data.providers_of(record.key)]
         ctx["providers"] = providers
         referring = data.providers.get(text(client.get("referred_by_provider"))) \
             if client is not None else None
-        ctx["referring"] = provider_context(referring) if referring is not None else None
+        ctx["referring"] = _provider(data, referring) if referring is not None else None
         ctx["scope_choices"] = _checks(RELEASE_SCOPE, ())
         ctx["expires_on"] = letter_date(_one_year_on(data.today))
     elif job.each == "sent":
@@ -696,6 +715,11 @@ def _rows_behind(data: Data, record: Record) -> Iterator[tuple[str, dict[str, An
                 yield sheet, row
 
 
+def _forget_contexts(data: Data) -> None:
+    for kind in ("provider contexts", "practice context"):
+        data.memo.pop(kind, None)
+
+
 def _at(ctx: Any, path: str) -> Any:
     for part in path.split("."):
         if isinstance(ctx, list) and part.isdigit() and int(part) < len(ctx):
@@ -719,10 +743,12 @@ def _refusal(data: Data, job: Job, record: Record, practice: Practice, path: str
             if found is None or column.startswith("_") or "_row" not in row:
                 continue
             row[column] = characters.FORBIDDEN.sub("", value)
+            _forget_contexts(data)
             try:
                 again = _at(_context(data, job, record, practice), path)
             finally:
                 row[column] = value
+                _forget_contexts(data)
             if not (isinstance(again, str) and characters.FORBIDDEN.search(again)):
                 place = data.book[sheet].cell(row["_row"], column)
                 return (f"job {job.name}: {place} ({column}) holds "
