@@ -173,18 +173,20 @@ def _rows(book: Book, sheet: str) -> list[Row]:
     return [] if rows is None else rows.all()
 
 
-def _dated_visits(rows: Rows, dates: pd.Series) -> np.ndarray:
+def _dated_visits(rows: Rows, days: np.ndarray | None) -> np.ndarray:
     """The positions of the Visits rows that have a date, by day (rows of one day in sheet
-    order): what every list of a referral's or a client's visits is sorted by."""
-    if not str(dates.dtype).startswith("datetime64"):  # a sheet typed otherwise: cell by cell
-        values = rows.columns.full("date")
-        days = [as_date(v) for v in values]
-        at = [i for i, v in enumerate(values) if v is not None]
-        at.sort(key=lambda i: days[i] or dt.date.min)
-        return np.array(at, dtype=np.int64)
-    at = np.flatnonzero(dates.notna().to_numpy())
-    days = dates.to_numpy()[at].astype("datetime64[D]")
-    return at[np.argsort(days, kind="stable")]
+    order): what every list of a referral's or a client's visits is sorted by. `days` are
+    the sheet's days (`Data.visit_days`); None when its dates are not typed as dates."""
+    if days is not None:
+        at = np.flatnonzero(~np.isnat(days))
+        return at[np.argsort(days[at], kind="stable")]
+    if "date" not in rows.known:
+        return np.empty(0, dtype=np.int64)
+    values = rows.columns.full("date")  # a sheet typed otherwise: cell by cell
+    dated = [as_date(v) for v in values]
+    at = [i for i, v in enumerate(values) if v is not None]
+    at.sort(key=lambda i: dated[i] or dt.date.min)
+    return np.array(at, dtype=np.int64)
 
 
 #: The sheets by how many cells they usually hold, the most first.
@@ -278,10 +280,7 @@ class Data:
     def _dated(self) -> tuple[Rows, np.ndarray]:
         """The Visits rows and the positions of the dated ones, by day."""
         rows = self.rows("Visits")
-        table = self.book.tables.get("Visits")
-        if table is None or "date" not in table.df.columns:
-            return rows, np.empty(0, dtype=np.int64)
-        return rows, _dated_visits(rows, table.df["date"])
+        return rows, _dated_visits(rows, self.visit_days)
 
     @cached_property
     def visits_by_referral(self) -> Groups:
@@ -433,14 +432,11 @@ def _months_by_client(data: Data) -> Iterator[tuple[Any, list[str]]]:
     """Each client with visits, and the months of them ("2026-10") in order: read off the
     date column at once, not visit by visit."""
     groups = data.visits_by_client
-    if not groups:
-        return
-    dates = data.book["Visits"].df["date"]
-    if not str(dates.dtype).startswith("datetime64"):
+    if data.visit_days is None:  # dates not typed as dates: visit by visit
         for cid, visits in groups.items():
             yield cid, sorted({_month_key(v["date"]) for v in visits})
         return
-    months = dates.to_numpy().astype("datetime64[M]").astype(np.int64)  # months from 1970
+    months = data.visit_days.astype("datetime64[M]").astype(np.int64)  # months from 1970
     for cid, mine in groups.distinct(months):
         yield cid, [f"{1970 + m // 12}-{m % 12 + 1:02d}" for m in mine]
 
