@@ -98,6 +98,10 @@ class Rows:
     def all(self) -> list[Row]:
         return [self.row(i) for i in range(len(self._made))]
 
+    def values(self, column: str) -> list[Any]:
+        """Every value of a column, in sheet order (none when the sheet has no such column)."""
+        return self.columns.full(column) if column in self.known else []
+
     def where_set(self, column: str) -> list[Row]:
         """The rows whose `column` holds a value (none when the sheet has no such column)."""
         if column not in self.known:
@@ -186,7 +190,7 @@ class Groups(Mapping[Any, list[Row]]):
 
     def __init__(self, rows: Rows, column: str, positions: np.ndarray) -> None:
         self._rows = rows
-        values = rows.columns.full(column) if column in rows.known else [None] * len(rows)
+        values = rows.values(column) or [None] * len(rows)
         keys = np.empty(len(values), dtype=object)
         keys[:] = values
         codes, uniques = pd.factorize(keys[positions], use_na_sentinel=True)
@@ -258,7 +262,7 @@ class Keyed(Mapping[Any, Row]):
 
     def __init__(self, rows: Rows, column: str) -> None:
         self._rows = rows
-        values = rows.columns.full(column) if column in rows.known else []
+        values = rows.values(column)
         self._at = {v: i for i, v in enumerate(values) if v}
 
     def __getitem__(self, key: Any) -> Row:

@@ -34,11 +34,6 @@ def next_ids(values: Iterable[Any], prefix: str, width: int) -> Iterator[str]:
         yield f"{prefix}{number:0{width}d}"
 
 
-def _column(data: Data, sheet: str, column: str) -> list[Any]:
-    rows = data.rows(sheet)
-    return rows.columns.full(column) if column in rows.known else []
-
-
 def shown_path(file: Path | None, base: Path) -> str:
     if file is None:
         return ""
@@ -51,7 +46,7 @@ class Writer:
     def __init__(self, job: Job, data: Data) -> None:
         self.job = job
         self.data = data
-        self.letter_ids = next_ids(_column(data, "Letters", "letter_id"), "L", 3)
+        self.letter_ids = next_ids(data.rows("Letters").values("letter_id"), "L", 3)
         # Numbered when the first contact is written: a job that logs none never reads the
         # Contacts sheet.
         self._contact_ids: Iterator[str] | None = None
@@ -60,7 +55,8 @@ class Writer:
     @property
     def contact_ids(self) -> Iterator[str]:
         if self._contact_ids is None:
-            self._contact_ids = next_ids(_column(self.data, "Contacts", "contact_id"), "CT", 3)
+            taken = self.data.rows("Contacts").values("contact_id")
+            self._contact_ids = next_ids(taken, "CT", 3)
         return self._contact_ids
 
     def letter_row(self, record: Record, *, when: dt.datetime, template: str, delivery: str,
